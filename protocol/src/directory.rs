@@ -1,0 +1,308 @@
+//! Practice areas, clients, users, matters and per-matter grants.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ids::{ClientId, InvitationId, MatterId, PracticeAreaId, UserId};
+
+/// The role of a member of the firm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FirmRole {
+    /// Manages the portal; sees every matter.
+    Admin,
+    /// Sees every matter (supervision).
+    Partner,
+    /// Sees the matters they are responsible for or on the team of.
+    FeeEarner,
+    /// Support staff; sees the matters they are on the team of.
+    Staff,
+}
+
+/// The role of a client user within their client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClientRole {
+    /// Sees every matter of the client (e.g. general counsel).
+    ClientAdmin,
+    /// Sees only the matters granted to them, in the granted scopes.
+    Member,
+    /// Sees the invoices of every matter of the client, and nothing else.
+    Finance,
+}
+
+/// Whether a client is an organisation or a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    Corporate,
+    Private,
+}
+
+/// What a grant on a matter lets a client user see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Messages,
+    Documents,
+    Milestones,
+    Invoices,
+}
+
+/// A matter's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MatterStatus {
+    Open,
+    Closed,
+}
+
+/// How a matter's channel is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Sensitivity {
+    /// Encrypted at rest by the server.
+    #[default]
+    Standard,
+    /// End-to-end encrypted (MLS); the server cannot read the messages.
+    E2ee,
+}
+
+/// How much of a matter's progress clients see.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DetailLevel {
+    /// A step-by-step path (e.g. conveyancing).
+    Detailed,
+    /// A few high-level stages (e.g. advisory work).
+    #[default]
+    HighLevel,
+}
+
+/// Firm or client user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UserKind {
+    Firm,
+    Client,
+}
+
+/// A user as shown to themselves and to the firm.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserProfile {
+    pub user_id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub kind: UserKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firm_role: Option<FirmRole>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_role: Option<ClientRole>,
+}
+
+/// A person named on a matter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PersonRef {
+    pub user_id: UserId,
+    pub display_name: String,
+}
+
+/// A practice area and its portal settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PracticeArea {
+    pub practice_area_id: PracticeAreaId,
+    pub name: String,
+    pub portal_enabled: bool,
+    pub detail_level: DetailLevel,
+    pub show_time_entries: bool,
+}
+
+/// A client of the firm.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Client {
+    pub client_id: ClientId,
+    pub kind: ClientKind,
+    pub name: String,
+}
+
+/// `POST /api/v1/clients`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateClientRequest {
+    pub kind: ClientKind,
+    pub name: String,
+}
+
+/// `POST /api/v1/clients/{client_id}/users`: invite a client user by e-mail.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteClientUserRequest {
+    pub email: String,
+    pub display_name: String,
+    pub role: ClientRole,
+}
+
+/// The answer to an invitation: the link itself goes to the invitee by e-mail only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invited {
+    pub user_id: UserId,
+    pub invitation_id: InvitationId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A matter as listed for the viewer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MatterSummary {
+    pub matter_id: MatterId,
+    pub reference: String,
+    pub title: String,
+    pub client_id: ClientId,
+    pub client_name: String,
+    pub practice_area: String,
+    pub status: MatterStatus,
+    pub sensitivity: Sensitivity,
+    pub responsible_fee_earner: PersonRef,
+    /// What the viewer may see of this matter.
+    pub scopes: Vec<Scope>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+}
+
+/// A client user's access to a matter.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Grant {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub scopes: Vec<Scope>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub granted_at: OffsetDateTime,
+}
+
+/// A matter with the people on it. Firm users see the team and every grant; client users see the
+/// team and their own grant only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MatterDetail {
+    #[serde(flatten)]
+    pub summary: MatterSummary,
+    pub team: Vec<PersonRef>,
+    pub grants: Vec<Grant>,
+}
+
+/// `POST /api/v1/matters`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateMatterRequest {
+    pub reference: String,
+    pub title: String,
+    pub client_id: ClientId,
+    pub practice_area_id: PracticeAreaId,
+    pub responsible_fee_earner_id: UserId,
+    #[serde(default)]
+    pub sensitivity: Sensitivity,
+    /// Further firm users on the team.
+    #[serde(default)]
+    pub team: Vec<UserId>,
+}
+
+/// `PUT /api/v1/matters/{matter_id}/grants/{user_id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GrantRequest {
+    pub scopes: Vec<Scope>,
+}
+
+/// Gives a unit enum `as_str` and `FromStr` using its wire names, which are also the values stored
+/// in the database's text columns.
+macro_rules! wire_names {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The wire (and database) name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::directory::UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($name => Ok(Self::$variant),)+
+                    other => Err($crate::directory::UnknownName(other.to_owned())),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use wire_names;
+
+/// A name that is not one of an enum's wire names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownName(pub String);
+
+impl std::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown name {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+wire_names!(FirmRole { Admin => "admin", Partner => "partner", FeeEarner => "fee_earner", Staff => "staff" });
+wire_names!(ClientRole { ClientAdmin => "client_admin", Member => "member", Finance => "finance" });
+wire_names!(ClientKind { Corporate => "corporate", Private => "private" });
+wire_names!(Scope { Messages => "messages", Documents => "documents", Milestones => "milestones", Invoices => "invoices" });
+wire_names!(MatterStatus { Open => "open", Closed => "closed" });
+wire_names!(Sensitivity { Standard => "standard", E2ee => "e2ee" });
+wire_names!(DetailLevel { Detailed => "detailed", HighLevel => "high_level" });
+wire_names!(UserKind { Firm => "firm", Client => "client" });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for scope in [
+            Scope::Messages,
+            Scope::Documents,
+            Scope::Milestones,
+            Scope::Invoices,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&scope).expect("json"),
+                format!("\"{scope}\"")
+            );
+            assert_eq!(scope.as_str().parse::<Scope>(), Ok(scope));
+        }
+        assert_eq!(
+            serde_json::to_string(&ClientRole::ClientAdmin).expect("json"),
+            "\"client_admin\""
+        );
+        assert!("owner".parse::<FirmRole>().is_err());
+    }
+}

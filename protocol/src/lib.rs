@@ -1,0 +1,21 @@
+//! Every type that crosses Docket's wire: REST request and response bodies, ids and error codes.
+//!
+//! Pure data and serde, no I/O, so the server, the Rust SDK and the generated TypeScript types all
+//! agree on one definition. With the `openapi` feature the types also derive OpenAPI schemas, from
+//! which the server builds the spec it serves at `/api/v1/openapi.json`.
+//!
+//! # Layout
+//! - [`ids`]: typed identifiers, so a matter id can never be passed where a user id is expected.
+//! - [`error`]: the stable error codes and the error body every failure carries.
+//! - [`auth`]: sign-in, MFA, sessions, devices, invitations.
+//! - [`directory`]: practice areas, clients, users, matters and grants.
+//! - [`audit`]: the audit trail as exported.
+
+pub mod audit;
+pub mod auth;
+pub mod directory;
+pub mod error;
+pub mod ids;
+
+/// The version of the REST API, as it appears in paths (`/api/v1/...`).
+pub const API_VERSION: &str = "v1";

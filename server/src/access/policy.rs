@@ -1,0 +1,307 @@
+//! The access policy, as pure functions over facts loaded by the caller, so it can be tested
+//! exhaustively without a database.
+//!
+//! Matter visibility:
+//! - firm admins and partners see every matter; other firm users see the matters they are
+//!   responsible for or on the team of;
+//! - client users see only their own client's matters, and only while the matter's practice area
+//!   has the portal enabled: a client admin in every scope, finance in the invoices scope, a member
+//!   in the scopes granted to them on that matter.
+//!
+//! An invisible matter is `NotFound`, never `Forbidden`, so existence does not leak.
+
+use docket_protocol::directory::{ClientRole, FirmRole, Scope};
+use docket_protocol::ids::{ClientId, UserId};
+
+use crate::{Error, Result};
+
+/// The acting user, as the policy sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Firm {
+        user_id: UserId,
+        role: FirmRole,
+    },
+    Client {
+        user_id: UserId,
+        client_id: ClientId,
+        role: ClientRole,
+    },
+}
+
+impl Actor {
+    /// The acting user's id.
+    pub fn user_id(&self) -> UserId {
+        match self {
+            Self::Firm { user_id, .. } | Self::Client { user_id, .. } => *user_id,
+        }
+    }
+
+    /// The firm role, for firm users.
+    pub fn firm_role(&self) -> Option<FirmRole> {
+        match self {
+            Self::Firm { role, .. } => Some(*role),
+            Self::Client { .. } => None,
+        }
+    }
+
+    fn is_supervisor(&self) -> bool {
+        matches!(self.firm_role(), Some(FirmRole::Admin | FirmRole::Partner))
+    }
+}
+
+/// What the policy needs to know about a matter, relative to the actor.
+#[derive(Clone, Debug)]
+pub struct MatterFacts {
+    pub client_id: ClientId,
+    pub responsible_fee_earner_id: UserId,
+    /// Whether the actor is on the matter's team.
+    pub actor_on_team: bool,
+    pub portal_enabled: bool,
+    /// The actor's own grant on the matter, if any.
+    pub actor_grant: Vec<Scope>,
+}
+
+/// What is being acted on.
+#[derive(Clone, Copy, Debug)]
+pub enum Resource<'a> {
+    /// The firm as a whole (creating clients and matters, the whole audit trail).
+    Firm,
+    /// One client.
+    Client(ClientId),
+    /// One matter.
+    Matter(&'a MatterFacts),
+}
+
+/// An action to authorise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// See a matter at all (any scope).
+    ViewMatter,
+    /// See one scope of a matter.
+    ViewScope(Scope),
+    /// Grant or revoke a client user's access to a matter.
+    ManageGrants,
+    /// Export a matter's audit trail.
+    ExportMatterAudit,
+    /// Create a matter or a client.
+    CreateMatter,
+    CreateClient,
+    /// See a client and its users.
+    ViewClient,
+    /// Invite a user of a client.
+    InviteClientUser,
+}
+
+const ALL_SCOPES: [Scope; 4] = [
+    Scope::Messages,
+    Scope::Documents,
+    Scope::Milestones,
+    Scope::Invoices,
+];
+
+/// The scopes `actor` holds on a matter; empty means the matter is invisible to them.
+pub fn matter_scopes(actor: &Actor, matter: &MatterFacts) -> Vec<Scope> {
+    let mut scopes = match actor {
+        Actor::Firm { user_id, .. } => {
+            if actor.is_supervisor()
+                || matter.responsible_fee_earner_id == *user_id
+                || matter.actor_on_team
+            {
+                ALL_SCOPES.to_vec()
+            } else {
+                Vec::new()
+            }
+        }
+        Actor::Client {
+            client_id, role, ..
+        } => {
+            if *client_id != matter.client_id || !matter.portal_enabled {
+                Vec::new()
+            } else {
+                match role {
+                    ClientRole::ClientAdmin => ALL_SCOPES.to_vec(),
+                    ClientRole::Finance => vec![Scope::Invoices],
+                    ClientRole::Member => matter.actor_grant.clone(),
+                }
+            }
+        }
+    };
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// Decides whether `actor` may do `action` on `resource`: `Ok(())`, `NotFound` for what the actor
+/// may not even know exists, `Forbidden` for what they can see but not do.
+pub fn authorize(actor: &Actor, action: Action, resource: Resource<'_>) -> Result<()> {
+    let allowed = match (resource, action) {
+        (Resource::Matter(matter), action) => {
+            let scopes = matter_scopes(actor, matter);
+            if scopes.is_empty() {
+                return Err(Error::NotFound);
+            }
+            match action {
+                Action::ViewMatter => true,
+                Action::ViewScope(scope) => scopes.contains(&scope),
+                Action::ManageGrants => actor.firm_role().is_some(),
+                Action::ExportMatterAudit => {
+                    actor.is_supervisor() || matter.responsible_fee_earner_id == actor.user_id()
+                }
+                _ => false,
+            }
+        }
+        (Resource::Client(client_id), action) => {
+            let own = matches!(actor, Actor::Client { client_id: c, .. } if *c == client_id);
+            if actor.firm_role().is_none() && !own {
+                return Err(Error::NotFound);
+            }
+            match action {
+                Action::ViewClient => true,
+                Action::InviteClientUser => actor.firm_role().is_some(),
+                _ => false,
+            }
+        }
+        (Resource::Firm, Action::CreateMatter | Action::CreateClient) => actor.is_supervisor(),
+        (Resource::Firm, _) => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(client: ClientId, responsible: UserId) -> MatterFacts {
+        MatterFacts {
+            client_id: client,
+            responsible_fee_earner_id: responsible,
+            actor_on_team: false,
+            portal_enabled: true,
+            actor_grant: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn firm_visibility_follows_role_and_team() {
+        let (client, responsible) = (ClientId::new(), UserId::new());
+        let matter = facts(client, responsible);
+        let partner = Actor::Firm {
+            user_id: UserId::new(),
+            role: FirmRole::Partner,
+        };
+        let other_fee_earner = Actor::Firm {
+            user_id: UserId::new(),
+            role: FirmRole::FeeEarner,
+        };
+        let owner = Actor::Firm {
+            user_id: responsible,
+            role: FirmRole::FeeEarner,
+        };
+        assert_eq!(matter_scopes(&partner, &matter).len(), 4);
+        assert_eq!(matter_scopes(&owner, &matter).len(), 4);
+        assert!(matter_scopes(&other_fee_earner, &matter).is_empty());
+        let on_team = MatterFacts {
+            actor_on_team: true,
+            ..matter.clone()
+        };
+        assert_eq!(matter_scopes(&other_fee_earner, &on_team).len(), 4);
+        assert!(matches!(
+            authorize(
+                &other_fee_earner,
+                Action::ViewMatter,
+                Resource::Matter(&matter)
+            ),
+            Err(Error::NotFound)
+        ));
+    }
+
+    #[test]
+    fn client_roles_see_their_scopes_only_on_their_client_and_enabled_areas() {
+        let client = ClientId::new();
+        let mut matter = facts(client, UserId::new());
+        let gc = Actor::Client {
+            user_id: UserId::new(),
+            client_id: client,
+            role: ClientRole::ClientAdmin,
+        };
+        let finance = Actor::Client {
+            user_id: UserId::new(),
+            client_id: client,
+            role: ClientRole::Finance,
+        };
+        let member = Actor::Client {
+            user_id: UserId::new(),
+            client_id: client,
+            role: ClientRole::Member,
+        };
+        let foreign = Actor::Client {
+            user_id: UserId::new(),
+            client_id: ClientId::new(),
+            role: ClientRole::ClientAdmin,
+        };
+        assert_eq!(matter_scopes(&gc, &matter).len(), 4);
+        assert_eq!(matter_scopes(&finance, &matter), vec![Scope::Invoices]);
+        assert!(matter_scopes(&member, &matter).is_empty());
+        assert!(matter_scopes(&foreign, &matter).is_empty());
+        matter.actor_grant = vec![Scope::Documents, Scope::Messages];
+        assert_eq!(
+            matter_scopes(&member, &matter),
+            vec![Scope::Messages, Scope::Documents]
+        );
+        assert!(matches!(
+            authorize(
+                &finance,
+                Action::ViewScope(Scope::Messages),
+                Resource::Matter(&matter)
+            ),
+            Err(Error::Forbidden)
+        ));
+        assert!(matches!(
+            authorize(&gc, Action::ManageGrants, Resource::Matter(&matter)),
+            Err(Error::Forbidden)
+        ));
+        matter.portal_enabled = false;
+        assert!(matter_scopes(&gc, &matter).is_empty());
+    }
+
+    #[test]
+    fn firm_actions_need_supervisors_and_clients_cannot_see_other_clients() {
+        let fee_earner = Actor::Firm {
+            user_id: UserId::new(),
+            role: FirmRole::FeeEarner,
+        };
+        let admin = Actor::Firm {
+            user_id: UserId::new(),
+            role: FirmRole::Admin,
+        };
+        assert!(authorize(&admin, Action::CreateMatter, Resource::Firm).is_ok());
+        assert!(matches!(
+            authorize(&fee_earner, Action::CreateClient, Resource::Firm),
+            Err(Error::Forbidden)
+        ));
+        let client = ClientId::new();
+        let member = Actor::Client {
+            user_id: UserId::new(),
+            client_id: client,
+            role: ClientRole::Member,
+        };
+        assert!(authorize(&member, Action::ViewClient, Resource::Client(client)).is_ok());
+        assert!(matches!(
+            authorize(
+                &member,
+                Action::ViewClient,
+                Resource::Client(ClientId::new())
+            ),
+            Err(Error::NotFound)
+        ));
+        assert!(matches!(
+            authorize(&member, Action::InviteClientUser, Resource::Client(client)),
+            Err(Error::Forbidden)
+        ));
+    }
+}

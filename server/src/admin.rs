@@ -1,0 +1,280 @@
+//! What a practice manager does from the command line before the web admin exists: practice
+//! areas, firm users, clients, client users, matters and grants.
+//!
+//! Commands run on the owner connection (the server machine's operator is trusted with the whole
+//! database), but through the same domain functions as the API, so validation and audit rows are
+//! identical. Audit rows written here have no actor: the operator acted, not a portal user.
+
+use anyhow::Context;
+use docket_protocol::directory::{
+    ClientKind, ClientRole, CreateClientRequest, CreateMatterRequest, DetailLevel, FirmRole, Scope,
+    Sensitivity,
+};
+use docket_protocol::ids::{ClientId, MatterId, PracticeAreaId, UserId};
+
+use crate::clients::{self, NewUser};
+use crate::db::{RequestContext, Tenant};
+use crate::startup::AppState;
+use crate::{access, matters, practice_areas};
+
+/// One admin command.
+#[derive(Debug, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Add a practice area.
+    CreatePracticeArea {
+        #[arg(long)]
+        name: String,
+        /// Switch the client portal on for this area now.
+        #[arg(long)]
+        portal_enabled: bool,
+        #[arg(long, default_value = "high_level", value_parser = parse_wire::<DetailLevel>)]
+        detail_level: DetailLevel,
+    },
+    /// Switch the portal on or off for a practice area (the phased rollout).
+    SetPortal {
+        #[arg(long)]
+        practice_area: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        enabled: bool,
+    },
+    /// Invite a member of the firm (the invitation e-mail goes to the mail spool).
+    CreateFirmUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_wire::<FirmRole>)]
+        role: FirmRole,
+    },
+    /// Add a client.
+    CreateClient {
+        #[arg(long, value_parser = parse_wire::<ClientKind>)]
+        kind: ClientKind,
+        #[arg(long)]
+        name: String,
+    },
+    /// Invite a user of a client.
+    InviteClientUser {
+        /// The client's name or id.
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_wire::<ClientRole>)]
+        role: ClientRole,
+    },
+    /// Open a matter.
+    CreateMatter {
+        #[arg(long)]
+        reference: String,
+        #[arg(long)]
+        title: String,
+        /// The client's name or id.
+        #[arg(long)]
+        client: String,
+        /// The practice area's name.
+        #[arg(long)]
+        practice_area: String,
+        /// The responsible fee earner's e-mail.
+        #[arg(long)]
+        responsible: String,
+        /// Further team members' e-mails.
+        #[arg(long)]
+        team: Vec<String>,
+        #[arg(long, default_value = "standard", value_parser = parse_wire::<Sensitivity>)]
+        sensitivity: Sensitivity,
+    },
+    /// Grant a client user (member) scopes on a matter.
+    Grant {
+        /// The matter's reference.
+        #[arg(long)]
+        matter: String,
+        /// The client user's e-mail.
+        #[arg(long)]
+        user: String,
+        /// Comma-separated: messages,documents,milestones,invoices.
+        #[arg(long, value_delimiter = ',', value_parser = parse_wire::<Scope>)]
+        scopes: Vec<Scope>,
+    },
+    /// Revoke a client user's grant on a matter.
+    Revoke {
+        #[arg(long)]
+        matter: String,
+        #[arg(long)]
+        user: String,
+    },
+}
+
+fn parse_wire<T: std::str::FromStr<Err = docket_protocol::directory::UnknownName>>(
+    s: &str,
+) -> Result<T, String> {
+    s.parse()
+        .map_err(|e: docket_protocol::directory::UnknownName| e.to_string())
+}
+
+/// Runs one command on `app` (whose pool is the owner's) and returns what to print.
+pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String> {
+    let mut tenant = Tenant::begin(&app.pool, RequestContext::default()).await?;
+    let mut mail = None;
+    let output = match command {
+        AdminCommand::CreatePracticeArea {
+            name,
+            portal_enabled,
+            detail_level,
+        } => {
+            let id =
+                practice_areas::insert(tenant.conn(), &name, portal_enabled, detail_level).await?;
+            format!("practice area {id}")
+        }
+        AdminCommand::SetPortal {
+            practice_area,
+            enabled,
+        } => {
+            practice_areas::set_portal_enabled(tenant.conn(), &practice_area, enabled)
+                .await
+                .context("no such practice area")?;
+            format!(
+                "portal {} for {practice_area}",
+                if enabled { "enabled" } else { "disabled" }
+            )
+        }
+        AdminCommand::CreateFirmUser { email, name, role } => {
+            let (invited, email) =
+                clients::invite_user(app, &mut tenant, NewUser::Firm { role }, &email, &name)
+                    .await?;
+            mail = Some(email);
+            format!(
+                "firm user {} invited (invitation e-mail in the mail spool)",
+                invited.user_id
+            )
+        }
+        AdminCommand::CreateClient { kind, name } => {
+            let client =
+                clients::insert_client(&mut tenant, &CreateClientRequest { kind, name }).await?;
+            format!("client {}", client.client_id)
+        }
+        AdminCommand::InviteClientUser {
+            client,
+            email,
+            name,
+            role,
+        } => {
+            let client_id = client_id(&mut tenant, &client).await?;
+            let (invited, email) = clients::invite_user(
+                app,
+                &mut tenant,
+                NewUser::Client { client_id, role },
+                &email,
+                &name,
+            )
+            .await?;
+            mail = Some(email);
+            format!(
+                "client user {} invited (invitation e-mail in the mail spool)",
+                invited.user_id
+            )
+        }
+        AdminCommand::CreateMatter {
+            reference,
+            title,
+            client,
+            practice_area,
+            responsible,
+            team,
+            sensitivity,
+        } => {
+            let request = CreateMatterRequest {
+                reference,
+                title,
+                client_id: client_id(&mut tenant, &client).await?,
+                practice_area_id: practice_area_id(&mut tenant, &practice_area).await?,
+                responsible_fee_earner_id: user_id(&mut tenant, &responsible).await?,
+                sensitivity,
+                team: {
+                    let mut ids = Vec::new();
+                    for email in &team {
+                        ids.push(user_id(&mut tenant, email).await?);
+                    }
+                    ids
+                },
+            };
+            format!(
+                "matter {}",
+                matters::insert_matter(&mut tenant, &request).await?
+            )
+        }
+        AdminCommand::Grant {
+            matter,
+            user,
+            scopes,
+        } => {
+            let (matter_id, client) = matter_by_reference(&mut tenant, &matter).await?;
+            let user_id = user_id(&mut tenant, &user).await?;
+            access::upsert_grant(&mut tenant, matter_id, client, user_id, scopes).await?;
+            format!("granted {user} on {matter}")
+        }
+        AdminCommand::Revoke { matter, user } => {
+            let (matter_id, client) = matter_by_reference(&mut tenant, &matter).await?;
+            let user_id = user_id(&mut tenant, &user).await?;
+            access::delete_grant(&mut tenant, matter_id, client, user_id).await?;
+            format!("revoked {user} on {matter}")
+        }
+    };
+    tenant.commit().await?;
+    if let Some(email) = mail {
+        app.mailer.send(email)?;
+    }
+    Ok(output)
+}
+
+/// A client by id or exact name.
+pub async fn client_id(tenant: &mut Tenant, name_or_id: &str) -> anyhow::Result<ClientId> {
+    let id = name_or_id.parse::<uuid::Uuid>().ok();
+    sqlx::query_scalar!(
+        "select client_id from client where client_id = $1 or name = $2",
+        id,
+        name_or_id
+    )
+    .fetch_optional(tenant.conn())
+    .await?
+    .map(ClientId)
+    .with_context(|| format!("no client {name_or_id:?}"))
+}
+
+async fn practice_area_id(tenant: &mut Tenant, name: &str) -> anyhow::Result<PracticeAreaId> {
+    sqlx::query_scalar!(
+        "select practice_area_id from practice_area where name = $1",
+        name
+    )
+    .fetch_optional(tenant.conn())
+    .await?
+    .map(PracticeAreaId)
+    .with_context(|| format!("no practice area {name:?}"))
+}
+
+/// A user by e-mail.
+pub async fn user_id(tenant: &mut Tenant, email: &str) -> anyhow::Result<UserId> {
+    let email = email.trim().to_lowercase();
+    sqlx::query_scalar!("select user_id from user_account where email = $1", email)
+        .fetch_optional(tenant.conn())
+        .await?
+        .map(UserId)
+        .with_context(|| format!("no user {email:?}"))
+}
+
+/// A matter (and its client) by reference.
+pub async fn matter_by_reference(
+    tenant: &mut Tenant,
+    reference: &str,
+) -> anyhow::Result<(MatterId, ClientId)> {
+    let row = sqlx::query!(
+        "select matter_id, client_id from matter where reference = $1",
+        reference
+    )
+    .fetch_optional(tenant.conn())
+    .await?
+    .with_context(|| format!("no matter {reference:?}"))?;
+    Ok((row.matter_id.into(), row.client_id.into()))
+}

@@ -1,0 +1,102 @@
+//! `POST /api/v1/auth/sign-in`: the password step. It never says whether an account exists: an
+//! unknown address, a wrong password and a not-yet-activated account all answer
+//! `invalid_credentials` after the same argon2 work.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use docket_protocol::auth::{SessionGrant, SessionStage, SignInRequest, TokenDelivery};
+use docket_protocol::ids::UserId;
+use secrecy::SecretString;
+
+use super::{devices, password, session, throttle, ClientMeta};
+use crate::audit::{self, AuditRecord};
+use crate::db::{RequestContext, Tenant};
+use crate::error::Json;
+use crate::startup::AppState;
+use crate::{Error, Result};
+
+/// Sign in with e-mail and password; continue with MFA.
+#[utoipa::path(
+    post, path = "/api/v1/auth/sign-in", tag = "auth",
+    request_body = SignInRequest,
+    responses(
+        (status = 200, description = "Password accepted; complete MFA next", body = SessionGrant),
+        (status = 401, description = "invalid_credentials", body = docket_protocol::error::ErrorBody),
+        (status = 429, description = "rate_limited", body = docket_protocol::error::ErrorBody),
+    )
+)]
+pub async fn sign_in(
+    State(app): State<AppState>,
+    meta: ClientMeta,
+    Json(req): Json<SignInRequest>,
+) -> Result<Response> {
+    let email = super::normalize_email(&req.email).map_err(|_| Error::InvalidCredentials)?;
+    let now = app.clock.now();
+    let mut keys = vec![throttle::account_key(&email)];
+    keys.extend(throttle::address_key(meta.ip));
+    throttle::check(&mut *app.pool.acquire().await?, &keys, now).await?;
+
+    let account = sqlx::query!(
+        r#"select user_id as "user_id!", password_hash, status as "status!", mfa_enrolled as "mfa_enrolled!"
+           from docket_sign_in_account($1)"#,
+        email
+    )
+    .fetch_optional(&app.pool)
+    .await?;
+    let too_long = req.password.len() > password::MAX_LEN * 4;
+    let stored = account
+        .as_ref()
+        .and_then(|a| a.password_hash.clone())
+        .filter(|_| !too_long);
+    let verified = password::verify(SecretString::from(req.password), stored).await?;
+    let account = match account {
+        Some(account) if verified && account.status == "active" => account,
+        _ => {
+            let ctx = RequestContext {
+                source_ip: meta.ip,
+                ..Default::default()
+            };
+            let mut tenant = Tenant::begin(&app.pool, ctx).await?;
+            throttle::record_sign_in_failure(tenant.conn(), &email, meta.ip, now).await?;
+            let mut record = AuditRecord::new("auth.sign_in.failed");
+            if let Some(account) = &account {
+                record = record.target("user", account.user_id);
+            }
+            audit::record(&mut tenant, record).await?;
+            tenant.commit().await?;
+            return Err(Error::InvalidCredentials);
+        }
+    };
+
+    let user_id = UserId(account.user_id);
+    let ctx = RequestContext {
+        actor: Some(user_id),
+        source_ip: meta.ip,
+        ..Default::default()
+    };
+    let mut tenant = Tenant::begin(&app.pool, ctx).await?;
+    throttle::clear(tenant.conn(), &throttle::account_key(&email)).await?;
+    let via_cookie = req.token_delivery == TokenDelivery::Cookie;
+    let presented = if via_cookie {
+        meta.device_cookie.as_deref()
+    } else {
+        req.device_token.as_deref()
+    };
+    let device = devices::recognise(&mut tenant, user_id, presented, &meta, now).await?;
+    tenant.set_device(device.device_id);
+    let stage = if account.mfa_enrolled {
+        SessionStage::MfaRequired
+    } else {
+        SessionStage::MfaEnrolmentRequired
+    };
+    let (session_id, issued) =
+        session::open(&mut tenant, user_id, device.device_id, stage, now, &meta).await?;
+    audit::record(
+        &mut tenant,
+        AuditRecord::new("auth.sign_in.password_accepted").target("session", session_id),
+    )
+    .await?;
+    tenant.commit().await?;
+    let (headers, body) = session::grant(&app, issued, via_cookie, device.new_token);
+    Ok((headers, axum::Json(body)).into_response())
+}

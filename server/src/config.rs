@@ -1,0 +1,297 @@
+//! Configuration: defaults, overlaid by an optional TOML file, overlaid by `DOCKET_*` environment
+//! variables (plus the conventional `DATABASE_URL` and `REDIS_URL`). Secrets are [`SecretString`]s:
+//! they never appear in `Debug` output or logs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use data_encoding::BASE64;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use time::Duration;
+
+/// The key used when none is configured. Fine for a demo on one's own machine, refused by
+/// `docket serve` anywhere else (see [`Config::check_production_safety`]).
+const DEMO_KEY_ENCRYPTION_KEY: [u8; 32] = *b"docket-demo-key-not-for-real-use";
+
+/// The settings as a file may give them; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    public_url: Option<String>,
+    database_url: Option<SecretString>,
+    migration_database_url: Option<SecretString>,
+    redis_url: Option<SecretString>,
+    key_encryption_key: Option<SecretString>,
+    cookie_secure: Option<bool>,
+    idle_timeout_minutes: Option<u32>,
+    absolute_lifetime_hours: Option<u32>,
+    invitation_ttl_hours: Option<u32>,
+    data_dir: Option<PathBuf>,
+    firm_name: Option<String>,
+    max_body_bytes: Option<usize>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the HTTP server listens (`DOCKET_LISTEN`).
+    pub listen: SocketAddr,
+    /// The address users reach the portal at, for links in e-mails (`DOCKET_PUBLIC_URL`).
+    pub public_url: String,
+    /// The runtime role's connection (`DATABASE_URL`): neither owner nor BYPASSRLS.
+    pub database_url: Option<SecretString>,
+    /// The owner role's connection, for migrations and admin commands
+    /// (`DOCKET_MIGRATION_DATABASE_URL`, else `DATABASE_URL`).
+    pub migration_database_url: Option<SecretString>,
+    /// Redis for fan-out and presence (`REDIS_URL`); none means the in-process bus.
+    pub redis_url: Option<SecretString>,
+    /// The key-encryption key, 32 bytes (`DOCKET_KEY_ENCRYPTION_KEY`, base64).
+    pub key_encryption_key: SecretBox32,
+    /// True when no key was configured and the built-in demo key is in use.
+    pub key_is_default: bool,
+    /// Whether cookies carry `Secure` (`DOCKET_COOKIE_SECURE`).
+    pub cookie_secure: bool,
+    /// Inactivity after which a session ends (`DOCKET_IDLE_TIMEOUT_MINUTES`, default 15).
+    pub idle_timeout: Duration,
+    /// The longest a session lives, active or not (`DOCKET_ABSOLUTE_LIFETIME_HOURS`, default 12).
+    pub absolute_lifetime: Duration,
+    /// How long an invitation link stays valid (`DOCKET_INVITATION_TTL_HOURS`, default 72).
+    pub invitation_ttl: Duration,
+    /// Local state: the mail spool, later document blobs (`DOCKET_DATA_DIR`, default `.docket`).
+    pub data_dir: PathBuf,
+    /// Shown in authenticator apps and e-mails (`DOCKET_FIRM_NAME`).
+    pub firm_name: String,
+    /// Largest JSON body accepted (`DOCKET_MAX_BODY_BYTES`, default 64 KiB).
+    pub max_body_bytes: usize,
+}
+
+/// A 32-byte secret. Its `Debug` shows nothing.
+pub type SecretBox32 = std::sync::Arc<secrecy::SecretBox<[u8; 32]>>;
+
+impl Config {
+    /// Reads the optional file (`path`, else `DOCKET_CONFIG`), then the environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let path = path
+            .map(Path::to_path_buf)
+            .or_else(|| env("DOCKET_CONFIG").map(PathBuf::from));
+        let file = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        Self::resolve(file)
+    }
+
+    fn resolve(file: FileConfig) -> anyhow::Result<Self> {
+        let listen = match env("DOCKET_LISTEN") {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("DOCKET_LISTEN={v} is not host:port"))?,
+            None => file
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+        };
+        let public_url = env("DOCKET_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let database_url = secret_env("DATABASE_URL").or(file.database_url);
+        let migration_database_url = secret_env("DOCKET_MIGRATION_DATABASE_URL")
+            .or(file.migration_database_url)
+            .or_else(|| database_url.clone());
+        let key = secret_env("DOCKET_KEY_ENCRYPTION_KEY").or(file.key_encryption_key);
+        let key_is_default = key.is_none();
+        let key_bytes = match key {
+            Some(key) => decode_key(key.expose_secret())?,
+            None => DEMO_KEY_ENCRYPTION_KEY,
+        };
+        Ok(Self {
+            listen,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            database_url,
+            migration_database_url,
+            redis_url: secret_env("REDIS_URL").or(file.redis_url),
+            key_encryption_key: std::sync::Arc::new(secrecy::SecretBox::new(Box::new(key_bytes))),
+            key_is_default,
+            cookie_secure: parsed_env("DOCKET_COOKIE_SECURE")?
+                .or(file.cookie_secure)
+                .unwrap_or(true),
+            idle_timeout: Duration::minutes(
+                parsed_env("DOCKET_IDLE_TIMEOUT_MINUTES")?
+                    .or(file.idle_timeout_minutes)
+                    .unwrap_or(15)
+                    .into(),
+            ),
+            absolute_lifetime: Duration::hours(
+                parsed_env("DOCKET_ABSOLUTE_LIFETIME_HOURS")?
+                    .or(file.absolute_lifetime_hours)
+                    .unwrap_or(12)
+                    .into(),
+            ),
+            invitation_ttl: Duration::hours(
+                parsed_env("DOCKET_INVITATION_TTL_HOURS")?
+                    .or(file.invitation_ttl_hours)
+                    .unwrap_or(72)
+                    .into(),
+            ),
+            data_dir: env("DOCKET_DATA_DIR")
+                .map(PathBuf::from)
+                .or(file.data_dir)
+                .unwrap_or_else(|| ".docket".into()),
+            firm_name: env("DOCKET_FIRM_NAME")
+                .or(file.firm_name)
+                .unwrap_or_else(|| "Docket".into()),
+            max_body_bytes: parsed_env("DOCKET_MAX_BODY_BYTES")?
+                .or(file.max_body_bytes)
+                .unwrap_or(64 * 1024),
+        })
+    }
+
+    /// Defaults only, ignoring the environment: the base for tests and the demo.
+    pub fn defaults() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            database_url: None,
+            migration_database_url: None,
+            redis_url: None,
+            key_encryption_key: std::sync::Arc::new(secrecy::SecretBox::new(Box::new(
+                DEMO_KEY_ENCRYPTION_KEY,
+            ))),
+            key_is_default: true,
+            cookie_secure: true,
+            idle_timeout: Duration::minutes(15),
+            absolute_lifetime: Duration::hours(12),
+            invitation_ttl: Duration::hours(72),
+            data_dir: ".docket".into(),
+            firm_name: "Docket".into(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+
+    /// Refuses a configuration that is unsafe outside one's own machine, saying what to fix.
+    pub fn check_production_safety(&self) -> anyhow::Result<()> {
+        let local = self.listen.ip().is_loopback();
+        let mut problems = Vec::new();
+        if self.key_is_default && !local {
+            problems.push(
+                "DOCKET_KEY_ENCRYPTION_KEY is not set, so the built-in demo key would protect real data: \
+                 set it to 32 random bytes in base64 (e.g. `openssl rand -base64 32`)",
+            );
+        }
+        if !self.cookie_secure && !local {
+            problems.push(
+                "DOCKET_COOKIE_SECURE=false sends session cookies over plain HTTP: \
+                 remove it and put TLS in front of Docket",
+            );
+        }
+        if !local && !self.public_url.starts_with("https://") {
+            problems.push(
+                "DOCKET_PUBLIC_URL must be an https:// address when listening beyond localhost: \
+                 terminate TLS in front of Docket and set the public address",
+            );
+        }
+        if self.idle_timeout <= Duration::ZERO || self.absolute_lifetime < self.idle_timeout {
+            problems
+                .push("the idle timeout must be positive and no longer than the absolute lifetime");
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        bail!(
+            "refusing to start with an unsafe configuration:\n  - {}",
+            problems.join("\n  - ")
+        )
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn secret_env(name: &str) -> Option<SecretString> {
+    env(name).map(SecretString::from)
+}
+
+fn parsed_env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    match env(name) {
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{name}={v} is not a valid value")),
+        None => Ok(None),
+    }
+}
+
+fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = BASE64
+        .decode(text.trim().as_bytes())
+        .map_err(|_| anyhow::anyhow!("DOCKET_KEY_ENCRYPTION_KEY is not valid base64"))?;
+    let key: [u8; 32] = bytes.try_into().map_err(|_| {
+        anyhow::anyhow!("DOCKET_KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
+    })?;
+    if key == DEMO_KEY_ENCRYPTION_KEY {
+        bail!("DOCKET_KEY_ENCRYPTION_KEY is the built-in demo key; generate a real one");
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_key_is_refused_off_localhost() {
+        let mut config = Config::defaults();
+        config.listen = "0.0.0.0:8080".parse().expect("addr");
+        config.public_url = "https://portal.example".into();
+        let err = config
+            .check_production_safety()
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("DOCKET_KEY_ENCRYPTION_KEY"), "{err}");
+        config.key_is_default = false;
+        config
+            .check_production_safety()
+            .expect("safe once a key is set");
+    }
+
+    #[test]
+    fn insecure_cookies_and_plain_http_are_refused_off_localhost() {
+        let mut config = Config::defaults();
+        config.key_is_default = false;
+        config.listen = "10.0.0.5:8080".parse().expect("addr");
+        config.cookie_secure = false;
+        let err = config
+            .check_production_safety()
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("DOCKET_COOKIE_SECURE") && err.contains("https://"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn loopback_demo_defaults_are_allowed() {
+        Config::defaults()
+            .check_production_safety()
+            .expect("a local demo may use defaults");
+    }
+
+    #[test]
+    fn keys_must_be_32_bytes_of_base64() {
+        assert!(decode_key("not base64!").is_err());
+        assert!(decode_key(&BASE64.encode(&[1; 16])).is_err());
+        assert_eq!(
+            decode_key(&BASE64.encode(&[1; 32])).expect("valid"),
+            [1; 32]
+        );
+    }
+}

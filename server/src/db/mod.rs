@@ -1,0 +1,87 @@
+//! Postgres plumbing: pools, migrations, role checks and the tenant transaction.
+//!
+//! Two roles, two pools. The owner (migrations, admin commands) may do anything; the runtime role
+//! `docket_app` owns nothing and is subject to row-level security, so a query that forgets its filter
+//! still returns nothing foreign. Every query on matter or client data runs in a [`Tenant`]
+//! transaction, which tells the database's policies who is acting.
+
+pub mod embedded;
+mod tenant;
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+pub use tenant::{RequestContext, Tenant};
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// Opens a pool. The connection string is a secret (it may hold a password) and never logged.
+pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url
+        .expose_secret()
+        .parse()
+        .context("the database URL is not a valid Postgres URL")?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options.application_name("docket"))
+        .await
+        .context("connecting to Postgres")
+}
+
+/// Applies pending migrations as the owner. The owner must be a superuser or have BYPASSRLS, since
+/// the access functions it owns read tables whose policies call them.
+pub async fn migrate(owner: &PgPool) -> anyhow::Result<()> {
+    let privileged: bool = sqlx::query_scalar!(
+        r#"select (rolsuper or rolbypassrls) as "privileged!" from pg_roles where rolname = current_user"#
+    )
+    .fetch_one(owner)
+    .await?;
+    if !privileged {
+        bail!(
+            "migrations must run as the owner role, which needs SUPERUSER or BYPASSRLS; \
+             set DOCKET_MIGRATION_DATABASE_URL to such a role"
+        );
+    }
+    MIGRATOR.run(owner).await.context("applying migrations")?;
+    Ok(())
+}
+
+/// Refuses to serve as a role that could read past row-level security.
+pub async fn check_runtime_role(pool: &PgPool) -> anyhow::Result<()> {
+    let row = sqlx::query!(
+        r#"select r.rolname as "name!", (r.rolsuper or r.rolbypassrls) as "privileged!",
+                  exists (select 1 from pg_class c where c.relowner = r.oid and c.relnamespace = 'public'::regnamespace)
+                      as "owns_tables!"
+           from pg_roles r where r.rolname = current_user"#
+    )
+    .fetch_one(pool)
+    .await?;
+    if row.privileged || row.owns_tables {
+        bail!(
+            "DATABASE_URL connects as role {:?}, which {}; the server must run as the \
+             unprivileged role docket_app (see deploy/README.md)",
+            row.name,
+            if row.privileged {
+                "bypasses row-level security"
+            } else {
+                "owns tables"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Creates the next months' audit partitions ahead of time.
+pub async fn ensure_partitions(pool: &PgPool, now: time::OffsetDateTime) -> anyhow::Result<()> {
+    sqlx::query_scalar!("select audit_event_ensure_partitions($1)", now)
+        .fetch_one(pool)
+        .await?;
+    Ok(())
+}

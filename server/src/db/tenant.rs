@@ -1,0 +1,74 @@
+//! The tenant transaction: the only way server code reaches matter and client data.
+
+use std::net::IpAddr;
+
+use docket_protocol::ids::{DeviceId, SessionId, UserId};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::Result;
+
+/// Who is acting, from where. Carried into every audit row written in the transaction.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    /// The acting user; `None` before sign-in (e.g. a failed password) and for system work.
+    pub actor: Option<UserId>,
+    pub session: Option<SessionId>,
+    pub device: Option<DeviceId>,
+    pub source_ip: Option<IpAddr>,
+}
+
+/// A transaction in which the database's row-level-security policies know the acting user.
+///
+/// `docket.actor` is set with `set_config(..., true)`, i.e. local to this transaction, so it can
+/// never leak to the next user of the pooled connection.
+#[derive(Debug)]
+pub struct Tenant {
+    tx: Transaction<'static, Postgres>,
+    ctx: RequestContext,
+}
+
+impl Tenant {
+    /// Begins a transaction acting as `ctx.actor` (or as nobody, which the policies admit to no
+    /// client or matter row).
+    pub async fn begin(pool: &PgPool, ctx: RequestContext) -> Result<Self> {
+        let mut tx = pool.begin().await?;
+        let actor = ctx.actor.map(|a| a.to_string()).unwrap_or_default();
+        sqlx::query_scalar!("select set_config('docket.actor', $1, true)", actor)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(Self { tx, ctx })
+    }
+
+    /// The connection, for queries.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Who is acting.
+    pub fn ctx(&self) -> &RequestContext {
+        &self.ctx
+    }
+
+    /// Switches the acting user mid-transaction, e.g. once a password has been verified.
+    pub async fn act_as(&mut self, actor: UserId) -> Result<()> {
+        sqlx::query_scalar!(
+            "select set_config('docket.actor', $1, true)",
+            actor.to_string()
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        self.ctx.actor = Some(actor);
+        Ok(())
+    }
+
+    /// Records the device acting, once it is known (mid-sign-in).
+    pub fn set_device(&mut self, device: DeviceId) {
+        self.ctx.device = Some(device);
+    }
+
+    /// Commits. Dropping a `Tenant` without committing rolls everything back.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,201 @@
+//! The server's one error type. Each variant maps to a stable [`ErrorCode`] and HTTP status; the
+//! database, I/O and other internal failures all become a generic `internal` answer whose detail
+//! goes to the log only.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use docket_protocol::error::{ErrorBody, ErrorCode};
+
+/// A failed request, as the client will see it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("session expired")]
+    SessionExpired,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("invalid MFA code")]
+    InvalidMfaCode,
+    #[error("MFA required")]
+    MfaRequired,
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
+    #[error("CSRF check failed")]
+    CsrfFailed,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invitation invalid")]
+    InvitationInvalid,
+    #[error("rate limited for {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Results in handlers and domain functions.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The stable code clients branch on.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidInput(_) | Self::UnsupportedMediaType => ErrorCode::InvalidInput,
+            Self::MalformedJson(_) => ErrorCode::MalformedJson,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::SessionExpired => ErrorCode::SessionExpired,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::InvalidMfaCode => ErrorCode::InvalidMfaCode,
+            Self::MfaRequired => ErrorCode::MfaRequired,
+            Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
+            Self::CsrfFailed => ErrorCode::CsrfFailed,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::InvitationInvalid => ErrorCode::InvitationInvalid,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unauthenticated
+            | Self::SessionExpired
+            | Self::InvalidCredentials
+            | Self::InvalidMfaCode => StatusCode::UNAUTHORIZED,
+            Self::MfaRequired
+            | Self::ReauthenticationRequired
+            | Self::CsrfFailed
+            | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::InvitationInvalid => StatusCode::GONE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Self::InvalidInput(m) | Self::MalformedJson(m) | Self::Conflict(m) => m.clone(),
+            Self::InvalidCredentials => "The e-mail address or password is not right.".into(),
+            Self::InvalidMfaCode => "That code is not right or has already been used.".into(),
+            Self::SessionExpired => "Your session has ended. Please sign in again.".into(),
+            Self::RateLimited { retry_after_secs } => {
+                format!("Too many attempts. Try again in {retry_after_secs} seconds.")
+            }
+            Self::Database(_) | Self::Internal(_) => "Something went wrong on our side.".into(),
+            other => {
+                let mut text = other.to_string();
+                if let Some(first) = text.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                text + "."
+            }
+        }
+    }
+
+    /// Maps a unique-violation on `constraint` to a [`Error::Conflict`] with `message`; any other
+    /// error passes through.
+    pub fn on_constraint(constraint: &str, message: &str) -> impl FnOnce(sqlx::Error) -> Error {
+        let (constraint, message) = (constraint.to_owned(), message.to_owned());
+        move |err| match &err {
+            sqlx::Error::Database(db) if db.constraint() == Some(constraint.as_str()) => {
+                Error::Conflict(message)
+            }
+            _ => Error::Database(err),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Database(err) => tracing::error!(error = ?err, "database error"),
+            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            _ => {}
+        }
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.public_message(),
+        };
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let Self::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => Self::InvalidInput(e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => Self::MalformedJson(e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::PayloadTooLarge
+            }
+            other => Self::MalformedJson(other.body_text()),
+        }
+    }
+}
+
+/// A malformed id in a path is simply an id that does not exist: the same 404 as any other.
+impl From<PathRejection> for Error {
+    fn from(_: PathRejection) -> Self {
+        Self::NotFound
+    }
+}
+
+impl From<QueryRejection> for Error {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::InvalidInput(rejection.body_text())
+    }
+}
+
+/// `axum::Json`, answering bad bodies with our error codes.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(Error))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Path`, answering malformed ids with 404.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Error))]
+pub struct Path<T>(pub T);
+
+/// `axum::extract::Query`, answering bad parameters with `invalid_input`.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub struct Query<T>(pub T);

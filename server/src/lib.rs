@@ -1,0 +1,36 @@
+//! The Docket server: a secure client portal for law firms, organised around one channel per matter.
+//!
+//! The crate is a library with a thin binary (`src/main.rs`) so the integration tests can start the
+//! real application in-process, on port 0, against a fresh database.
+//!
+//! # Layout
+//! Domain modules own their router, types, handlers and SQL:
+//! - [`auth`]: passwords, TOTP, sign-in, sessions, devices, invitations, throttling.
+//! - [`access`]: the one access policy ([`access::authorize`]) and per-matter grants.
+//! - [`matters`], [`clients`], [`practice_areas`]: the directory.
+//! - [`audit`]: the hash-chained audit trail, its verification and export.
+//! - [`admin`]: what a practice manager does from the command line.
+//! - [`demo`]: the demo firm and the embedded default for `docket demo`.
+//!
+//! Plumbing beside them: [`config`], [`error`], [`db`] (pools, migrations, the tenant transaction),
+//! [`clock`], [`keyring`], [`mail`], [`startup`] (router and server), [`telemetry`], [`openapi`].
+
+pub mod access;
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod clients;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod keyring;
+pub mod mail;
+pub mod matters;
+pub mod openapi;
+pub mod practice_areas;
+pub mod startup;
+pub mod telemetry;
+
+pub use error::{Error, Result};

@@ -1,0 +1,72 @@
+//! The OpenAPI 3.1 description of the REST API, generated from the handlers' annotations and the
+//! protocol types, served at `/api/v1/openapi.json`.
+
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{access, audit, auth, clients, matters, practice_areas};
+
+/// The API document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Docket API", description = "The secure client portal's REST API. Errors carry a stable `code` (see ErrorCode)."),
+    paths(
+        auth::sign_in::sign_in,
+        auth::account::sign_out,
+        auth::account::current_session,
+        auth::mfa::start_enrolment,
+        auth::mfa::confirm_enrolment,
+        auth::mfa::verify,
+        auth::mfa::reauthenticate,
+        auth::mfa::reset,
+        auth::mfa::regenerate_recovery_codes,
+        auth::account::list_sessions,
+        auth::account::revoke_session,
+        auth::account::list_devices,
+        auth::account::revoke_device,
+        auth::account::list_alerts,
+        auth::invitations::accept,
+        matters::list_matters,
+        matters::get_matter,
+        matters::create_matter,
+        access::grants::put_grant,
+        access::grants::revoke_grant,
+        audit::export::export_matter_audit,
+        clients::list_clients,
+        clients::get_client,
+        clients::create_client,
+        clients::list_client_users,
+        clients::invite_client_user,
+        practice_areas::list_practice_areas,
+    ),
+    components(schemas(docket_protocol::error::ErrorCode)),
+    modifiers(&SessionAuth),
+    security(("session_cookie" = []), ("bearer" = [])),
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct SessionAuth;
+
+impl Modify for SessionAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "docket_session",
+                "Browser session; unsafe methods must also send X-CSRF-Token.",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn serve_spec() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
