@@ -1,0 +1,307 @@
+//! Isolation is the database's job: deliberately unfiltered queries in a client user's tenant
+//! transaction return nothing foreign, and every endpoint that takes an id answers another
+//! client's id with the same 404 as a missing one.
+
+use std::collections::BTreeSet;
+
+use docket_server::db::{RequestContext, Tenant};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::helpers::{spawn_app, TestApp, TestUser};
+
+/// Tables that hold no client or matter data, and so carry no row-level security.
+const WITHOUT_RLS: &[&str] = &[
+    "_sqlx_migrations",
+    "audit_chain_head",
+    "practice_area",
+    "sign_in_throttle",
+];
+
+/// Every table with client or matter data.
+const WITH_RLS: &[&str] = &[
+    "audit_event",
+    "client",
+    "device",
+    "invitation",
+    "matter",
+    "matter_grant",
+    "matter_team",
+    "recovery_code",
+    "session",
+    "user_account",
+    "user_alert",
+];
+
+#[tokio::test]
+async fn every_table_with_client_data_forces_row_level_security() {
+    let app = spawn_app().await;
+    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+        "select c.relname::text, c.relrowsecurity, c.relforcerowsecurity from pg_class c
+         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition",
+    )
+    .fetch_all(&app.owner)
+    .await
+    .expect("tables");
+    let mut with_rls = BTreeSet::new();
+    for (table, enabled, forced) in rows {
+        if WITHOUT_RLS.contains(&table.as_str()) {
+            continue;
+        }
+        assert!(
+            enabled && forced,
+            "{table} holds data but does not force row-level security"
+        );
+        with_rls.insert(table);
+    }
+    assert_eq!(
+        with_rls,
+        WITH_RLS.iter().map(|t| t.to_string()).collect(),
+        "a new table must be added to the isolation tests"
+    );
+}
+
+/// Signs everyone in, so that sessions, devices, alerts and audit rows exist for every user.
+async fn populate(app: &TestApp) {
+    let f = &app.firm;
+    for user in [
+        &f.gc,
+        &f.finance,
+        &f.dept_head,
+        &f.private_client,
+        &f.fee_earner,
+        &f.partner,
+    ] {
+        app.signed_in(user).await;
+        app.signed_in(user).await; // a second device, so alerts exist too
+    }
+    let fee_earner = app.signed_in(&f.fee_earner).await;
+    let (status, _) = fee_earner
+        .post(
+            &format!("/api/v1/clients/{}/users", f.client_b),
+            json!({ "email": "second@client-b.test", "display_name": "Second", "role": "member" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = fee_earner
+        .post(
+            &format!("/api/v1/clients/{}/users", f.client_a),
+            json!({ "email": "third@client-a.test", "display_name": "Third", "role": "member" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+fn field<'a>(row: &'a Value, name: &str) -> Option<&'a str> {
+    row.get(name).and_then(Value::as_str)
+}
+
+#[tokio::test]
+async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
+    let app = spawn_app().await;
+    populate(&app).await;
+    let f = &app.firm;
+    let cases: Vec<(&TestUser, Uuid, Vec<Uuid>)> = vec![
+        (&f.gc, f.client_a.0, vec![f.matter_a1.0, f.matter_a2.0]),
+        (&f.finance, f.client_a.0, vec![f.matter_a1.0, f.matter_a2.0]),
+        (&f.dept_head, f.client_a.0, vec![f.matter_a1.0]),
+        (&f.private_client, f.client_b.0, vec![f.matter_b1.0]),
+    ];
+    for (user, own_client, own_matters) in cases {
+        let me = user.user_id.0.to_string();
+        let own_client = own_client.to_string();
+        let own_matters: BTreeSet<String> = own_matters.iter().map(Uuid::to_string).collect();
+        for table in WITH_RLS {
+            let rows = app.select_as(user, &format!("select * from {table}")).await;
+            for row in &rows {
+                let foreign = match *table {
+                    "client" => field(row, "client_id") != Some(&own_client),
+                    "user_account" => {
+                        field(row, "kind") == Some("client")
+                            && field(row, "client_id") != Some(&own_client)
+                    }
+                    "matter" | "matter_team" | "matter_grant" => {
+                        !own_matters.contains(field(row, "matter_id").unwrap_or(""))
+                    }
+                    "session" | "device" | "recovery_code" | "user_alert" | "invitation" => {
+                        field(row, "user_id") != Some(&me)
+                    }
+                    "audit_event" => true, // client users read no part of the trail
+                    other => panic!("no isolation rule for {other}"),
+                };
+                assert!(
+                    !foreign,
+                    "{} sees a foreign row in {table}: {row}",
+                    user.email
+                );
+            }
+            if *table == "matter" {
+                assert_eq!(
+                    rows.len(),
+                    own_matters.len(),
+                    "{} sees exactly their matters",
+                    user.email
+                );
+            }
+        }
+        // Credentials of other users never leave the database through the runtime role.
+        let secrets = app.select_as(user, "select user_id from user_account where password_hash is not null and user_id <> docket_actor()").await;
+        assert!(secrets.iter().all(|r| field(r, "user_id") != Some(&me)));
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_without_an_actor_sees_nothing() {
+    let app = spawn_app().await;
+    populate(&app).await;
+    let mut tenant = Tenant::begin(&app.runtime, RequestContext::default())
+        .await
+        .expect("tenant");
+    for table in WITH_RLS {
+        let count: i64 = sqlx::query_scalar(&format!("select count(*) from {table}"))
+            .fetch_one(tenant.conn())
+            .await
+            .expect("count");
+        assert_eq!(
+            count, 0,
+            "{table} leaks rows to a transaction with no actor"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_runtime_role_cannot_write_what_the_policies_forbid() {
+    let app = spawn_app().await;
+    let f = &app.firm;
+    let mut tenant = Tenant::begin(
+        &app.runtime,
+        RequestContext {
+            actor: Some(f.private_client.user_id),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("tenant");
+    let updated = sqlx::query("update matter set title = 'hijacked' where matter_id = $1")
+        .bind(f.matter_a1.0)
+        .execute(tenant.conn())
+        .await
+        .expect("update");
+    assert_eq!(updated.rows_affected(), 0);
+    let err = sqlx::query(
+        "insert into matter_grant (matter_id, user_id, scopes) values ($1, $2, '{messages}')",
+    )
+    .bind(f.matter_b1.0)
+    .bind(f.private_client.user_id.0)
+    .execute(tenant.conn())
+    .await
+    .expect_err("a client cannot grant itself access");
+    assert!(
+        err.to_string().contains("row-level security")
+            || err.to_string().contains("matter's client"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn every_endpoint_that_takes_an_id_answers_a_foreign_id_with_404() {
+    let app = spawn_app().await;
+    let f = &app.firm;
+    // Ids that belong to client A's people.
+    let gc = app.signed_in(&f.gc).await;
+    let (_, sessions) = gc.get("/api/v1/me/sessions").await;
+    let gc_session = sessions[0]["session_id"].as_str().expect("id").to_owned();
+    let (_, devices) = gc.get("/api/v1/me/devices").await;
+    let gc_device = devices[0]["device_id"].as_str().expect("id").to_owned();
+
+    let outsider = app.signed_in(&f.private_client).await;
+    let unknown = Uuid::now_v7();
+    let requests: Vec<(reqwest::Method, String, Option<Value>)> = vec![
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/matters/{}", f.matter_a1),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/matters/{}/audit", f.matter_a1),
+            None,
+        ),
+        (
+            reqwest::Method::PUT,
+            format!(
+                "/api/v1/matters/{}/grants/{}",
+                f.matter_a1, f.dept_head.user_id
+            ),
+            Some(json!({ "scopes": ["messages"] })),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!(
+                "/api/v1/matters/{}/grants/{}",
+                f.matter_a1, f.dept_head.user_id
+            ),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/clients/{}", f.client_a),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/clients/{}/users", f.client_a),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/clients/{}/users", f.client_a),
+            Some(json!({ "email": "x@y.test", "display_name": "X", "role": "member" })),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/me/sessions/{gc_session}"),
+            None,
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/me/devices/{gc_device}"),
+            None,
+        ),
+    ];
+    let (_, missing_body) = outsider.get(&format!("/api/v1/matters/{unknown}")).await;
+    for (method, path, body) in &requests {
+        let (status, answer) = outsider.send(method.clone(), path, body.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        assert_eq!(
+            answer, missing_body,
+            "{method} {path} must look exactly like a missing id"
+        );
+        // And the same path with a random id is the same 404.
+        let random = path
+            .replace(&f.matter_a1.to_string(), &unknown.to_string())
+            .replace(&f.client_a.to_string(), &unknown.to_string());
+        assert_eq!(
+            outsider.send(method.clone(), &random, body.clone()).await.0,
+            StatusCode::NOT_FOUND,
+            "{method} {random}"
+        );
+    }
+    // A malformed id is a 404 too, not a parse error that confirms the route.
+    assert_eq!(
+        outsider.get("/api/v1/matters/not-a-uuid").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // A firm user not on the team is an outsider to the matter as well.
+    let other = app.signed_in(&f.other_fee_earner).await;
+    for path in [
+        format!("/api/v1/matters/{}", f.matter_a1),
+        format!("/api/v1/matters/{}/audit", f.matter_a1),
+    ] {
+        assert_eq!(other.get(&path).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    // Nothing was changed by any of it: the GC's session still works.
+    assert_eq!(gc.get("/api/v1/matters").await.0, StatusCode::OK);
+}

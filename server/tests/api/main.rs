@@ -1,0 +1,11 @@
+//! Black-box tests: the real application on port 0, a fresh database per test, a real HTTP client.
+//! One test binary, so the database template is built once per run.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod http;
+mod isolation;
+mod matters;
+mod sessions;
