@@ -25,7 +25,7 @@ fn argon2() -> Argon2<'static> {
 pub fn validate_new(password: &SecretString, email: &str) -> Result<()> {
     let password = password.expose_secret();
     let chars = password.chars().count();
-    if chars < MIN_LEN || chars > MAX_LEN {
+    if !(MIN_LEN..=MAX_LEN).contains(&chars) {
         return Err(Error::InvalidInput(format!(
             "The password must be {MIN_LEN} to {MAX_LEN} characters long."
         )));

@@ -5,20 +5,21 @@ use docket_server::db::{RequestContext, Tenant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{code, spawn_app, TestApp};
+use crate::helpers::{cluster_url, code, spawn_app, TestApp};
 
-fn owner_url(app: &TestApp) -> String {
-    let base = std::env::var("DOCKET_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let (prefix, _) = base.rsplit_once('/').expect("a URL with a database");
+async fn owner_url(app: &TestApp) -> String {
+    let (prefix, _) = cluster_url()
+        .await
+        .rsplit_once('/')
+        .expect("a URL with a database");
     format!("{prefix}/{}", app.db_name)
 }
 
 /// Runs `docket audit verify` against the test database.
-fn verify_command(app: &TestApp) -> std::process::Output {
+async fn verify_command(app: &TestApp) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
         .args(["audit", "verify"])
-        .env("DOCKET_MIGRATION_DATABASE_URL", owner_url(app))
+        .env("DOCKET_MIGRATION_DATABASE_URL", owner_url(app).await)
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "error")
         .output()
@@ -33,7 +34,7 @@ async fn the_chain_verifies_and_names_the_first_tampered_row() {
         panic!("fresh chain is intact")
     };
     assert!(rows > 10, "{rows}");
-    let output = verify_command(&app);
+    let output = verify_command(&app).await;
     assert!(
         output.status.success(),
         "{}",
@@ -53,7 +54,7 @@ async fn the_chain_verifies_and_names_the_first_tampered_row() {
             reason: "its content does not match its hash".into()
         }
     );
-    let output = verify_command(&app);
+    let output = verify_command(&app).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("broken at row 7"),
@@ -167,7 +168,8 @@ async fn sign_in_failures_and_successes_are_recorded_with_address() {
         )
         .await;
     app.signed_in(&app.firm.gc).await;
-    let rows: Vec<(String, Option<uuid::Uuid>, Option<String>, Option<String>)> = sqlx::query_as(
+    type Row = (String, Option<uuid::Uuid>, Option<String>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
         "select action, actor_id, host(source_ip), target from audit_event where action like 'auth.sign_in.%' order by seq",
     )
     .fetch_all(&app.owner)

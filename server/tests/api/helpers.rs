@@ -28,14 +28,43 @@ use tokio::sync::OnceCell;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// The owner connection to the test cluster's maintenance database.
-fn cluster_options() -> PgConnectOptions {
-    let url = std::env::var("DOCKET_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    PgConnectOptions::from_str(&url).expect("DOCKET_TEST_DATABASE_URL is a Postgres URL")
+/// The test cluster's maintenance database, as the owner: `DOCKET_TEST_DATABASE_URL`, else the
+/// local Postgres on 5432 if it answers, else a private cluster this harness starts (and leaves
+/// running for the next run) from the installed PostgreSQL binaries.
+pub async fn cluster_url() -> &'static str {
+    static URL: OnceCell<String> = OnceCell::const_new();
+    URL.get_or_init(|| async {
+        if let Ok(url) = std::env::var("DOCKET_TEST_DATABASE_URL") {
+            return url;
+        }
+        let local = "postgres://postgres@127.0.0.1:5432/postgres".to_owned();
+        let options = PgConnectOptions::from_str(&local).expect("url");
+        let reachable = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            PgConnection::connect_with(&options),
+        )
+        .await;
+        if matches!(reachable, Ok(Ok(_))) {
+            return local;
+        }
+        let dir = std::env::temp_dir().join("docket-test-postgres");
+        tokio::task::spawn_blocking(move || {
+            db::embedded::EmbeddedPostgres::start(&dir, 55432)
+                .map(|pg| pg.url("postgres", "postgres"))
+        })
+        .await
+        .expect("task")
+        .expect("no Postgres on 127.0.0.1:5432 and the private test cluster did not start")
+    })
+    .await
 }
 
-/// Builds (once per run, and once per set of migrations across runs) a migrated template database.
+async fn cluster_options() -> PgConnectOptions {
+    PgConnectOptions::from_str(cluster_url().await).expect("a Postgres URL")
+}
+
+/// Builds (once per run, and once per set of migrations across runs) a migrated template database,
+/// and drops databases left behind by earlier runs whose process has gone.
 async fn template() -> &'static str {
     static TEMPLATE: OnceCell<String> = OnceCell::const_new();
     TEMPLATE
@@ -49,7 +78,7 @@ async fn template() -> &'static str {
                 })
                 .sum();
             let name = format!("docket_tpl_{:x}", fingerprint);
-            let mut conn = PgConnection::connect_with(&cluster_options())
+            let mut conn = PgConnection::connect_with(&cluster_options().await)
                 .await
                 .expect("test Postgres reachable (see make test)");
             // Serialise template creation across concurrently running test processes.
@@ -57,6 +86,25 @@ async fn template() -> &'static str {
                 .execute(&mut conn)
                 .await
                 .expect("lock");
+            let leftovers: Vec<String> = sqlx::query_scalar(
+                "select datname::text from pg_database where datname like 'docket_test_%'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .expect("list");
+            for db in leftovers {
+                let pid = db
+                    .trim_start_matches("docket_test_")
+                    .split('_')
+                    .next()
+                    .unwrap_or("");
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    sqlx::query(&format!("drop database if exists {db} with (force)"))
+                        .execute(&mut conn)
+                        .await
+                        .ok();
+                }
+            }
             let exists: bool =
                 sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
                     .bind(&name)
@@ -75,7 +123,7 @@ async fn template() -> &'static str {
                     .expect("create template");
                 let pool = PgPoolOptions::new()
                     .max_connections(1)
-                    .connect_with(cluster_options().database(&building))
+                    .connect_with(cluster_options().await.database(&building))
                     .await
                     .expect("connect");
                 db::migrate(&pool).await.expect("migrations apply");
@@ -98,8 +146,12 @@ async fn template() -> &'static str {
 /// A fresh database for one test; returns (owner pool, runtime pool).
 async fn fresh_database() -> (PgPool, PgPool, String) {
     let template = template().await;
-    let name = format!("docket_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect_with(&cluster_options())
+    let name = format!(
+        "docket_test_{}_{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut conn = PgConnection::connect_with(&cluster_options().await)
         .await
         .expect("connect");
     sqlx::query(&format!("create database {name} template {template}"))
@@ -109,13 +161,14 @@ async fn fresh_database() -> (PgPool, PgPool, String) {
     conn.close().await.ok();
     let owner = PgPoolOptions::new()
         .max_connections(4)
-        .connect_with(cluster_options().database(&name))
+        .connect_with(cluster_options().await.database(&name))
         .await
         .expect("owner pool");
     let runtime = PgPoolOptions::new()
         .max_connections(10)
         .connect_with(
             cluster_options()
+                .await
                 .database(&name)
                 .username("docket_app")
                 .password(""),

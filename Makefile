@@ -1,0 +1,43 @@
+# Docket's two entry points: `make demo` and `make test`. Both install what is missing first.
+#
+# Builds never need a database: the sqlx query data is committed in .sqlx/ (see `make sqlx-prepare`).
+export SQLX_OFFLINE := true
+
+CARGO ?= cargo
+DEV_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket_dev
+
+.PHONY: demo test lint fmt deps build sqlx-prepare dev-db
+
+## Run a demo firm on this machine: private PostgreSQL, seeded data, API on 127.0.0.1:8080.
+demo: deps
+	$(CARGO) build -p docket-server --bin docket
+	$(CARGO) run -q -p docket-server --bin docket -- demo
+
+## Every check CI runs: formatting, clippy, unit and black-box tests against real Postgres.
+test: deps lint
+	./scripts/ensure-redis.sh
+	$(CARGO) test --workspace --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+deps:
+	./scripts/ensure-deps.sh
+
+build:
+	$(CARGO) build --workspace
+
+## Recreate the development database from the migrations (for writing new queries).
+dev-db: deps
+	psql "$(dir $(DEV_DATABASE_URL))postgres" -qc 'drop database if exists $(notdir $(DEV_DATABASE_URL))' -c 'create database $(notdir $(DEV_DATABASE_URL))'
+	DOCKET_MIGRATION_DATABASE_URL=$(DEV_DATABASE_URL) $(CARGO) run -q -p docket-server --bin docket -- migrate
+
+## Regenerate .sqlx/ after changing a query (needs `make dev-db`).
+sqlx-prepare:
+	rm -rf .sqlx && mkdir .sqlx
+	touch server/src/lib.rs
+	SQLX_OFFLINE=false DATABASE_URL=$(DEV_DATABASE_URL) SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx $(CARGO) check --workspace --all-targets

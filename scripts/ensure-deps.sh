@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what Docket needs beyond Rust, Node and Python, from Debian's packages, if missing:
+# the PostgreSQL server binaries (run privately by `docket demo` and the tests) and Redis.
+# Idempotent: installs nothing when everything is present.
+set -euo pipefail
+
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+echo "Installing from apt: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# policy-rc.d keeps the packages from starting system services we do not use.
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
