@@ -8,11 +8,13 @@
 //! - [`ids`]: typed identifiers, so a matter id can never be passed where a user id is expected.
 //! - [`error`]: the stable error codes and the error body every failure carries.
 //! - [`auth`]: sign-in, MFA, sessions, devices, invitations.
+//! - [`channel`]: the matter channel's WebSocket frames and event envelope.
 //! - [`directory`]: practice areas, clients, users, matters and grants.
 //! - [`audit`]: the audit trail as exported.
 
 pub mod audit;
 pub mod auth;
+pub mod channel;
 pub mod directory;
 pub mod error;
 pub mod ids;

@@ -8,6 +8,7 @@
 //! - [`auth`]: passwords, TOTP, sign-in, sessions, devices, invitations, throttling.
 //! - [`access`]: the one access policy ([`access::authorize`]) and per-matter grants.
 //! - [`matters`], [`clients`], [`practice_areas`]: the directory.
+//! - [`channels`]: real-time matter channels — WebSocket, group commit, fan-out, presence.
 //! - [`audit`]: the hash-chained audit trail, its verification and export.
 //! - [`admin`]: what a practice manager does from the command line.
 //! - [`demo`]: the demo firm and the embedded default for `docket demo`.
@@ -19,6 +20,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod channels;
 pub mod clients;
 pub mod clock;
 pub mod config;

@@ -125,7 +125,7 @@ fn spool(config: &Config) -> Mailer {
 async fn owner_state(config: Config) -> anyhow::Result<AppState> {
     let owner = db::connect(owner_url(&config)?, 2).await?;
     let mailer = spool(&config);
-    Ok(AppState::new(owner, config, Clock::System, mailer))
+    AppState::build(owner, config, Clock::System, mailer).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -143,7 +143,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     db::check_runtime_role(&pool).await?;
     let mailer = spool(&config);
     let listen = config.listen;
-    let app = Application::bind(listen, AppState::new(pool, config, Clock::System, mailer)).await?;
+    let app = Application::bind(listen, AppState::build(pool, config, Clock::System, mailer).await?).await?;
     tracing::info!(addr = %app.local_addr(), "listening");
     app.run(shutdown_signal()).await
 }
@@ -181,7 +181,7 @@ async fn demo_with_database(mut config: Config, dir: &std::path::Path) -> anyhow
     config.check_production_safety()?;
     let owner = db::connect(owner_url(&config)?, 2).await?;
     db::migrate(&owner).await?;
-    let seeding = AppState::new(owner.clone(), config.clone(), Clock::System, spool(&config));
+    let seeding = AppState::build(owner.clone(), config.clone(), Clock::System, spool(&config)).await?;
     let logins = demo::seed(&seeding).await?;
     owner.close().await;
     let pool = db::connect(config.database_url.as_ref().context("database URL")?, 10).await?;
@@ -189,7 +189,7 @@ async fn demo_with_database(mut config: Config, dir: &std::path::Path) -> anyhow
     let mailer = spool(&config);
     let app = Application::bind(
         config.listen,
-        AppState::new(pool, config.clone(), Clock::System, mailer),
+        AppState::build(pool, config.clone(), Clock::System, mailer).await?,
     )
     .await?;
     let url = format!("http://{}", app.local_addr());

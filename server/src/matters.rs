@@ -57,6 +57,7 @@ impl MatterRow {
             actor_on_team: self.on_team,
             portal_enabled: self.portal_enabled,
             actor_grant: parse_scopes(self.grant_scopes.as_deref().unwrap_or_default())?,
+            closed: self.status == "closed",
         })
     }
 
@@ -92,11 +93,11 @@ pub fn parse_scopes(names: &[String]) -> Result<Vec<Scope>> {
         .collect()
 }
 
-/// Matters visible to the tenant's actor (or, with `only`, that one matter).
+/// Matters visible to the tenant's actor (or, with `only`, those of them).
 async fn query_matters(
     tenant: &mut Tenant,
     actor: UserId,
-    only: Option<MatterId>,
+    only: Option<&[MatterId]>,
 ) -> Result<Vec<MatterRow>> {
     Ok(sqlx::query_as!(
         MatterRow,
@@ -109,10 +110,10 @@ async fn query_matters(
            join client c on c.client_id = m.client_id
            join practice_area pa on pa.practice_area_id = m.practice_area_id
            join user_account rf on rf.user_id = m.responsible_fee_earner_id
-           where $2::uuid is null or m.matter_id = $2
+           where $2::uuid[] is null or m.matter_id = any($2)
            order by m.opened_at desc, m.reference"#,
         actor.0,
-        only.map(|m| m.0)
+        only.map(|ids| ids.iter().map(|m| m.0).collect::<Vec<_>>()) as Option<Vec<uuid::Uuid>>
     )
     .fetch_all(tenant.conn())
     .await?)
@@ -120,11 +121,20 @@ async fn query_matters(
 
 /// The policy facts of one matter for `actor`; `NotFound` if the database does not admit it.
 pub async fn facts(tenant: &mut Tenant, actor: &Actor, matter_id: MatterId) -> Result<MatterFacts> {
-    let row = query_matters(tenant, actor.user_id(), Some(matter_id))
+    let row = query_matters(tenant, actor.user_id(), Some(&[matter_id]))
         .await?
         .pop()
         .ok_or(Error::NotFound)?;
     row.facts()
+}
+
+/// The policy facts of several matters for `actor`; matters the database does not admit are absent.
+pub async fn facts_of(tenant: &mut Tenant, actor: &Actor, ids: &[MatterId]) -> Result<Vec<(MatterId, MatterFacts)>> {
+    query_matters(tenant, actor.user_id(), Some(ids))
+        .await?
+        .iter()
+        .map(|row| Ok((MatterId(row.matter_id), row.facts()?)))
+        .collect()
 }
 
 /// The matters the signed-in user may see, with what they may see of each.
@@ -171,7 +181,7 @@ pub async fn matter_detail(
     actor: &Actor,
     matter_id: MatterId,
 ) -> Result<MatterDetail> {
-    let row = query_matters(tenant, actor.user_id(), Some(matter_id))
+    let row = query_matters(tenant, actor.user_id(), Some(&[matter_id]))
         .await?
         .pop()
         .ok_or(Error::NotFound)?;

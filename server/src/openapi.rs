@@ -5,7 +5,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{access, audit, auth, clients, matters, practice_areas};
+use crate::{access, audit, auth, channels, clients, matters, practice_areas};
 
 /// The API document.
 #[derive(OpenApi)]
@@ -39,6 +39,7 @@ use crate::{access, audit, auth, clients, matters, practice_areas};
         clients::list_client_users,
         clients::invite_client_user,
         practice_areas::list_practice_areas,
+        channels::list_events,
     ),
     components(schemas(docket_protocol::error::ErrorCode)),
     modifiers(&SessionAuth),

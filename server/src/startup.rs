@@ -19,7 +19,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
-use crate::{access, auth, clients, matters, openapi, practice_areas, Error};
+use crate::channels::Channels;
+use crate::{access, auth, channels, clients, matters, openapi, practice_areas, Error};
 
 /// State shared by every request. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -35,6 +36,8 @@ pub struct AppInner {
     pub clock: Clock,
     pub keyring: Keyring,
     pub mailer: Mailer,
+    /// The real-time layer: hub, writer, presence, bus.
+    pub channels: Channels,
 }
 
 impl std::ops::Deref for AppState {
@@ -45,17 +48,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Assembles the state.
-    pub fn new(pool: PgPool, config: Config, clock: Clock, mailer: Mailer) -> Self {
+    /// Assembles the state and starts the real-time layer (connecting to Redis if configured).
+    pub async fn build(pool: PgPool, config: Config, clock: Clock, mailer: Mailer) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret;
         let keyring = Keyring::new(*config.key_encryption_key.expose_secret());
-        Self(Arc::new(AppInner {
-            pool,
-            config,
-            clock,
-            keyring,
-            mailer,
-        }))
+        let channels = Channels::start(pool.clone(), clock.clone(), &config).await?;
+        Ok(Self(Arc::new(AppInner { pool, config, clock, keyring, mailer, channels })))
     }
 }
 
@@ -67,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(access::router())
         .merge(clients::router())
         .merge(practice_areas::router())
+        .merge(channels::router())
         .route("/openapi.json", get(openapi::serve_spec))
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;
@@ -132,6 +131,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let app = router(self.state.clone());
         let state = self.state;
+        let hub = state.channels.hub.clone();
         let maintenance = tokio::spawn(async move {
             loop {
                 if let Err(err) = crate::db::ensure_partitions(&state.pool, state.clock.now()).await
@@ -141,12 +141,17 @@ impl Application {
                 tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
             }
         });
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            // Channel frames are small and latency matters more than packet count.
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        // Upgraded sockets outlive the HTTP server: tell them to reconnect elsewhere, then wait.
+        hub.drain(std::time::Duration::from_secs(10)).await;
         maintenance.abort();
         Ok(())
     }

@@ -60,6 +60,8 @@ pub struct MatterFacts {
     pub portal_enabled: bool,
     /// The actor's own grant on the matter, if any.
     pub actor_grant: Vec<Scope>,
+    /// A closed matter is read-only.
+    pub closed: bool,
 }
 
 /// What is being acted on.
@@ -80,6 +82,8 @@ pub enum Action {
     ViewMatter,
     /// See one scope of a matter.
     ViewScope(Scope),
+    /// Write in a matter's channel (needs the messages scope and an open matter).
+    PostMessage,
     /// Grant or revoke a client user's access to a matter.
     ManageGrants,
     /// Export a matter's audit trail.
@@ -144,6 +148,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: Resource<'_>) -> Resul
             match action {
                 Action::ViewMatter => true,
                 Action::ViewScope(scope) => scopes.contains(&scope),
+                Action::PostMessage => scopes.contains(&Scope::Messages) && !matter.closed,
                 Action::ManageGrants => actor.firm_role().is_some(),
                 Action::ExportMatterAudit => {
                     actor.is_supervisor() || matter.responsible_fee_earner_id == actor.user_id()
@@ -183,6 +188,7 @@ mod tests {
             actor_on_team: false,
             portal_enabled: true,
             actor_grant: Vec::new(),
+            closed: false,
         }
     }
 

@@ -19,7 +19,7 @@ pub mod totp;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
-pub use session::{actor_of, profile, Authenticated, ClientMeta, Signed};
+pub use session::{actor_of, end as end_session, profile, Authenticated, ClientMeta, Signed};
 
 use crate::startup::AppState;
 

@@ -17,6 +17,7 @@ use time::{Duration, OffsetDateTime};
 use super::{cookies, token};
 use crate::access::Actor;
 use crate::audit::{self, AuditRecord};
+use crate::channels::Control;
 use crate::db::{RequestContext, Tenant};
 use crate::startup::AppState;
 use crate::{Error, Result};
@@ -217,8 +218,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Revokes a session that has run out, and audits why.
-async fn end(app: &AppState, auth: &Authenticated, reason: &'static str) -> Result<()> {
+/// Revokes a session that has run out, audits why, and closes its open sockets.
+pub async fn end(app: &AppState, auth: &Authenticated, reason: &'static str) -> Result<()> {
     let mut tenant = auth.tenant(app).await?;
     sqlx::query!(
         "update session set revoked_at = $2, revoked_reason = $3 where session_id = $1 and revoked_at is null",
@@ -235,7 +236,9 @@ async fn end(app: &AppState, auth: &Authenticated, reason: &'static str) -> Resu
             .detail(serde_json::json!({ "reason": reason })),
     )
     .await?;
-    tenant.commit().await
+    tenant.commit().await?;
+    app.channels.hub.control(Control::SessionEnded { session_id: auth.session_id }).await;
+    Ok(())
 }
 
 /// Builds a [`UserProfile`] from a user row's columns.

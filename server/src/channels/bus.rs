@@ -1,0 +1,237 @@
+//! Fan-out between nodes. With Redis configured, every node publishes what it commits to a Redis
+//! channel per matter and subscribes (once per node, not per socket) to the channels of the
+//! matters its sockets follow, plus one control channel. Without Redis the bus is this process.
+//!
+//! Redis holds nothing that cannot be rebuilt: after a Redis outage each room catches up from
+//! Postgres by `seq`, so a message published while Redis was down is still delivered.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use docket_protocol::ids::{MatterId, SessionId, UserId};
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// What travels between nodes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BusMessage {
+    /// The node that sent it; a node ignores its own messages (it delivered them locally already).
+    pub origin: Uuid,
+    pub payload: BusPayload,
+}
+
+/// The content of a bus message.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum BusPayload {
+    /// A committed channel event, already serialised as the socket frame.
+    Event { matter_id: MatterId, seq: u64, scope: String, frame: String },
+    /// An ephemeral frame (typing, presence, read position) for a matter's sockets.
+    Ephemeral { matter_id: MatterId, scope: String, reader_is_firm: Option<bool>, frame: String },
+    /// Something that changes what open sockets may see.
+    Control(Control),
+}
+
+/// Changes open sockets must react to within seconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "c", rename_all = "snake_case")]
+pub enum Control {
+    /// One session ended (signed out, revoked, expired).
+    SessionEnded { session_id: SessionId },
+    /// Some or all of a user's sessions ended, or their access changed: re-check everything.
+    UserChanged { user_id: UserId },
+    /// Who may see a matter changed (e.g. practice area switched off): re-check its sockets.
+    MatterChanged { matter_id: MatterId },
+}
+
+/// The node's connection to the other nodes.
+#[derive(Clone, Debug)]
+pub struct Bus {
+    node_id: Uuid,
+    redis: Option<RedisBus>,
+}
+
+#[derive(Clone)]
+struct RedisBus {
+    prefix: String,
+    publisher: ConnectionManager,
+    /// Matters the node wants; the subscriber task (re)subscribes to these.
+    wanted: Arc<Mutex<HashSet<MatterId>>>,
+    commands: mpsc::UnboundedSender<SubscriberCommand>,
+}
+
+impl std::fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBus").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+enum SubscriberCommand {
+    /// Subscribe, and say when Redis confirmed it.
+    Subscribe(MatterId, tokio::sync::oneshot::Sender<()>),
+    Unsubscribe(MatterId),
+}
+
+/// What the bus hands to the node: messages from other nodes, and a signal after (re)connecting,
+/// when rooms must catch up on what they may have missed.
+#[derive(Debug)]
+pub enum Inbound {
+    Message(BusMessage),
+    Reconnected,
+}
+
+impl Bus {
+    /// An in-process bus (single node).
+    pub fn local() -> Self {
+        Self { node_id: Uuid::new_v4(), redis: None }
+    }
+
+    /// A Redis bus; `inbound` receives other nodes' messages.
+    pub async fn redis(url: &str, prefix: String, inbound: mpsc::UnboundedSender<Inbound>) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let publisher = ConnectionManager::new(client.clone()).await?;
+        let wanted = Arc::new(Mutex::new(HashSet::new()));
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let node_id = Uuid::new_v4();
+        tokio::spawn(subscriber(client, prefix.clone(), wanted.clone(), command_rx, inbound));
+        Ok(Self { node_id, redis: Some(RedisBus { prefix, publisher, wanted, commands }) })
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> Uuid {
+        self.node_id
+    }
+
+    /// Whether other nodes exist to talk to.
+    pub fn is_distributed(&self) -> bool {
+        self.redis.is_some()
+    }
+
+    /// Publishes to the other nodes. Failures are logged, not returned: the record is in
+    /// Postgres, and the other nodes catch up by `seq` once Redis is back.
+    pub async fn publish(&self, payload: BusPayload) {
+        let Some(redis) = &self.redis else { return };
+        let channel = match &payload {
+            BusPayload::Event { matter_id, .. } | BusPayload::Ephemeral { matter_id, .. } => redis.matter_channel(*matter_id),
+            BusPayload::Control(_) => redis.control_channel(),
+        };
+        let message = BusMessage { origin: self.node_id, payload };
+        let body = match serde_json::to_string(&message) {
+            Ok(body) => body,
+            Err(err) => return tracing::error!(error = %err, "bus message does not serialise"),
+        };
+        let mut publisher = redis.publisher.clone();
+        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH").arg(&channel).arg(body).query_async(&mut publisher).await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "publishing to Redis failed; other nodes will catch up from Postgres");
+        }
+    }
+
+    /// Starts receiving a matter's messages from other nodes; returns once Redis confirmed the
+    /// subscription (or after a short wait if Redis is unreachable: the room then catches up when
+    /// the bus reconnects).
+    pub async fn follow(&self, matter_id: MatterId) {
+        if let Some(redis) = &self.redis {
+            redis.wanted.lock().unwrap_or_else(|e| e.into_inner()).insert(matter_id);
+            let (done, confirmed) = tokio::sync::oneshot::channel();
+            let _ = redis.commands.send(SubscriberCommand::Subscribe(matter_id, done));
+            let _ = tokio::time::timeout(Duration::from_secs(2), confirmed).await;
+        }
+    }
+
+    /// Stops receiving a matter's messages.
+    pub fn unfollow(&self, matter_id: MatterId) {
+        if let Some(redis) = &self.redis {
+            redis.wanted.lock().unwrap_or_else(|e| e.into_inner()).remove(&matter_id);
+            let _ = redis.commands.send(SubscriberCommand::Unsubscribe(matter_id));
+        }
+    }
+
+    /// A Redis connection for other uses (presence), if configured.
+    pub fn redis_connection(&self) -> Option<(ConnectionManager, String)> {
+        self.redis.as_ref().map(|r| (r.publisher.clone(), r.prefix.clone()))
+    }
+}
+
+impl RedisBus {
+    fn matter_channel(&self, matter_id: MatterId) -> String {
+        format!("{}m:{matter_id}", self.prefix)
+    }
+
+    fn control_channel(&self) -> String {
+        format!("{}control", self.prefix)
+    }
+}
+
+/// The subscriber connection: reconnects with back-off, re-subscribes to every wanted matter and
+/// tells the node to catch up after each reconnection. It only parses and forwards; it never
+/// waits on a socket.
+async fn subscriber(
+    client: redis::Client,
+    prefix: String,
+    wanted: Arc<Mutex<HashSet<MatterId>>>,
+    mut commands: mpsc::UnboundedReceiver<SubscriberCommand>,
+    inbound: mpsc::UnboundedSender<Inbound>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    let mut first = true;
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(pubsub) => {
+                let (mut sink, mut stream) = pubsub.split();
+                let control = format!("{prefix}control");
+                let channels: Vec<String> = std::iter::once(control)
+                    .chain(wanted.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|m| format!("{prefix}m:{m}")))
+                    .collect();
+                if let Err(err) = sink.subscribe(&channels).await {
+                    tracing::warn!(error = %err, "subscribing to Redis failed");
+                } else {
+                    backoff = Duration::from_millis(100);
+                    if !first {
+                        tracing::info!("reconnected to Redis");
+                        let _ = inbound.send(Inbound::Reconnected);
+                    }
+                    first = false;
+                    loop {
+                        tokio::select! {
+                            message = stream.next() => {
+                                let Some(message) = message else { break };
+                                match serde_json::from_slice::<BusMessage>(message.get_payload_bytes()) {
+                                    Ok(message) => { let _ = inbound.send(Inbound::Message(message)); }
+                                    Err(err) => tracing::warn!(error = %err, "unreadable bus message"),
+                                }
+                            }
+                            command = commands.recv() => {
+                                let result = match command {
+                                    Some(SubscriberCommand::Subscribe(m, done)) => {
+                                        let result = sink.subscribe(format!("{prefix}m:{m}")).await;
+                                        let _ = done.send(());
+                                        result
+                                    }
+                                    Some(SubscriberCommand::Unsubscribe(m)) => sink.unsubscribe(format!("{prefix}m:{m}")).await,
+                                    None => return,
+                                };
+                                if let Err(err) = result {
+                                    tracing::warn!(error = %err, "Redis subscription change failed");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                tracing::warn!("lost the Redis subscription; reconnecting");
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot reach Redis; retrying");
+                first = false;
+            }
+        }
+        // Anything that happened meanwhile is caught up from Postgres after reconnecting.
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,440 @@
+//! The node's fan-out: one *room* task per matter that has sockets on this node, and a registry of
+//! the node's connections for control messages.
+//!
+//! A room receives every event of its matter (from this node's writer, or from other nodes via
+//! the bus), puts them in `seq` order (filling any gap from Postgres), and hands each frame to its
+//! members' bounded queues with `try_send`. A member whose queue is full is flagged slow and its
+//! socket closes with a resumable code: the server never buffers without bound, and never waits
+//! on one socket while delivering to the others.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use docket_protocol::channel::ServerFrame;
+use docket_protocol::directory::Scope;
+use docket_protocol::ids::{MatterId, SessionId, UserId};
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::bus::{Bus, BusPayload, Control, Inbound};
+use super::store::{self, StoredEvent};
+
+/// Frames a room queues for a room before its task falls behind.
+const ROOM_INBOX: usize = 4_096;
+/// Events fetched per round trip when filling a gap.
+const GAP_PAGE: i32 = 500;
+
+/// A connection's id on this node.
+pub type ConnId = u64;
+
+/// Raised when a member's queue overflows; its socket task closes the connection.
+#[derive(Debug, Default)]
+pub struct SlowFlag {
+    raised: AtomicBool,
+    notify: Notify,
+}
+
+impl SlowFlag {
+    fn raise(&self) {
+        if !self.raised.swap(true, Ordering::AcqRel) {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Completes once the flag is raised.
+    pub async fn raised(&self) {
+        if self.raised.load(Ordering::Acquire) {
+            return;
+        }
+        self.notify.notified().await;
+    }
+}
+
+/// A socket's membership of a room.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user_id: UserId,
+    pub is_firm: bool,
+    pub scopes: Vec<Scope>,
+    pub queue: mpsc::Sender<Utf8Bytes>,
+    pub slow: Arc<SlowFlag>,
+}
+
+enum RoomMsg {
+    Event { seq: u64, scope: String, frame: Utf8Bytes },
+    Ephemeral { scope: String, reader_is_firm: Option<bool>, frame: Utf8Bytes },
+    Join { conn: ConnId, member: Member, reply: oneshot::Sender<u64> },
+    Leave { conn: ConnId },
+    CatchUp,
+}
+
+/// What a connection is told by the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnSignal {
+    /// Re-check the session and every subscription now.
+    Recheck,
+    /// The node is shutting down: close with "reconnect elsewhere".
+    Shutdown,
+}
+
+struct ConnEntry {
+    user_id: UserId,
+    session_id: SessionId,
+    ip: Option<IpAddr>,
+    signals: mpsc::Sender<ConnSignal>,
+}
+
+/// Who may see whose read positions.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadReceipts {
+    /// Firm users see how far clients have read.
+    pub firm_sees_clients: bool,
+    /// Clients see how far the firm has read.
+    pub clients_see_firm: bool,
+}
+
+/// Limits on sockets.
+#[derive(Clone, Copy, Debug)]
+pub struct SocketCaps {
+    pub per_user: usize,
+    pub per_address: usize,
+}
+
+/// The node's fan-out. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Hub(Arc<HubInner>);
+
+struct HubInner {
+    pool: PgPool,
+    bus: Bus,
+    receipts: ReadReceipts,
+    caps: SocketCaps,
+    /// Rooms by matter. A std `Mutex`: held only to look up or insert, never across an await.
+    rooms: Mutex<HashMap<MatterId, mpsc::Sender<RoomMsg>>>,
+    /// Live connections, for control messages and caps. Same locking rule.
+    conns: Mutex<HashMap<ConnId, ConnEntry>>,
+    next_conn: AtomicU64,
+    open: AtomicUsize,
+}
+
+impl std::fmt::Debug for HubInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("open", &self.open.load(Ordering::Relaxed)).finish_non_exhaustive()
+    }
+}
+
+/// Releases a connection's place when the socket ends.
+#[derive(Debug)]
+pub struct Admission {
+    hub: Hub,
+    pub conn: ConnId,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.hub.0.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.conn);
+        self.hub.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Hub {
+    /// A hub relaying through `bus`; `inbound` carries the bus's messages from other nodes.
+    pub fn new(pool: PgPool, bus: Bus, inbound: Option<mpsc::UnboundedReceiver<Inbound>>, receipts: ReadReceipts, caps: SocketCaps) -> Self {
+        let hub = Self(Arc::new(HubInner {
+            pool,
+            bus,
+            receipts,
+            caps,
+            rooms: Mutex::default(),
+            conns: Mutex::default(),
+            next_conn: AtomicU64::new(1),
+            open: AtomicUsize::new(0),
+        }));
+        if let Some(inbound) = inbound {
+            tokio::spawn(relay_inbound(hub.clone(), inbound));
+        }
+        hub
+    }
+
+    /// The bus this hub relays through.
+    pub fn bus(&self) -> &Bus {
+        &self.0.bus
+    }
+
+    /// Admits a new socket for `user_id` from `ip`, or `None` over a cap.
+    pub fn admit(&self, user_id: UserId, session_id: SessionId, ip: Option<IpAddr>, signals: mpsc::Sender<ConnSignal>) -> Option<Admission> {
+        let mut conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let by_user = conns.values().filter(|c| c.user_id == user_id).count();
+        let by_address = ip.map_or(0, |ip| conns.values().filter(|c| c.ip == Some(ip)).count());
+        if by_user >= self.0.caps.per_user || by_address >= self.0.caps.per_address {
+            return None;
+        }
+        let conn = self.0.next_conn.fetch_add(1, Ordering::Relaxed);
+        conns.insert(conn, ConnEntry { user_id, session_id, ip, signals });
+        self.0.open.fetch_add(1, Ordering::AcqRel);
+        Some(Admission { hub: self.clone(), conn })
+    }
+
+    /// Open sockets on this node.
+    pub fn open_connections(&self) -> usize {
+        self.0.open.load(Ordering::Acquire)
+    }
+
+    /// Adds (or updates) a member of a matter's room; returns the last `seq` the room has
+    /// delivered, after which the member receives every event.
+    pub async fn join(&self, matter_id: MatterId, conn: ConnId, member: Member) -> u64 {
+        loop {
+            let room = self.room(matter_id).await;
+            let (reply, last) = oneshot::channel();
+            if room.send(RoomMsg::Join { conn, member: member.clone(), reply }).await.is_ok() {
+                if let Ok(last) = last.await {
+                    return last;
+                }
+            }
+            // The room closed between look-up and join; forget it and make a new one.
+            let mut rooms = self.0.rooms.lock().unwrap_or_else(|e| e.into_inner());
+            if rooms.get(&matter_id).is_some_and(|r| r.same_channel(&room)) {
+                rooms.remove(&matter_id);
+            }
+        }
+    }
+
+    /// Removes a member from a room.
+    pub fn leave(&self, matter_id: MatterId, conn: ConnId) {
+        if let Some(room) = self.existing_room(matter_id) {
+            let _ = room.try_send(RoomMsg::Leave { conn });
+        }
+    }
+
+    fn existing_room(&self, matter_id: MatterId) -> Option<mpsc::Sender<RoomMsg>> {
+        self.0.rooms.lock().unwrap_or_else(|e| e.into_inner()).get(&matter_id).cloned()
+    }
+
+    async fn room(&self, matter_id: MatterId) -> mpsc::Sender<RoomMsg> {
+        if let Some(room) = self.existing_room(matter_id) {
+            return room;
+        }
+        // Follow the matter on the bus before reading its head, so nothing falls between.
+        self.0.bus.follow(matter_id).await;
+        let last = match self.0.pool.acquire().await {
+            Ok(mut conn) => store::last_seq(&mut conn, matter_id).await.unwrap_or(0),
+            Err(_) => 0,
+        };
+        let mut rooms = self.0.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(room) = rooms.get(&matter_id) {
+            return room.clone();
+        }
+        let (tx, rx) = mpsc::channel(ROOM_INBOX);
+        rooms.insert(matter_id, tx.clone());
+        tokio::spawn(run_room(self.clone(), matter_id, rx, last));
+        tx
+    }
+
+    /// Delivers committed events on this node and publishes them to the others.
+    pub async fn publish_events(&self, events: &[StoredEvent]) {
+        for stored in events {
+            let event = stored.to_event();
+            let frame = match serde_json::to_string(&ServerFrame::Event { event }) {
+                Ok(frame) => frame,
+                Err(err) => {
+                    tracing::error!(error = %err, "event does not serialise");
+                    continue;
+                }
+            };
+            let matter_id = MatterId(stored.matter_id);
+            self.deliver_event(matter_id, stored.seq as u64, stored.scope.clone(), Utf8Bytes::from(frame.clone()));
+            if self.0.bus.is_distributed() {
+                self.0.bus.publish(BusPayload::Event { matter_id, seq: stored.seq as u64, scope: stored.scope.clone(), frame }).await;
+            }
+        }
+    }
+
+    /// Sends an ephemeral frame (typing, presence, read position) to a matter's sockets everywhere.
+    pub async fn publish_ephemeral(&self, matter_id: MatterId, scope: Scope, reader_is_firm: Option<bool>, frame: &ServerFrame) {
+        let Ok(text) = serde_json::to_string(frame) else { return };
+        self.deliver_ephemeral(matter_id, scope.as_str().to_owned(), reader_is_firm, Utf8Bytes::from(text.clone()));
+        if self.0.bus.is_distributed() {
+            self.0.bus.publish(BusPayload::Ephemeral { matter_id, scope: scope.as_str().to_owned(), reader_is_firm, frame: text }).await;
+        }
+    }
+
+    /// Applies a control message here and on every other node.
+    pub async fn control(&self, control: Control) {
+        self.apply_control(&control);
+        self.0.bus.publish(BusPayload::Control(control)).await;
+    }
+
+    fn deliver_event(&self, matter_id: MatterId, seq: u64, scope: String, frame: Utf8Bytes) {
+        if let Some(room) = self.existing_room(matter_id) {
+            if room.try_send(RoomMsg::Event { seq, scope, frame }).is_err() {
+                // The room is overwhelmed: it will find the gap at its next event or catch-up.
+                let _ = room.try_send(RoomMsg::CatchUp);
+            }
+        }
+    }
+
+    fn deliver_ephemeral(&self, matter_id: MatterId, scope: String, reader_is_firm: Option<bool>, frame: Utf8Bytes) {
+        if let Some(room) = self.existing_room(matter_id) {
+            let _ = room.try_send(RoomMsg::Ephemeral { scope, reader_is_firm, frame });
+        }
+    }
+
+    fn apply_control(&self, control: &Control) {
+        let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
+        for entry in conns.values() {
+            let affected = match control {
+                Control::SessionEnded { session_id } => entry.session_id == *session_id,
+                Control::UserChanged { user_id } => entry.user_id == *user_id,
+                Control::MatterChanged { .. } => true,
+            };
+            if affected {
+                let _ = entry.signals.try_send(ConnSignal::Recheck);
+            }
+        }
+    }
+
+    fn signal_all(&self, signal: ConnSignal) {
+        let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
+        for entry in conns.values() {
+            let _ = entry.signals.try_send(signal);
+        }
+    }
+
+    /// Tells every socket to close with "reconnect elsewhere" and waits (bounded) until they have.
+    pub async fn drain(&self, within: Duration) {
+        self.signal_all(ConnSignal::Shutdown);
+        let deadline = tokio::time::Instant::now() + within;
+        while self.open_connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether client `member` may see a read position of a reader of the given kind.
+    fn may_see_read(&self, member: &Member, reader_is_firm: bool) -> bool {
+        match (member.is_firm, reader_is_firm) {
+            (true, true) => true,
+            (true, false) => self.0.receipts.firm_sees_clients,
+            (false, true) => self.0.receipts.clients_see_firm,
+            (false, false) => false,
+        }
+    }
+
+    /// Removes an empty room, unless something arrived for it meanwhile.
+    fn close_room_if_idle(&self, matter_id: MatterId, rx: &mpsc::Receiver<RoomMsg>) -> bool {
+        let mut rooms = self.0.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        if !rx.is_empty() {
+            return false;
+        }
+        rooms.remove(&matter_id);
+        true
+    }
+}
+
+/// Relays what other nodes publish into this node's rooms and connections.
+async fn relay_inbound(hub: Hub, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
+    while let Some(message) = inbound.recv().await {
+        match message {
+            Inbound::Message(message) if message.origin == hub.0.bus.node_id() => {}
+            Inbound::Message(message) => match message.payload {
+                BusPayload::Event { matter_id, seq, scope, frame } => hub.deliver_event(matter_id, seq, scope, frame.into()),
+                BusPayload::Ephemeral { matter_id, scope, reader_is_firm, frame } => {
+                    hub.deliver_ephemeral(matter_id, scope, reader_is_firm, frame.into())
+                }
+                BusPayload::Control(control) => hub.apply_control(&control),
+            },
+            Inbound::Reconnected => {
+                // Events and control messages may have been missed while Redis was away.
+                let rooms: Vec<_> = hub.0.rooms.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+                for room in rooms {
+                    let _ = room.try_send(RoomMsg::CatchUp);
+                }
+                hub.signal_all(ConnSignal::Recheck);
+            }
+        }
+    }
+}
+
+/// One matter's room on this node.
+async fn run_room(hub: Hub, matter_id: MatterId, mut rx: mpsc::Receiver<RoomMsg>, mut last: u64) {
+    let mut members: HashMap<ConnId, Member> = HashMap::new();
+    while let Some(message) = rx.recv().await {
+        match message {
+            RoomMsg::Join { conn, member, reply } => {
+                members.insert(conn, member);
+                let _ = reply.send(last);
+            }
+            RoomMsg::Leave { conn } => {
+                members.remove(&conn);
+                if members.is_empty() && hub.close_room_if_idle(matter_id, &rx) {
+                    hub.0.bus.unfollow(matter_id);
+                    return;
+                }
+            }
+            RoomMsg::Event { seq, scope, frame } => {
+                if seq <= last {
+                    continue;
+                }
+                if seq > last + 1 {
+                    last = fill(&hub, matter_id, last, seq - 1, &mut members).await;
+                    if seq <= last {
+                        continue;
+                    }
+                }
+                deliver(&mut members, &scope, None, &frame, &hub);
+                last = seq;
+            }
+            RoomMsg::CatchUp => last = fill(&hub, matter_id, last, u64::MAX, &mut members).await,
+            RoomMsg::Ephemeral { scope, reader_is_firm, frame } => deliver(&mut members, &scope, reader_is_firm, &frame, &hub),
+        }
+    }
+}
+
+/// Delivers events after `last` up to `upto` from Postgres; returns the new last `seq`.
+async fn fill(hub: &Hub, matter_id: MatterId, mut last: u64, upto: u64, members: &mut HashMap<ConnId, Member>) -> u64 {
+    while last < upto {
+        let page = match hub.0.pool.acquire().await {
+            Ok(mut conn) => store::delivery_page(&mut conn, matter_id, last, GAP_PAGE).await,
+            Err(err) => Err(err.into()),
+        };
+        let page = match page {
+            Ok(page) => page,
+            Err(err) => {
+                tracing::warn!(error = %err, %matter_id, "could not fill a gap; clients will fetch it");
+                return last;
+            }
+        };
+        let full = page.len() as i32 == GAP_PAGE;
+        for stored in page.into_iter().take_while(|e| (e.seq as u64) <= upto) {
+            if let Ok(frame) = serde_json::to_string(&ServerFrame::Event { event: stored.to_event() }) {
+                deliver(members, &stored.scope, None, &Utf8Bytes::from(frame), hub);
+            }
+            last = stored.seq as u64;
+        }
+        if !full {
+            break;
+        }
+    }
+    last
+}
+
+fn deliver(members: &mut HashMap<ConnId, Member>, scope: &str, reader_is_firm: Option<bool>, frame: &Utf8Bytes, hub: &Hub) {
+    members.retain(|_, member| {
+        let entitled = member.scopes.iter().any(|s| s.as_str() == scope)
+            && reader_is_firm.is_none_or(|firm| hub.may_see_read(member, firm));
+        if !entitled {
+            return true;
+        }
+        match member.queue.try_send(frame.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                member.slow.raise();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    });
+}

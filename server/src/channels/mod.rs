@@ -1,0 +1,226 @@
+//! Real-time matter channels: one authenticated WebSocket per device (`GET /api/v1/ws`,
+//! subprotocol `docket.v1`) multiplexing every matter channel the user may see, and the REST
+//! history of a channel.
+//!
+//! # Layout
+//! - [`store`]: the channel log in Postgres (gap-free `seq` per matter).
+//! - [`writer`]: group commit — concurrent sends share a transaction; acks follow the commit.
+//! - [`hub`]: this node's rooms (one per followed matter) and connection registry.
+//! - [`bus`]: fan-out between nodes through Redis, or nothing on a single node.
+//! - [`presence`]: online/away per matter, in Redis with expiries or in memory.
+//! - [`socket`]: one connection's task.
+//!
+//! A send is: authorise → group-commit transaction (assign `seq`, insert) → publish locally and on
+//! the bus → ack with the `seq`. Nothing is acknowledged before it is durable; a subscriber that
+//! misses something (a node or Redis fails between commit and publish) recovers it by `seq`.
+
+pub mod bus;
+pub mod hub;
+pub mod presence;
+mod socket;
+pub mod store;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use docket_protocol::channel::{EventPage, HARD_FRAME_LIMIT_BYTES, SUBPROTOCOL};
+use docket_protocol::ids::{MatterId, UserId};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+pub use bus::Control;
+
+use crate::access::{authorize, Action, Resource};
+use crate::auth::{ClientMeta, Signed};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::{Json, Path, Query};
+use crate::startup::AppState;
+use crate::{matters, Error, Result};
+
+/// The real-time machinery of one node.
+#[derive(Clone, Debug)]
+pub struct Channels {
+    pub hub: hub::Hub,
+    pub writer: writer::Writer,
+    pub presence: presence::Presence,
+    pub rate: SendRate,
+}
+
+impl Channels {
+    /// Starts the bus (Redis if configured), the hub and the writer shards.
+    pub async fn start(pool: PgPool, clock: Clock, config: &Config) -> anyhow::Result<Self> {
+        let settings = &config.channels;
+        let (bus, inbound) = match &config.redis_url {
+            Some(url) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (bus::Bus::redis(url.expose_secret(), config.redis_prefix.clone(), tx).await?, Some(rx))
+            }
+            None => (bus::Bus::local(), None),
+        };
+        let presence = match bus.redis_connection() {
+            Some((conn, prefix)) => presence::Presence::Redis { conn, prefix },
+            None => presence::Presence::Local(Arc::default()),
+        };
+        let receipts = hub::ReadReceipts {
+            firm_sees_clients: settings.firm_sees_client_reads,
+            clients_see_firm: settings.clients_see_firm_reads,
+        };
+        let caps = hub::SocketCaps { per_user: settings.max_sockets_per_user, per_address: settings.max_sockets_per_address };
+        let hub = hub::Hub::new(pool.clone(), bus, inbound, receipts, caps);
+        let writer = writer::Writer::spawn(pool, clock, hub.clone(), settings.writer_shards, settings.writer_max_batch);
+        Ok(Self { hub, writer, presence, rate: SendRate::new(settings.send_rate_per_second, settings.send_burst) })
+    }
+}
+
+/// Routes under `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws", get(open_socket)).route("/matters/{matter_id}/events", get(list_events))
+}
+
+/// `GET /api/v1/ws`: upgrades to the channel socket.
+async fn open_socket(
+    State(app): State<AppState>,
+    signed: Signed,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response> {
+    let offered = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == SUBPROTOCOL);
+    if !offered {
+        return Err(Error::InvalidInput(format!("Offer the WebSocket subprotocol {SUBPROTOCOL}.")));
+    }
+    // A browser session's cookie rides along on any site's socket: only our own pages may use it.
+    if signed.via_cookie {
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if origin != public_origin(&app.config.public_url) {
+            return Err(Error::Forbidden);
+        }
+    }
+    let (signals, signal_rx) = mpsc::channel(8);
+    let admission = app
+        .channels
+        .hub
+        .admit(signed.user.user_id, signed.session_id, meta.ip, signals)
+        .ok_or(Error::RateLimited { retry_after_secs: 10 })?;
+    Ok(upgrade
+        .protocols([SUBPROTOCOL])
+        // tungstenite's 128 KiB default per socket would dominate the memory of idle sockets.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(HARD_FRAME_LIMIT_BYTES)
+        .max_frame_size(HARD_FRAME_LIMIT_BYTES)
+        .on_upgrade(move |socket| socket::Connection::new(app, signed, admission, signal_rx).run(socket)))
+}
+
+/// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.
+fn public_origin(public_url: &str) -> &str {
+    let after_scheme = public_url.find("://").map_or(0, |i| i + 3);
+    match public_url[after_scheme..].find('/') {
+        Some(slash) => &public_url[..after_scheme + slash],
+        None => public_url,
+    }
+}
+
+/// History query parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HistoryQuery {
+    /// Events after this `seq` (default 0: from the start).
+    #[serde(default)]
+    pub after: u64,
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<i64>,
+}
+
+/// A page of a matter channel's history, oldest first: what the user may see of it.
+#[utoipa::path(get, path = "/api/v1/matters/{matter_id}/events", tag = "channels",
+    params(("matter_id" = MatterId, Path), HistoryQuery),
+    responses((status = 200, body = EventPage), (status = 404, body = docket_protocol::error::ErrorBody)))]
+pub async fn list_events(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(matter_id): Path<MatterId>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<EventPage>> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Error::InvalidInput("limit must be 1 to 500".into()));
+    }
+    let mut tenant = signed.tenant(&app).await?;
+    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
+    authorize(&signed.actor, Action::ViewMatter, Resource::Matter(&facts))?;
+    let rows = store::page(tenant.conn(), matter_id, query.after, limit + 1).await?;
+    let head = store::last_seq(tenant.conn(), matter_id).await?;
+    tenant.commit().await?;
+    let more = rows.len() as i64 > limit;
+    let events = rows.iter().take(limit as usize).map(store::StoredEvent::to_event).collect();
+    Ok(Json(EventPage { events, head_seq: head, more }))
+}
+
+/// Per-user send rate on this node: a token bucket (`rate` per second, up to `burst`).
+#[derive(Clone, Debug)]
+pub struct SendRate {
+    rate: f64,
+    burst: f64,
+    /// A std `Mutex`: a map update, never held across an await.
+    buckets: Arc<Mutex<HashMap<UserId, (f64, Instant)>>>,
+}
+
+impl SendRate {
+    fn new(rate: u32, burst: u32) -> Self {
+        Self { rate: f64::from(rate.max(1)), burst: f64::from(burst.max(1)), buckets: Arc::default() }
+    }
+
+    /// Takes a token for `user`, if one is left.
+    pub fn allow(&self, user: UserId) -> bool {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs() < 60);
+        }
+        let (tokens, at) = buckets.entry(user).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_origin_strips_the_path() {
+        assert_eq!(public_origin("https://portal.example/app"), "https://portal.example");
+        assert_eq!(public_origin("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_send_rate_allows_a_burst_then_refuses() {
+        let rate = SendRate::new(1, 3);
+        let user = UserId::new();
+        assert!((0..3).all(|_| rate.allow(user)));
+        assert!(!rate.allow(user));
+        assert!(rate.allow(UserId::new()), "buckets are per user");
+    }
+}

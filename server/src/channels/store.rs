@@ -1,0 +1,225 @@
+//! The channel log in Postgres: reading pages (as a user, through RLS, or for node-level
+//! delivery), appending batches, and read positions.
+
+use docket_protocol::channel::{Event, EventBody};
+use docket_protocol::ids::{MatterId, UserId};
+use serde_json::{json, Value};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Error, Result};
+
+/// One row of `channel_event`.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    pub matter_id: Uuid,
+    pub seq: i64,
+    pub kind: String,
+    pub scope: String,
+    pub author_id: Option<Uuid>,
+    pub client_msg_id: Option<Uuid>,
+    pub body: Value,
+    pub created_at: OffsetDateTime,
+    pub redacted_at: Option<OffsetDateTime>,
+}
+
+impl StoredEvent {
+    /// The event as clients see it: a deleted message and its edits lose their text.
+    pub fn to_event(&self) -> Event {
+        let redacted = self.redacted_at.is_some();
+        let text = |body: &Value| if redacted { None } else { body["text"].as_str().map(str::to_owned) };
+        let seq_of = |body: &Value, key: &str| body[key].as_u64();
+        let body = match self.kind.as_str() {
+            "message" => EventBody::Message { text: text(&self.body), reply_to: seq_of(&self.body, "reply_to"), deleted: redacted },
+            "edit" => EventBody::Edit { target_seq: seq_of(&self.body, "target_seq").unwrap_or(0), text: text(&self.body) },
+            "delete" => EventBody::Delete { target_seq: seq_of(&self.body, "target_seq").unwrap_or(0) },
+            "system" => EventBody::System { text: self.body["text"].as_str().unwrap_or_default().to_owned() },
+            _ => EventBody::Unknown,
+        };
+        Event {
+            matter_id: self.matter_id.into(),
+            seq: self.seq as u64,
+            at: self.created_at,
+            author_id: self.author_id.map(UserId),
+            client_msg_id: self.client_msg_id,
+            devices: None,
+            body,
+        }
+    }
+}
+
+/// What a new event carries, before it has a `seq`.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub matter_id: MatterId,
+    pub kind: &'static str,
+    pub scope: &'static str,
+    pub author_id: UserId,
+    pub device_id: Option<Uuid>,
+    pub client_msg_id: Uuid,
+    pub body: Value,
+}
+
+impl NewEvent {
+    /// A chat message.
+    pub fn message(matter_id: MatterId, author_id: UserId, device_id: Option<Uuid>, client_msg_id: Uuid, text: &str, reply_to: Option<u64>) -> Self {
+        Self { matter_id, kind: "message", scope: "messages", author_id, device_id, client_msg_id, body: json!({ "text": text, "reply_to": reply_to }) }
+    }
+}
+
+/// Events of a matter after `after`, oldest first, as the tenant's actor may see them (RLS).
+pub async fn page(conn: &mut PgConnection, matter_id: MatterId, after: u64, limit: i64) -> Result<Vec<StoredEvent>> {
+    Ok(sqlx::query_as!(
+        StoredEvent,
+        "select matter_id, seq, kind, scope, author_id, client_msg_id, body, created_at, redacted_at
+         from channel_event where matter_id = $1 and seq > $2 order by seq limit $3",
+        matter_id.0,
+        after as i64,
+        limit
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Events of a matter after `after` for node-level delivery (no actor; see the migration).
+pub async fn delivery_page(conn: &mut PgConnection, matter_id: MatterId, after: u64, limit: i32) -> Result<Vec<StoredEvent>> {
+    Ok(sqlx::query_as!(
+        StoredEvent,
+        r#"select matter_id as "matter_id!", seq as "seq!", kind as "kind!", scope as "scope!", author_id,
+                  client_msg_id, body as "body!", created_at as "created_at!", redacted_at
+           from channel_delivery_events($1, $2, $3)"#,
+        matter_id.0,
+        after as i64,
+        limit
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A matter's last `seq` (no actor needed: a counter).
+pub async fn last_seq(conn: &mut PgConnection, matter_id: MatterId) -> Result<u64> {
+    let seq = sqlx::query_scalar!(r#"select channel_last_seq($1) as "seq!""#, matter_id.0).fetch_one(conn).await?;
+    Ok(seq as u64)
+}
+
+/// The `seq`s already stored for these sends, keyed by (matter, author, client_msg_id).
+pub async fn find_sent(conn: &mut PgConnection, sends: &[NewEvent]) -> Result<Vec<(Uuid, Uuid, Uuid, u64)>> {
+    let rows = sqlx::query!(
+        r#"select matter_id as "matter_id!", author_id as "author_id!", client_msg_id as "client_msg_id!", seq as "seq!"
+           from channel_find_sent($1, $2, $3)"#,
+        &sends.iter().map(|s| s.matter_id.0).collect::<Vec<_>>(),
+        &sends.iter().map(|s| s.author_id.0).collect::<Vec<_>>(),
+        &sends.iter().map(|s| s.client_msg_id).collect::<Vec<_>>(),
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.matter_id, r.author_id, r.client_msg_id, r.seq as u64)).collect())
+}
+
+/// Reserves consecutive `seq`s: `counts[i]` for `matters[i]`. Returns each matter's new last seq.
+pub async fn allocate(conn: &mut PgConnection, matters: &[Uuid], counts: &[i32]) -> Result<Vec<(Uuid, u64)>> {
+    let rows = sqlx::query!(
+        r#"select matter_id as "matter_id!", last_seq as "last_seq!" from channel_allocate($1, $2)"#,
+        matters,
+        counts
+    )
+    .fetch_all(conn)
+    .await?;
+    if rows.len() != matters.len() {
+        return Err(Error::NotFound);
+    }
+    Ok(rows.into_iter().map(|r| (r.matter_id, r.last_seq as u64)).collect())
+}
+
+/// Inserts events with their assigned `seq`s in one statement, and returns them as stored.
+/// No `RETURNING`: the batch writer has no actor, and RLS would refuse to show the rows back.
+pub async fn insert(conn: &mut PgConnection, events: &[(u64, &NewEvent)], at: OffsetDateTime) -> Result<Vec<StoredEvent>> {
+    let devices: Vec<Option<Uuid>> = events.iter().map(|(_, e)| e.device_id).collect();
+    sqlx::query!(
+        r#"insert into channel_event (matter_id, seq, kind, scope, author_id, device_id, client_msg_id, body, created_at)
+           select m, s, k, sc, a, d, c, b, $9
+           from unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::uuid[], $8::jsonb[])
+               as t(m, s, k, sc, a, d, c, b)"#,
+        &events.iter().map(|(_, e)| e.matter_id.0).collect::<Vec<_>>(),
+        &events.iter().map(|(seq, _)| *seq as i64).collect::<Vec<_>>(),
+        &events.iter().map(|(_, e)| e.kind.to_owned()).collect::<Vec<_>>(),
+        &events.iter().map(|(_, e)| e.scope.to_owned()).collect::<Vec<_>>(),
+        &events.iter().map(|(_, e)| e.author_id.0).collect::<Vec<_>>(),
+        &devices as &[Option<Uuid>],
+        &events.iter().map(|(_, e)| e.client_msg_id).collect::<Vec<_>>(),
+        &events.iter().map(|(_, e)| e.body.clone()).collect::<Vec<_>>(),
+        at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(events
+        .iter()
+        .map(|(seq, e)| StoredEvent {
+            matter_id: e.matter_id.0,
+            seq: *seq as i64,
+            kind: e.kind.to_owned(),
+            scope: e.scope.to_owned(),
+            author_id: Some(e.author_id.0),
+            client_msg_id: Some(e.client_msg_id),
+            body: e.body.clone(),
+            created_at: at,
+            redacted_at: None,
+        })
+        .collect())
+}
+
+/// One event, as the tenant's actor may see it.
+pub async fn one(conn: &mut PgConnection, matter_id: MatterId, seq: u64) -> Result<Option<StoredEvent>> {
+    Ok(sqlx::query_as!(
+        StoredEvent,
+        "select matter_id, seq, kind, scope, author_id, client_msg_id, body, created_at, redacted_at
+         from channel_event where matter_id = $1 and seq = $2",
+        matter_id.0,
+        seq as i64
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Marks a deleted message and its edits as redacted (their bodies stay in the record).
+pub async fn redact(conn: &mut PgConnection, matter_id: MatterId, target_seq: u64, at: OffsetDateTime) -> Result<()> {
+    sqlx::query!(
+        "update channel_event set redacted_at = $3
+         where matter_id = $1 and redacted_at is null
+           and (seq = $2 or (kind = 'edit' and (body ->> 'target_seq')::bigint = $2))",
+        matter_id.0,
+        target_seq as i64,
+        at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the actor's read position forward (never back); returns the position now stored.
+pub async fn mark_read(conn: &mut PgConnection, matter_id: MatterId, user_id: UserId, seq: u64) -> Result<u64> {
+    let stored = sqlx::query_scalar!(
+        "insert into channel_read (matter_id, user_id, seq) values ($1, $2, $3)
+         on conflict (matter_id, user_id) do update set seq = greatest(channel_read.seq, excluded.seq), updated_at = now()
+         returning seq",
+        matter_id.0,
+        user_id.0,
+        seq as i64
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(stored as u64)
+}
+
+/// Read positions on a matter, with whether each reader is a firm user.
+pub async fn read_positions(conn: &mut PgConnection, matter_id: MatterId) -> Result<Vec<(UserId, u64, bool)>> {
+    let rows = sqlx::query!(
+        r#"select r.user_id, r.seq, (u.kind = 'firm') as "is_firm!" from channel_read r join user_account u using (user_id)
+           where r.matter_id = $1"#,
+        matter_id.0
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (UserId(r.user_id), r.seq as u64, r.is_firm)).collect())
+}
