@@ -158,7 +158,10 @@ pub enum ServerFrame {
         reads: Vec<ReadPosition>,
     },
     /// The subscription ended.
-    Unsubscribed { matter_id: MatterId, reason: UnsubscribeReason },
+    Unsubscribed {
+        matter_id: MatterId,
+        reason: UnsubscribeReason,
+    },
     /// A send, edit or delete is durable as event `seq`.
     Ack {
         matter_id: MatterId,
@@ -180,9 +183,16 @@ pub enum ServerFrame {
         client_msg_id: Option<Uuid>,
     },
     /// Someone's presence changed.
-    Presence { matter_id: MatterId, user_id: UserId, state: PresenceState },
+    Presence {
+        matter_id: MatterId,
+        user_id: UserId,
+        state: PresenceState,
+    },
     /// Someone is typing.
-    Typing { matter_id: MatterId, user_id: UserId },
+    Typing {
+        matter_id: MatterId,
+        user_id: UserId,
+    },
     /// Someone's read position moved.
     Read {
         matter_id: MatterId,
@@ -289,7 +299,8 @@ mod tests {
 
     #[test]
     fn unknown_event_kinds_are_skippable() {
-        let body: EventBody = serde_json::from_str(r#"{"kind":"invoice_issued","amount":100}"#).expect("tolerated");
+        let body: EventBody =
+            serde_json::from_str(r#"{"kind":"invoice_issued","amount":100}"#).expect("tolerated");
         assert_eq!(body, EventBody::Unknown);
     }
 }

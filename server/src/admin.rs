@@ -12,6 +12,7 @@ use docket_protocol::directory::{
 };
 use docket_protocol::ids::{ClientId, MatterId, PracticeAreaId, UserId};
 
+use crate::channels::Control;
 use crate::clients::{self, NewUser};
 use crate::db::{RequestContext, Tenant};
 use crate::startup::AppState;
@@ -118,6 +119,7 @@ fn parse_wire<T: std::str::FromStr<Err = docket_protocol::directory::UnknownName
 pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String> {
     let mut tenant = Tenant::begin(&app.pool, RequestContext::default()).await?;
     let mut mail = None;
+    let mut control = None;
     let output = match command {
         AdminCommand::CreatePracticeArea {
             name,
@@ -132,6 +134,7 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
             practice_area,
             enabled,
         } => {
+            control = Some(Control::PolicyChanged);
             practice_areas::set_portal_enabled(tenant.conn(), &practice_area, enabled)
                 .await
                 .context("no such practice area")?;
@@ -213,18 +216,24 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
             let (matter_id, client) = matter_by_reference(&mut tenant, &matter).await?;
             let user_id = user_id(&mut tenant, &user).await?;
             access::upsert_grant(&mut tenant, matter_id, client, user_id, scopes).await?;
+            control = Some(Control::UserChanged { user_id });
             format!("granted {user} on {matter}")
         }
         AdminCommand::Revoke { matter, user } => {
             let (matter_id, client) = matter_by_reference(&mut tenant, &matter).await?;
             let user_id = user_id(&mut tenant, &user).await?;
             access::delete_grant(&mut tenant, matter_id, client, user_id).await?;
+            control = Some(Control::UserChanged { user_id });
             format!("revoked {user} on {matter}")
         }
     };
     tenant.commit().await?;
     if let Some(email) = mail {
         app.mailer.send(email)?;
+    }
+    // Open sockets on every node re-check what they may see.
+    if let Some(control) = control {
+        app.channels.hub.control(control).await;
     }
     Ok(output)
 }

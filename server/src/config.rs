@@ -103,17 +103,39 @@ impl ChannelSettings {
     fn resolve(file: ChannelFileConfig) -> anyhow::Result<Self> {
         let d = Self::default();
         Ok(Self {
-            max_sockets_per_user: parsed_env("DOCKET_WS_MAX_PER_USER")?.or(file.max_sockets_per_user).unwrap_or(d.max_sockets_per_user),
-            max_sockets_per_address: parsed_env("DOCKET_WS_MAX_PER_ADDRESS")?.or(file.max_sockets_per_address).unwrap_or(d.max_sockets_per_address),
-            send_rate_per_second: parsed_env("DOCKET_SEND_RATE")?.or(file.send_rate_per_second).unwrap_or(d.send_rate_per_second),
-            send_burst: parsed_env("DOCKET_SEND_BURST")?.or(file.send_burst).unwrap_or(d.send_burst),
-            writer_shards: parsed_env("DOCKET_WRITER_SHARDS")?.or(file.writer_shards).unwrap_or(d.writer_shards),
-            writer_max_batch: parsed_env("DOCKET_WRITER_MAX_BATCH")?.or(file.writer_max_batch).unwrap_or(d.writer_max_batch),
-            heartbeat_seconds: parsed_env("DOCKET_WS_HEARTBEAT_SECONDS")?.or(file.heartbeat_seconds).unwrap_or(d.heartbeat_seconds),
-            recheck_seconds: parsed_env("DOCKET_WS_RECHECK_SECONDS")?.or(file.recheck_seconds).unwrap_or(d.recheck_seconds),
-            outbound_queue: parsed_env("DOCKET_WS_OUTBOUND_QUEUE")?.or(file.outbound_queue).unwrap_or(d.outbound_queue),
-            firm_sees_client_reads: parsed_env("DOCKET_FIRM_SEES_CLIENT_READS")?.or(file.firm_sees_client_reads).unwrap_or(d.firm_sees_client_reads),
-            clients_see_firm_reads: parsed_env("DOCKET_CLIENTS_SEE_FIRM_READS")?.or(file.clients_see_firm_reads).unwrap_or(d.clients_see_firm_reads),
+            max_sockets_per_user: parsed_env("DOCKET_WS_MAX_PER_USER")?
+                .or(file.max_sockets_per_user)
+                .unwrap_or(d.max_sockets_per_user),
+            max_sockets_per_address: parsed_env("DOCKET_WS_MAX_PER_ADDRESS")?
+                .or(file.max_sockets_per_address)
+                .unwrap_or(d.max_sockets_per_address),
+            send_rate_per_second: parsed_env("DOCKET_SEND_RATE")?
+                .or(file.send_rate_per_second)
+                .unwrap_or(d.send_rate_per_second),
+            send_burst: parsed_env("DOCKET_SEND_BURST")?
+                .or(file.send_burst)
+                .unwrap_or(d.send_burst),
+            writer_shards: parsed_env("DOCKET_WRITER_SHARDS")?
+                .or(file.writer_shards)
+                .unwrap_or(d.writer_shards),
+            writer_max_batch: parsed_env("DOCKET_WRITER_MAX_BATCH")?
+                .or(file.writer_max_batch)
+                .unwrap_or(d.writer_max_batch),
+            heartbeat_seconds: parsed_env("DOCKET_WS_HEARTBEAT_SECONDS")?
+                .or(file.heartbeat_seconds)
+                .unwrap_or(d.heartbeat_seconds),
+            recheck_seconds: parsed_env("DOCKET_WS_RECHECK_SECONDS")?
+                .or(file.recheck_seconds)
+                .unwrap_or(d.recheck_seconds),
+            outbound_queue: parsed_env("DOCKET_WS_OUTBOUND_QUEUE")?
+                .or(file.outbound_queue)
+                .unwrap_or(d.outbound_queue),
+            firm_sees_client_reads: parsed_env("DOCKET_FIRM_SEES_CLIENT_READS")?
+                .or(file.firm_sees_client_reads)
+                .unwrap_or(d.firm_sees_client_reads),
+            clients_see_firm_reads: parsed_env("DOCKET_CLIENTS_SEE_FIRM_READS")?
+                .or(file.clients_see_firm_reads)
+                .unwrap_or(d.clients_see_firm_reads),
         })
     }
 }
@@ -239,7 +261,9 @@ impl Config {
             max_body_bytes: parsed_env("DOCKET_MAX_BODY_BYTES")?
                 .or(file.max_body_bytes)
                 .unwrap_or(64 * 1024),
-            redis_prefix: env("DOCKET_REDIS_PREFIX").or(file.redis_prefix).unwrap_or_else(|| "docket:".into()),
+            redis_prefix: env("DOCKET_REDIS_PREFIX")
+                .or(file.redis_prefix)
+                .unwrap_or_else(|| "docket:".into()),
             channels: ChannelSettings::resolve(file.channels)?,
         })
     }

@@ -143,7 +143,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     db::check_runtime_role(&pool).await?;
     let mailer = spool(&config);
     let listen = config.listen;
-    let app = Application::bind(listen, AppState::build(pool, config, Clock::System, mailer).await?).await?;
+    let app = Application::bind(
+        listen,
+        AppState::build(pool, config, Clock::System, mailer).await?,
+    )
+    .await?;
     tracing::info!(addr = %app.local_addr(), "listening");
     app.run(shutdown_signal()).await
 }
@@ -181,7 +185,8 @@ async fn demo_with_database(mut config: Config, dir: &std::path::Path) -> anyhow
     config.check_production_safety()?;
     let owner = db::connect(owner_url(&config)?, 2).await?;
     db::migrate(&owner).await?;
-    let seeding = AppState::build(owner.clone(), config.clone(), Clock::System, spool(&config)).await?;
+    let seeding =
+        AppState::build(owner.clone(), config.clone(), Clock::System, spool(&config)).await?;
     let logins = demo::seed(&seeding).await?;
     owner.close().await;
     let pool = db::connect(config.database_url.as_ref().context("database URL")?, 10).await?;

@@ -129,7 +129,11 @@ pub async fn facts(tenant: &mut Tenant, actor: &Actor, matter_id: MatterId) -> R
 }
 
 /// The policy facts of several matters for `actor`; matters the database does not admit are absent.
-pub async fn facts_of(tenant: &mut Tenant, actor: &Actor, ids: &[MatterId]) -> Result<Vec<(MatterId, MatterFacts)>> {
+pub async fn facts_of(
+    tenant: &mut Tenant,
+    actor: &Actor,
+    ids: &[MatterId],
+) -> Result<Vec<(MatterId, MatterFacts)>> {
     query_matters(tenant, actor.user_id(), Some(ids))
         .await?
         .iter()

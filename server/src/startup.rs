@@ -15,11 +15,11 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::channels::Channels;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
-use crate::channels::Channels;
 use crate::{access, auth, channels, clients, matters, openapi, practice_areas, Error};
 
 /// State shared by every request. Cheap to clone.
@@ -49,11 +49,23 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Assembles the state and starts the real-time layer (connecting to Redis if configured).
-    pub async fn build(pool: PgPool, config: Config, clock: Clock, mailer: Mailer) -> anyhow::Result<Self> {
+    pub async fn build(
+        pool: PgPool,
+        config: Config,
+        clock: Clock,
+        mailer: Mailer,
+    ) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret;
         let keyring = Keyring::new(*config.key_encryption_key.expose_secret());
         let channels = Channels::start(pool.clone(), clock.clone(), &config).await?;
-        Ok(Self(Arc::new(AppInner { pool, config, clock, keyring, mailer, channels })))
+        Ok(Self(Arc::new(AppInner {
+            pool,
+            config,
+            clock,
+            keyring,
+            mailer,
+            channels,
+        })))
     }
 }
 
@@ -147,9 +159,12 @@ impl Application {
                 tracing::debug!(error = %err, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         // Upgraded sockets outlive the HTTP server: tell them to reconnect elsewhere, then wait.
         hub.drain(std::time::Duration::from_secs(10)).await;
         maintenance.abort();

@@ -11,6 +11,7 @@ use docket_protocol::ids::{MatterId, UserId};
 use super::{authorize, Action, Resource};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
+use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::{Json, Path};
 use crate::startup::AppState;
@@ -45,6 +46,10 @@ pub async fn put_grant(
     )?;
     let grant = upsert_grant(&mut tenant, matter_id, facts.client_id, user_id, req.scopes).await?;
     tenant.commit().await?;
+    app.channels
+        .hub
+        .control(Control::UserChanged { user_id })
+        .await;
     Ok(Json(grant))
 }
 
@@ -124,6 +129,10 @@ pub async fn revoke_grant(
     )?;
     delete_grant(&mut tenant, matter_id, facts.client_id, user_id).await?;
     tenant.commit().await?;
+    app.channels
+        .hub
+        .control(Control::UserChanged { user_id })
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,6 +8,7 @@ use docket_protocol::ids::{DeviceId, SessionId};
 
 use super::{cookies, Authenticated, Signed};
 use crate::audit::{self, AuditRecord};
+use crate::channels::Control;
 use crate::error::{Json, Path};
 use crate::startup::AppState;
 use crate::{Error, Result};
@@ -52,6 +53,12 @@ pub async fn sign_out(
     )
     .await?;
     tenant.commit().await?;
+    app.channels
+        .hub
+        .control(Control::SessionEnded {
+            session_id: auth.session_id,
+        })
+        .await;
     let mut headers = HeaderMap::new();
     if auth.via_cookie {
         cookies::clear_session(&mut headers, app.config.cookie_secure);
@@ -120,6 +127,10 @@ pub async fn revoke_session(
     )
     .await?;
     tenant.commit().await?;
+    app.channels
+        .hub
+        .control(Control::SessionEnded { session_id })
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -184,6 +195,12 @@ pub async fn revoke_device(
     )
     .await?;
     tenant.commit().await?;
+    app.channels
+        .hub
+        .control(Control::UserChanged {
+            user_id: signed.user.user_id,
+        })
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -14,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 use super::session::{self, Authenticated, MFA_STAGE_LIFETIME};
 use super::{password, throttle, token, totp, Signed};
 use crate::audit::{self, AuditRecord};
+use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::Json;
 use crate::keyring::Purpose;
@@ -287,6 +288,12 @@ pub async fn reset(State(app): State<AppState>, signed: Signed) -> Result<Respon
     )
     .await?;
     tenant.commit().await?;
+    app.channels
+        .hub
+        .control(Control::UserChanged {
+            user_id: signed.user.user_id,
+        })
+        .await;
     let (headers, body) = session::grant(&app, issued, signed.via_cookie, None);
     Ok((headers, axum::Json(body)).into_response())
 }

@@ -237,7 +237,12 @@ pub async fn end(app: &AppState, auth: &Authenticated, reason: &'static str) -> 
     )
     .await?;
     tenant.commit().await?;
-    app.channels.hub.control(Control::SessionEnded { session_id: auth.session_id }).await;
+    app.channels
+        .hub
+        .control(Control::SessionEnded {
+            session_id: auth.session_id,
+        })
+        .await;
     Ok(())
 }
 

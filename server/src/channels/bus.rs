@@ -29,9 +29,19 @@ pub struct BusMessage {
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum BusPayload {
     /// A committed channel event, already serialised as the socket frame.
-    Event { matter_id: MatterId, seq: u64, scope: String, frame: String },
+    Event {
+        matter_id: MatterId,
+        seq: u64,
+        scope: String,
+        frame: String,
+    },
     /// An ephemeral frame (typing, presence, read position) for a matter's sockets.
-    Ephemeral { matter_id: MatterId, scope: String, reader_is_firm: Option<bool>, frame: String },
+    Ephemeral {
+        matter_id: MatterId,
+        scope: String,
+        reader_is_firm: Option<bool>,
+        frame: String,
+    },
     /// Something that changes what open sockets may see.
     Control(Control),
 }
@@ -44,8 +54,10 @@ pub enum Control {
     SessionEnded { session_id: SessionId },
     /// Some or all of a user's sessions ended, or their access changed: re-check everything.
     UserChanged { user_id: UserId },
-    /// Who may see a matter changed (e.g. practice area switched off): re-check its sockets.
+    /// Who may see a matter changed (e.g. it was closed): re-check its sockets.
     MatterChanged { matter_id: MatterId },
+    /// Something affecting many matters changed (a practice area's portal switch): re-check all.
+    PolicyChanged,
 }
 
 /// The node's connection to the other nodes.
@@ -66,7 +78,9 @@ struct RedisBus {
 
 impl std::fmt::Debug for RedisBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisBus").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisBus")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -87,18 +101,39 @@ pub enum Inbound {
 impl Bus {
     /// An in-process bus (single node).
     pub fn local() -> Self {
-        Self { node_id: Uuid::new_v4(), redis: None }
+        Self {
+            node_id: Uuid::new_v4(),
+            redis: None,
+        }
     }
 
     /// A Redis bus; `inbound` receives other nodes' messages.
-    pub async fn redis(url: &str, prefix: String, inbound: mpsc::UnboundedSender<Inbound>) -> anyhow::Result<Self> {
+    pub async fn redis(
+        url: &str,
+        prefix: String,
+        inbound: mpsc::UnboundedSender<Inbound>,
+    ) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         let publisher = ConnectionManager::new(client.clone()).await?;
         let wanted = Arc::new(Mutex::new(HashSet::new()));
         let (commands, command_rx) = mpsc::unbounded_channel();
         let node_id = Uuid::new_v4();
-        tokio::spawn(subscriber(client, prefix.clone(), wanted.clone(), command_rx, inbound));
-        Ok(Self { node_id, redis: Some(RedisBus { prefix, publisher, wanted, commands }) })
+        tokio::spawn(subscriber(
+            client,
+            prefix.clone(),
+            wanted.clone(),
+            command_rx,
+            inbound,
+        ));
+        Ok(Self {
+            node_id,
+            redis: Some(RedisBus {
+                prefix,
+                publisher,
+                wanted,
+                commands,
+            }),
+        })
     }
 
     /// This node's id.
@@ -116,16 +151,25 @@ impl Bus {
     pub async fn publish(&self, payload: BusPayload) {
         let Some(redis) = &self.redis else { return };
         let channel = match &payload {
-            BusPayload::Event { matter_id, .. } | BusPayload::Ephemeral { matter_id, .. } => redis.matter_channel(*matter_id),
+            BusPayload::Event { matter_id, .. } | BusPayload::Ephemeral { matter_id, .. } => {
+                redis.matter_channel(*matter_id)
+            }
             BusPayload::Control(_) => redis.control_channel(),
         };
-        let message = BusMessage { origin: self.node_id, payload };
+        let message = BusMessage {
+            origin: self.node_id,
+            payload,
+        };
         let body = match serde_json::to_string(&message) {
             Ok(body) => body,
             Err(err) => return tracing::error!(error = %err, "bus message does not serialise"),
         };
         let mut publisher = redis.publisher.clone();
-        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH").arg(&channel).arg(body).query_async(&mut publisher).await;
+        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg(body)
+            .query_async(&mut publisher)
+            .await;
         if let Err(err) = result {
             tracing::warn!(error = %err, "publishing to Redis failed; other nodes will catch up from Postgres");
         }
@@ -136,9 +180,15 @@ impl Bus {
     /// the bus reconnects).
     pub async fn follow(&self, matter_id: MatterId) {
         if let Some(redis) = &self.redis {
-            redis.wanted.lock().unwrap_or_else(|e| e.into_inner()).insert(matter_id);
+            redis
+                .wanted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(matter_id);
             let (done, confirmed) = tokio::sync::oneshot::channel();
-            let _ = redis.commands.send(SubscriberCommand::Subscribe(matter_id, done));
+            let _ = redis
+                .commands
+                .send(SubscriberCommand::Subscribe(matter_id, done));
             let _ = tokio::time::timeout(Duration::from_secs(2), confirmed).await;
         }
     }
@@ -146,14 +196,22 @@ impl Bus {
     /// Stops receiving a matter's messages.
     pub fn unfollow(&self, matter_id: MatterId) {
         if let Some(redis) = &self.redis {
-            redis.wanted.lock().unwrap_or_else(|e| e.into_inner()).remove(&matter_id);
-            let _ = redis.commands.send(SubscriberCommand::Unsubscribe(matter_id));
+            redis
+                .wanted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&matter_id);
+            let _ = redis
+                .commands
+                .send(SubscriberCommand::Unsubscribe(matter_id));
         }
     }
 
     /// A Redis connection for other uses (presence), if configured.
     pub fn redis_connection(&self) -> Option<(ConnectionManager, String)> {
-        self.redis.as_ref().map(|r| (r.publisher.clone(), r.prefix.clone()))
+        self.redis
+            .as_ref()
+            .map(|r| (r.publisher.clone(), r.prefix.clone()))
     }
 }
 
@@ -185,7 +243,13 @@ async fn subscriber(
                 let (mut sink, mut stream) = pubsub.split();
                 let control = format!("{prefix}control");
                 let channels: Vec<String> = std::iter::once(control)
-                    .chain(wanted.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|m| format!("{prefix}m:{m}")))
+                    .chain(
+                        wanted
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .iter()
+                            .map(|m| format!("{prefix}m:{m}")),
+                    )
                     .collect();
                 if let Err(err) = sink.subscribe(&channels).await {
                     tracing::warn!(error = %err, "subscribing to Redis failed");

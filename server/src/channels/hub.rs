@@ -65,10 +65,24 @@ pub struct Member {
 }
 
 enum RoomMsg {
-    Event { seq: u64, scope: String, frame: Utf8Bytes },
-    Ephemeral { scope: String, reader_is_firm: Option<bool>, frame: Utf8Bytes },
-    Join { conn: ConnId, member: Member, reply: oneshot::Sender<u64> },
-    Leave { conn: ConnId },
+    Event {
+        seq: u64,
+        scope: String,
+        frame: Utf8Bytes,
+    },
+    Ephemeral {
+        scope: String,
+        reader_is_firm: Option<bool>,
+        frame: Utf8Bytes,
+    },
+    Join {
+        conn: ConnId,
+        member: Member,
+        reply: oneshot::Sender<u64>,
+    },
+    Leave {
+        conn: ConnId,
+    },
     CatchUp,
 }
 
@@ -123,7 +137,9 @@ struct HubInner {
 
 impl std::fmt::Debug for HubInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub").field("open", &self.open.load(Ordering::Relaxed)).finish_non_exhaustive()
+        f.debug_struct("Hub")
+            .field("open", &self.open.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,14 +152,25 @@ pub struct Admission {
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        self.hub.0.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.conn);
+        self.hub
+            .0
+            .conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.conn);
         self.hub.0.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl Hub {
     /// A hub relaying through `bus`; `inbound` carries the bus's messages from other nodes.
-    pub fn new(pool: PgPool, bus: Bus, inbound: Option<mpsc::UnboundedReceiver<Inbound>>, receipts: ReadReceipts, caps: SocketCaps) -> Self {
+    pub fn new(
+        pool: PgPool,
+        bus: Bus,
+        inbound: Option<mpsc::UnboundedReceiver<Inbound>>,
+        receipts: ReadReceipts,
+        caps: SocketCaps,
+    ) -> Self {
         let hub = Self(Arc::new(HubInner {
             pool,
             bus,
@@ -166,7 +193,13 @@ impl Hub {
     }
 
     /// Admits a new socket for `user_id` from `ip`, or `None` over a cap.
-    pub fn admit(&self, user_id: UserId, session_id: SessionId, ip: Option<IpAddr>, signals: mpsc::Sender<ConnSignal>) -> Option<Admission> {
+    pub fn admit(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        ip: Option<IpAddr>,
+        signals: mpsc::Sender<ConnSignal>,
+    ) -> Option<Admission> {
         let mut conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
         let by_user = conns.values().filter(|c| c.user_id == user_id).count();
         let by_address = ip.map_or(0, |ip| conns.values().filter(|c| c.ip == Some(ip)).count());
@@ -174,9 +207,20 @@ impl Hub {
             return None;
         }
         let conn = self.0.next_conn.fetch_add(1, Ordering::Relaxed);
-        conns.insert(conn, ConnEntry { user_id, session_id, ip, signals });
+        conns.insert(
+            conn,
+            ConnEntry {
+                user_id,
+                session_id,
+                ip,
+                signals,
+            },
+        );
         self.0.open.fetch_add(1, Ordering::AcqRel);
-        Some(Admission { hub: self.clone(), conn })
+        Some(Admission {
+            hub: self.clone(),
+            conn,
+        })
     }
 
     /// Open sockets on this node.
@@ -190,7 +234,15 @@ impl Hub {
         loop {
             let room = self.room(matter_id).await;
             let (reply, last) = oneshot::channel();
-            if room.send(RoomMsg::Join { conn, member: member.clone(), reply }).await.is_ok() {
+            if room
+                .send(RoomMsg::Join {
+                    conn,
+                    member: member.clone(),
+                    reply,
+                })
+                .await
+                .is_ok()
+            {
                 if let Ok(last) = last.await {
                     return last;
                 }
@@ -211,7 +263,12 @@ impl Hub {
     }
 
     fn existing_room(&self, matter_id: MatterId) -> Option<mpsc::Sender<RoomMsg>> {
-        self.0.rooms.lock().unwrap_or_else(|e| e.into_inner()).get(&matter_id).cloned()
+        self.0
+            .rooms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&matter_id)
+            .cloned()
     }
 
     async fn room(&self, matter_id: MatterId) -> mpsc::Sender<RoomMsg> {
@@ -246,19 +303,53 @@ impl Hub {
                 }
             };
             let matter_id = MatterId(stored.matter_id);
-            self.deliver_event(matter_id, stored.seq as u64, stored.scope.clone(), Utf8Bytes::from(frame.clone()));
+            self.deliver_event(
+                matter_id,
+                stored.seq as u64,
+                stored.scope.clone(),
+                Utf8Bytes::from(frame.clone()),
+            );
             if self.0.bus.is_distributed() {
-                self.0.bus.publish(BusPayload::Event { matter_id, seq: stored.seq as u64, scope: stored.scope.clone(), frame }).await;
+                self.0
+                    .bus
+                    .publish(BusPayload::Event {
+                        matter_id,
+                        seq: stored.seq as u64,
+                        scope: stored.scope.clone(),
+                        frame,
+                    })
+                    .await;
             }
         }
     }
 
     /// Sends an ephemeral frame (typing, presence, read position) to a matter's sockets everywhere.
-    pub async fn publish_ephemeral(&self, matter_id: MatterId, scope: Scope, reader_is_firm: Option<bool>, frame: &ServerFrame) {
-        let Ok(text) = serde_json::to_string(frame) else { return };
-        self.deliver_ephemeral(matter_id, scope.as_str().to_owned(), reader_is_firm, Utf8Bytes::from(text.clone()));
+    pub async fn publish_ephemeral(
+        &self,
+        matter_id: MatterId,
+        scope: Scope,
+        reader_is_firm: Option<bool>,
+        frame: &ServerFrame,
+    ) {
+        let Ok(text) = serde_json::to_string(frame) else {
+            return;
+        };
+        self.deliver_ephemeral(
+            matter_id,
+            scope.as_str().to_owned(),
+            reader_is_firm,
+            Utf8Bytes::from(text.clone()),
+        );
         if self.0.bus.is_distributed() {
-            self.0.bus.publish(BusPayload::Ephemeral { matter_id, scope: scope.as_str().to_owned(), reader_is_firm, frame: text }).await;
+            self.0
+                .bus
+                .publish(BusPayload::Ephemeral {
+                    matter_id,
+                    scope: scope.as_str().to_owned(),
+                    reader_is_firm,
+                    frame: text,
+                })
+                .await;
         }
     }
 
@@ -277,9 +368,19 @@ impl Hub {
         }
     }
 
-    fn deliver_ephemeral(&self, matter_id: MatterId, scope: String, reader_is_firm: Option<bool>, frame: Utf8Bytes) {
+    fn deliver_ephemeral(
+        &self,
+        matter_id: MatterId,
+        scope: String,
+        reader_is_firm: Option<bool>,
+        frame: Utf8Bytes,
+    ) {
         if let Some(room) = self.existing_room(matter_id) {
-            let _ = room.try_send(RoomMsg::Ephemeral { scope, reader_is_firm, frame });
+            let _ = room.try_send(RoomMsg::Ephemeral {
+                scope,
+                reader_is_firm,
+                frame,
+            });
         }
     }
 
@@ -289,7 +390,7 @@ impl Hub {
             let affected = match control {
                 Control::SessionEnded { session_id } => entry.session_id == *session_id,
                 Control::UserChanged { user_id } => entry.user_id == *user_id,
-                Control::MatterChanged { .. } => true,
+                Control::MatterChanged { .. } | Control::PolicyChanged => true,
             };
             if affected {
                 let _ = entry.signals.try_send(ConnSignal::Recheck);
@@ -340,15 +441,30 @@ async fn relay_inbound(hub: Hub, mut inbound: mpsc::UnboundedReceiver<Inbound>) 
         match message {
             Inbound::Message(message) if message.origin == hub.0.bus.node_id() => {}
             Inbound::Message(message) => match message.payload {
-                BusPayload::Event { matter_id, seq, scope, frame } => hub.deliver_event(matter_id, seq, scope, frame.into()),
-                BusPayload::Ephemeral { matter_id, scope, reader_is_firm, frame } => {
-                    hub.deliver_ephemeral(matter_id, scope, reader_is_firm, frame.into())
-                }
+                BusPayload::Event {
+                    matter_id,
+                    seq,
+                    scope,
+                    frame,
+                } => hub.deliver_event(matter_id, seq, scope, frame.into()),
+                BusPayload::Ephemeral {
+                    matter_id,
+                    scope,
+                    reader_is_firm,
+                    frame,
+                } => hub.deliver_ephemeral(matter_id, scope, reader_is_firm, frame.into()),
                 BusPayload::Control(control) => hub.apply_control(&control),
             },
             Inbound::Reconnected => {
                 // Events and control messages may have been missed while Redis was away.
-                let rooms: Vec<_> = hub.0.rooms.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+                let rooms: Vec<_> = hub
+                    .0
+                    .rooms
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .values()
+                    .cloned()
+                    .collect();
                 for room in rooms {
                     let _ = room.try_send(RoomMsg::CatchUp);
                 }
@@ -363,7 +479,11 @@ async fn run_room(hub: Hub, matter_id: MatterId, mut rx: mpsc::Receiver<RoomMsg>
     let mut members: HashMap<ConnId, Member> = HashMap::new();
     while let Some(message) = rx.recv().await {
         match message {
-            RoomMsg::Join { conn, member, reply } => {
+            RoomMsg::Join {
+                conn,
+                member,
+                reply,
+            } => {
                 members.insert(conn, member);
                 let _ = reply.send(last);
             }
@@ -388,13 +508,23 @@ async fn run_room(hub: Hub, matter_id: MatterId, mut rx: mpsc::Receiver<RoomMsg>
                 last = seq;
             }
             RoomMsg::CatchUp => last = fill(&hub, matter_id, last, u64::MAX, &mut members).await,
-            RoomMsg::Ephemeral { scope, reader_is_firm, frame } => deliver(&mut members, &scope, reader_is_firm, &frame, &hub),
+            RoomMsg::Ephemeral {
+                scope,
+                reader_is_firm,
+                frame,
+            } => deliver(&mut members, &scope, reader_is_firm, &frame, &hub),
         }
     }
 }
 
 /// Delivers events after `last` up to `upto` from Postgres; returns the new last `seq`.
-async fn fill(hub: &Hub, matter_id: MatterId, mut last: u64, upto: u64, members: &mut HashMap<ConnId, Member>) -> u64 {
+async fn fill(
+    hub: &Hub,
+    matter_id: MatterId,
+    mut last: u64,
+    upto: u64,
+    members: &mut HashMap<ConnId, Member>,
+) -> u64 {
     while last < upto {
         let page = match hub.0.pool.acquire().await {
             Ok(mut conn) => store::delivery_page(&mut conn, matter_id, last, GAP_PAGE).await,
@@ -409,7 +539,9 @@ async fn fill(hub: &Hub, matter_id: MatterId, mut last: u64, upto: u64, members:
         };
         let full = page.len() as i32 == GAP_PAGE;
         for stored in page.into_iter().take_while(|e| (e.seq as u64) <= upto) {
-            if let Ok(frame) = serde_json::to_string(&ServerFrame::Event { event: stored.to_event() }) {
+            if let Ok(frame) = serde_json::to_string(&ServerFrame::Event {
+                event: stored.to_event(),
+            }) {
                 deliver(members, &stored.scope, None, &Utf8Bytes::from(frame), hub);
             }
             last = stored.seq as u64;
@@ -421,7 +553,13 @@ async fn fill(hub: &Hub, matter_id: MatterId, mut last: u64, upto: u64, members:
     last
 }
 
-fn deliver(members: &mut HashMap<ConnId, Member>, scope: &str, reader_is_firm: Option<bool>, frame: &Utf8Bytes, hub: &Hub) {
+fn deliver(
+    members: &mut HashMap<ConnId, Member>,
+    scope: &str,
+    reader_is_firm: Option<bool>,
+    frame: &Utf8Bytes,
+    hub: &Hub,
+) {
     members.retain(|_, member| {
         let entitled = member.scopes.iter().any(|s| s.as_str() == scope)
             && reader_is_firm.is_none_or(|firm| hub.may_see_read(member, firm));

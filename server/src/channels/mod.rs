@@ -63,7 +63,10 @@ impl Channels {
         let (bus, inbound) = match &config.redis_url {
             Some(url) => {
                 let (tx, rx) = mpsc::unbounded_channel();
-                (bus::Bus::redis(url.expose_secret(), config.redis_prefix.clone(), tx).await?, Some(rx))
+                (
+                    bus::Bus::redis(url.expose_secret(), config.redis_prefix.clone(), tx).await?,
+                    Some(rx),
+                )
             }
             None => (bus::Bus::local(), None),
         };
@@ -75,16 +78,32 @@ impl Channels {
             firm_sees_clients: settings.firm_sees_client_reads,
             clients_see_firm: settings.clients_see_firm_reads,
         };
-        let caps = hub::SocketCaps { per_user: settings.max_sockets_per_user, per_address: settings.max_sockets_per_address };
+        let caps = hub::SocketCaps {
+            per_user: settings.max_sockets_per_user,
+            per_address: settings.max_sockets_per_address,
+        };
         let hub = hub::Hub::new(pool.clone(), bus, inbound, receipts, caps);
-        let writer = writer::Writer::spawn(pool, clock, hub.clone(), settings.writer_shards, settings.writer_max_batch);
-        Ok(Self { hub, writer, presence, rate: SendRate::new(settings.send_rate_per_second, settings.send_burst) })
+        let writer = writer::Writer::spawn(
+            pool,
+            clock,
+            hub.clone(),
+            settings.writer_shards,
+            settings.writer_max_batch,
+        );
+        Ok(Self {
+            hub,
+            writer,
+            presence,
+            rate: SendRate::new(settings.send_rate_per_second, settings.send_burst),
+        })
     }
 }
 
 /// Routes under `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(open_socket)).route("/matters/{matter_id}/events", get(list_events))
+    Router::new()
+        .route("/ws", get(open_socket))
+        .route("/matters/{matter_id}/events", get(list_events))
 }
 
 /// `GET /api/v1/ws`: upgrades to the channel socket.
@@ -102,11 +121,16 @@ async fn open_socket(
         .flat_map(|v| v.split(','))
         .any(|p| p.trim() == SUBPROTOCOL);
     if !offered {
-        return Err(Error::InvalidInput(format!("Offer the WebSocket subprotocol {SUBPROTOCOL}.")));
+        return Err(Error::InvalidInput(format!(
+            "Offer the WebSocket subprotocol {SUBPROTOCOL}."
+        )));
     }
     // A browser session's cookie rides along on any site's socket: only our own pages may use it.
     if signed.via_cookie {
-        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if origin != public_origin(&app.config.public_url) {
             return Err(Error::Forbidden);
         }
@@ -116,7 +140,9 @@ async fn open_socket(
         .channels
         .hub
         .admit(signed.user.user_id, signed.session_id, meta.ip, signals)
-        .ok_or(Error::RateLimited { retry_after_secs: 10 })?;
+        .ok_or(Error::RateLimited {
+            retry_after_secs: 10,
+        })?;
     Ok(upgrade
         .protocols([SUBPROTOCOL])
         // tungstenite's 128 KiB default per socket would dominate the memory of idle sockets.
@@ -125,7 +151,9 @@ async fn open_socket(
         .max_write_buffer_size(256 * 1024)
         .max_message_size(HARD_FRAME_LIMIT_BYTES)
         .max_frame_size(HARD_FRAME_LIMIT_BYTES)
-        .on_upgrade(move |socket| socket::Connection::new(app, signed, admission, signal_rx).run(socket)))
+        .on_upgrade(move |socket| {
+            socket::Connection::new(app, signed, admission, signal_rx).run(socket)
+        }))
 }
 
 /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.
@@ -168,8 +196,16 @@ pub async fn list_events(
     let head = store::last_seq(tenant.conn(), matter_id).await?;
     tenant.commit().await?;
     let more = rows.len() as i64 > limit;
-    let events = rows.iter().take(limit as usize).map(store::StoredEvent::to_event).collect();
-    Ok(Json(EventPage { events, head_seq: head, more }))
+    let events = rows
+        .iter()
+        .take(limit as usize)
+        .map(store::StoredEvent::to_event)
+        .collect();
+    Ok(Json(EventPage {
+        events,
+        head_seq: head,
+        more,
+    }))
 }
 
 /// Per-user send rate on this node: a token bucket (`rate` per second, up to `burst`).
@@ -183,7 +219,11 @@ pub struct SendRate {
 
 impl SendRate {
     fn new(rate: u32, burst: u32) -> Self {
-        Self { rate: f64::from(rate.max(1)), burst: f64::from(burst.max(1)), buckets: Arc::default() }
+        Self {
+            rate: f64::from(rate.max(1)),
+            burst: f64::from(burst.max(1)),
+            buckets: Arc::default(),
+        }
     }
 
     /// Takes a token for `user`, if one is left.
@@ -211,8 +251,14 @@ mod tests {
 
     #[test]
     fn public_origin_strips_the_path() {
-        assert_eq!(public_origin("https://portal.example/app"), "https://portal.example");
-        assert_eq!(public_origin("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(
+            public_origin("https://portal.example/app"),
+            "https://portal.example"
+        );
+        assert_eq!(
+            public_origin("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub const ENTRY_TTL_SECS: i64 = 90;
 #[derive(Clone)]
 pub enum Presence {
     Local(Arc<Mutex<HashMap<MatterId, HashMap<String, (PresenceState, i64)>>>>),
-    Redis { conn: ConnectionManager, prefix: String },
+    Redis {
+        conn: ConnectionManager,
+        prefix: String,
+    },
 }
 
 impl std::fmt::Debug for Presence {
@@ -39,11 +42,21 @@ fn now() -> i64 {
 
 impl Presence {
     /// Records a connection's state in a matter (and refreshes its expiry).
-    pub async fn set(&self, matter_id: MatterId, user_id: UserId, connection: &str, state: PresenceState) {
+    pub async fn set(
+        &self,
+        matter_id: MatterId,
+        user_id: UserId,
+        connection: &str,
+        state: PresenceState,
+    ) {
         let expires = now() + ENTRY_TTL_SECS;
         match self {
             Self::Local(map) => {
-                map.lock().unwrap_or_else(|e| e.into_inner()).entry(matter_id).or_default().insert(field(user_id, connection), (state, expires));
+                map.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(matter_id)
+                    .or_default()
+                    .insert(field(user_id, connection), (state, expires));
             }
             Self::Redis { conn, prefix } => {
                 let key = format!("{prefix}presence:{matter_id}");
@@ -63,22 +76,38 @@ impl Presence {
     }
 
     /// Forgets a connection in a matter; returns the user's presence afterwards.
-    pub async fn remove(&self, matter_id: MatterId, user_id: UserId, connection: &str) -> PresenceState {
+    pub async fn remove(
+        &self,
+        matter_id: MatterId,
+        user_id: UserId,
+        connection: &str,
+    ) -> PresenceState {
         match self {
             Self::Local(map) => {
-                if let Some(entries) = map.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&matter_id) {
+                if let Some(entries) = map
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(&matter_id)
+                {
                     entries.remove(&field(user_id, connection));
                 }
             }
             Self::Redis { conn, prefix } => {
-                let result: redis::RedisResult<()> =
-                    redis::cmd("HDEL").arg(format!("{prefix}presence:{matter_id}")).arg(field(user_id, connection)).query_async(&mut conn.clone()).await;
+                let result: redis::RedisResult<()> = redis::cmd("HDEL")
+                    .arg(format!("{prefix}presence:{matter_id}"))
+                    .arg(field(user_id, connection))
+                    .query_async(&mut conn.clone())
+                    .await;
                 if let Err(err) = result {
                     tracing::debug!(error = %err, "presence not removed");
                 }
             }
         }
-        self.list(matter_id).await.into_iter().find(|e| e.user_id == user_id).map_or(PresenceState::Offline, |e| e.state)
+        self.list(matter_id)
+            .await
+            .into_iter()
+            .find(|e| e.user_id == user_id)
+            .map_or(PresenceState::Offline, |e| e.state)
     }
 
     /// Everyone present in a matter: online if any of their connections is, else away.
@@ -88,27 +117,46 @@ impl Presence {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .get(&matter_id)
-                .map(|m| m.iter().map(|(f, (s, exp))| (f.clone(), format!("{}:{exp}", state_name(*s)))).collect())
+                .map(|m| {
+                    m.iter()
+                        .map(|(f, (s, exp))| (f.clone(), format!("{}:{exp}", state_name(*s))))
+                        .collect()
+                })
                 .unwrap_or_default(),
-            Self::Redis { conn, prefix } => {
-                redis::cmd("HGETALL").arg(format!("{prefix}presence:{matter_id}")).query_async(&mut conn.clone()).await.unwrap_or_default()
-            }
+            Self::Redis { conn, prefix } => redis::cmd("HGETALL")
+                .arg(format!("{prefix}presence:{matter_id}"))
+                .query_async(&mut conn.clone())
+                .await
+                .unwrap_or_default(),
         };
         let now = now();
         let mut by_user: HashMap<UserId, PresenceState> = HashMap::new();
         for (field, value) in entries {
-            let (Some((user, _)), Some((state, expires))) = (field.split_once('/'), value.split_once(':')) else { continue };
-            let (Ok(user), Ok(expires)) = (user.parse::<UserId>(), expires.parse::<i64>()) else { continue };
+            let (Some((user, _)), Some((state, expires))) =
+                (field.split_once('/'), value.split_once(':'))
+            else {
+                continue;
+            };
+            let (Ok(user), Ok(expires)) = (user.parse::<UserId>(), expires.parse::<i64>()) else {
+                continue;
+            };
             if expires < now {
                 continue;
             }
-            let state = if state == "online" { PresenceState::Online } else { PresenceState::Away };
+            let state = if state == "online" {
+                PresenceState::Online
+            } else {
+                PresenceState::Away
+            };
             let entry = by_user.entry(user).or_insert(state);
             if state == PresenceState::Online {
                 *entry = PresenceState::Online;
             }
         }
-        by_user.into_iter().map(|(user_id, state)| PresenceEntry { user_id, state }).collect()
+        by_user
+            .into_iter()
+            .map(|(user_id, state)| PresenceEntry { user_id, state })
+            .collect()
     }
 }
 

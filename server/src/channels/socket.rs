@@ -12,7 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use docket_protocol::channel::{close, ClientFrame, PresenceState, ServerFrame, UnsubscribeReason, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, SUBPROTOCOL};
+use docket_protocol::channel::{
+    close, ClientFrame, PresenceState, ServerFrame, UnsubscribeReason, MAX_FRAME_BYTES,
+    MAX_MESSAGE_CHARS, SUBPROTOCOL,
+};
 use docket_protocol::directory::Scope;
 use docket_protocol::error::ErrorCode;
 use docket_protocol::ids::MatterId;
@@ -46,7 +49,10 @@ type PendingAck = Pin<Box<dyn Future<Output = (MatterId, Uuid, Result<Appended>)
 type Closing = Option<CloseFrame>;
 
 fn closing(code: u16, reason: &'static str) -> Closing {
-    Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) })
+    Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    })
 }
 
 /// The state of one connection.
@@ -62,15 +68,20 @@ pub struct Connection {
     subs: HashMap<MatterId, Vec<Scope>>,
     presence: PresenceState,
     typing_sent: HashMap<MatterId, Instant>,
-    /// A user frame arrived since the session was last touched.
-    active_since_touch: bool,
+    /// When the latest user frame arrived, if the session has not been touched since.
+    activity: Option<time::OffsetDateTime>,
     last_heard: Instant,
     is_firm: bool,
 }
 
 impl Connection {
     /// A connection for an authenticated, admitted socket.
-    pub fn new(app: AppState, auth: Signed, admission: Admission, signals: mpsc::Receiver<ConnSignal>) -> Self {
+    pub fn new(
+        app: AppState,
+        auth: Signed,
+        admission: Admission,
+        signals: mpsc::Receiver<ConnSignal>,
+    ) -> Self {
         let (queue_tx, queue_rx) = mpsc::channel(app.config.channels.outbound_queue.max(1));
         let is_firm = auth.actor.firm_role().is_some();
         Self {
@@ -84,14 +95,18 @@ impl Connection {
             subs: HashMap::new(),
             presence: PresenceState::Online,
             typing_sent: HashMap::new(),
-            active_since_touch: false,
+            activity: None,
             last_heard: Instant::now(),
             is_firm,
         }
     }
 
     fn connection_key(&self) -> String {
-        format!("{}-{}", self.app.channels.hub.bus().node_id(), self.admission.conn)
+        format!(
+            "{}-{}",
+            self.app.channels.hub.bus().node_id(),
+            self.admission.conn
+        )
     }
 
     /// Runs the connection to its end.
@@ -111,7 +126,8 @@ impl Connection {
         let heartbeat = Duration::from_secs(settings.heartbeat_seconds.max(1));
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let recheck_every = Duration::from_secs(settings.recheck_seconds.max(1));
-        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
         let mut pending: FuturesUnordered<PendingAck> = FuturesUnordered::new();
         let slow = self.slow.clone();
 
@@ -121,7 +137,7 @@ impl Connection {
                     self.last_heard = Instant::now();
                     match incoming {
                         Some(Ok(Message::Text(text))) => {
-                            self.active_since_touch = true;
+                            self.activity = Some(self.app.clock.now());
                             if let Err(close) = self.on_text(&text, &mut sink, &mut pending).await {
                                 break close;
                             }
@@ -171,16 +187,27 @@ impl Connection {
         };
         // Sends already handed to the writer still commit; tell the client if it is listening.
         while let Ok(Some((matter_id, client_msg_id, Ok(appended)))) =
-            tokio::time::timeout(Duration::from_millis(500), pending.next()).await.map(|r| r)
+            tokio::time::timeout(Duration::from_millis(500), pending.next())
+                .await
+                .map(|r| r)
         {
-            let ack = ServerFrame::Ack { matter_id, client_msg_id, seq: appended.seq, duplicate: appended.duplicate };
+            let ack = ServerFrame::Ack {
+                matter_id,
+                client_msg_id,
+                seq: appended.seq,
+                duplicate: appended.duplicate,
+            };
             if send_frame(&mut sink, &ack).await.is_err() {
                 break;
             }
         }
         self.leave_all().await;
         if let Some(frame) = close {
-            let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                sink.send(Message::Close(Some(frame))),
+            )
+            .await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
     }
@@ -189,60 +216,144 @@ impl Connection {
         let key = self.connection_key();
         for (matter_id, _) in std::mem::take(&mut self.subs) {
             self.app.channels.hub.leave(matter_id, self.admission.conn);
-            let state = self.app.channels.presence.remove(matter_id, self.auth.user.user_id, &key).await;
+            let state = self
+                .app
+                .channels
+                .presence
+                .remove(matter_id, self.auth.user.user_id, &key)
+                .await;
             if state == PresenceState::Offline {
-                let frame = ServerFrame::Presence { matter_id, user_id: self.auth.user.user_id, state };
-                self.app.channels.hub.publish_ephemeral(matter_id, Scope::Messages, None, &frame).await;
+                let frame = ServerFrame::Presence {
+                    matter_id,
+                    user_id: self.auth.user.user_id,
+                    state,
+                };
+                self.app
+                    .channels
+                    .hub
+                    .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
+                    .await;
             }
         }
     }
 
     /// Handles one text frame; `Err` closes the connection.
-    async fn on_text(&mut self, text: &str, sink: &mut Sink, pending: &mut FuturesUnordered<PendingAck>) -> Result<(), Closing> {
+    async fn on_text(
+        &mut self,
+        text: &str,
+        sink: &mut Sink,
+        pending: &mut FuturesUnordered<PendingAck>,
+    ) -> Result<(), Closing> {
         let outcome = if text.len() > MAX_FRAME_BYTES {
-            Err((ErrorCode::PayloadTooLarge, format!("Frames are limited to {MAX_FRAME_BYTES} bytes."), None, None))
+            Err((
+                ErrorCode::PayloadTooLarge,
+                format!("Frames are limited to {MAX_FRAME_BYTES} bytes."),
+                None,
+                None,
+            ))
         } else {
             match serde_json::from_str::<ClientFrame>(text) {
                 Ok(frame) => self.on_frame(frame, sink, pending).await,
-                Err(err) if err.is_data() => Err((ErrorCode::InvalidInput, format!("Not a frame this server knows: {err}"), None, None)),
-                Err(err) => Err((ErrorCode::MalformedJson, format!("Not valid JSON: {err}"), None, None)),
+                Err(err) if err.is_data() => Err((
+                    ErrorCode::InvalidInput,
+                    format!("Not a frame this server knows: {err}"),
+                    None,
+                    None,
+                )),
+                Err(err) => Err((
+                    ErrorCode::MalformedJson,
+                    format!("Not valid JSON: {err}"),
+                    None,
+                    None,
+                )),
             }
         };
         match outcome {
             Ok(()) => Ok(()),
             Err((code, message, matter_id, client_msg_id)) => {
-                reply_error(sink, code, &message, matter_id, client_msg_id).await.map_err(|_| None)
+                reply_error(sink, code, &message, matter_id, client_msg_id)
+                    .await
+                    .map_err(|_| None)
             }
         }
     }
 
-    async fn on_frame(&mut self, frame: ClientFrame, sink: &mut Sink, pending: &mut FuturesUnordered<PendingAck>) -> Result<(), FrameError> {
+    async fn on_frame(
+        &mut self,
+        frame: ClientFrame,
+        sink: &mut Sink,
+        pending: &mut FuturesUnordered<PendingAck>,
+    ) -> Result<(), FrameError> {
         match frame {
-            ClientFrame::Subscribe { matter_id, since } => self.subscribe(matter_id, since, sink).await,
+            ClientFrame::Subscribe { matter_id, since } => {
+                self.subscribe(matter_id, since, sink).await
+            }
             ClientFrame::Unsubscribe { matter_id } => {
                 if self.subs.remove(&matter_id).is_some() {
                     self.app.channels.hub.leave(matter_id, self.admission.conn);
                 }
-                send_frame(sink, &ServerFrame::Unsubscribed { matter_id, reason: UnsubscribeReason::Requested }).await.map_err(|_| gone())
+                send_frame(
+                    sink,
+                    &ServerFrame::Unsubscribed {
+                        matter_id,
+                        reason: UnsubscribeReason::Requested,
+                    },
+                )
+                .await
+                .map_err(|_| gone())
             }
-            ClientFrame::Send { matter_id, client_msg_id, text, reply_to } => {
+            ClientFrame::Send {
+                matter_id,
+                client_msg_id,
+                text,
+                reply_to,
+            } => {
                 self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
                 let text = valid_text(&text).map_err(|e| with_ids(e, matter_id, client_msg_id))?;
-                if pending.len() >= MAX_IN_FLIGHT || !self.app.channels.rate.allow(self.auth.user.user_id) {
-                    return Err((ErrorCode::RateLimited, "Sending too fast; slow down.".into(), Some(matter_id), Some(client_msg_id)));
+                if pending.len() >= MAX_IN_FLIGHT
+                    || !self.app.channels.rate.allow(self.auth.user.user_id)
+                {
+                    return Err((
+                        ErrorCode::RateLimited,
+                        "Sending too fast; slow down.".into(),
+                        Some(matter_id),
+                        Some(client_msg_id),
+                    ));
                 }
-                let event = NewEvent::message(matter_id, self.auth.user.user_id, Some(self.auth.device_id.0), client_msg_id, text, reply_to);
+                let event = NewEvent::message(
+                    matter_id,
+                    self.auth.user.user_id,
+                    Some(self.auth.device_id.0),
+                    client_msg_id,
+                    text,
+                    reply_to,
+                );
                 let writer = self.app.channels.writer.clone();
-                pending.push(Box::pin(async move { (matter_id, client_msg_id, writer.append(event).await) }));
+                pending.push(Box::pin(async move {
+                    (matter_id, client_msg_id, writer.append(event).await)
+                }));
                 Ok(())
             }
-            ClientFrame::Edit { matter_id, client_msg_id, target_seq, text } => {
+            ClientFrame::Edit {
+                matter_id,
+                client_msg_id,
+                target_seq,
+                text,
+            } => {
                 self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
-                let text = valid_text(&text).map_err(|e| with_ids(e, matter_id, client_msg_id))?.to_owned();
-                let result = self.amend(matter_id, client_msg_id, target_seq, Some(text)).await;
+                let text = valid_text(&text)
+                    .map_err(|e| with_ids(e, matter_id, client_msg_id))?
+                    .to_owned();
+                let result = self
+                    .amend(matter_id, client_msg_id, target_seq, Some(text))
+                    .await;
                 self.ack(sink, matter_id, client_msg_id, result).await
             }
-            ClientFrame::Delete { matter_id, client_msg_id, target_seq } => {
+            ClientFrame::Delete {
+                matter_id,
+                client_msg_id,
+                target_seq,
+            } => {
                 self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
                 let result = self.amend(matter_id, client_msg_id, target_seq, None).await;
                 self.ack(sink, matter_id, client_msg_id, result).await
@@ -250,32 +361,70 @@ impl Connection {
             ClientFrame::Read { matter_id, seq } => {
                 self.require(matter_id, Scope::Messages, None)?;
                 let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
-                let stored = store::mark_read(tenant.conn(), matter_id, self.auth.user.user_id, seq).await.map_err(internal)?;
+                let stored =
+                    store::mark_read(tenant.conn(), matter_id, self.auth.user.user_id, seq)
+                        .await
+                        .map_err(internal)?;
                 tenant.commit().await.map_err(internal)?;
-                let frame = ServerFrame::Read { matter_id, user_id: self.auth.user.user_id, seq: stored };
-                self.app.channels.hub.publish_ephemeral(matter_id, Scope::Messages, Some(self.is_firm), &frame).await;
+                let frame = ServerFrame::Read {
+                    matter_id,
+                    user_id: self.auth.user.user_id,
+                    seq: stored,
+                };
+                self.app
+                    .channels
+                    .hub
+                    .publish_ephemeral(matter_id, Scope::Messages, Some(self.is_firm), &frame)
+                    .await;
                 Ok(())
             }
             ClientFrame::Typing { matter_id } => {
                 self.require(matter_id, Scope::Messages, None)?;
-                let due = self.typing_sent.get(&matter_id).is_none_or(|at| at.elapsed() >= TYPING_INTERVAL);
+                let due = self
+                    .typing_sent
+                    .get(&matter_id)
+                    .is_none_or(|at| at.elapsed() >= TYPING_INTERVAL);
                 if due {
                     self.typing_sent.insert(matter_id, Instant::now());
-                    let frame = ServerFrame::Typing { matter_id, user_id: self.auth.user.user_id };
-                    self.app.channels.hub.publish_ephemeral(matter_id, Scope::Messages, None, &frame).await;
+                    let frame = ServerFrame::Typing {
+                        matter_id,
+                        user_id: self.auth.user.user_id,
+                    };
+                    self.app
+                        .channels
+                        .hub
+                        .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
+                        .await;
                 }
                 Ok(())
             }
             ClientFrame::Presence { state } => {
                 if state == PresenceState::Offline {
-                    return Err((ErrorCode::InvalidInput, "Presence is online or away; close the socket to go offline.".into(), None, None));
+                    return Err((
+                        ErrorCode::InvalidInput,
+                        "Presence is online or away; close the socket to go offline.".into(),
+                        None,
+                        None,
+                    ));
                 }
                 self.presence = state;
                 let key = self.connection_key();
                 for matter_id in self.subs.keys().copied().collect::<Vec<_>>() {
-                    self.app.channels.presence.set(matter_id, self.auth.user.user_id, &key, state).await;
-                    let frame = ServerFrame::Presence { matter_id, user_id: self.auth.user.user_id, state };
-                    self.app.channels.hub.publish_ephemeral(matter_id, Scope::Messages, None, &frame).await;
+                    self.app
+                        .channels
+                        .presence
+                        .set(matter_id, self.auth.user.user_id, &key, state)
+                        .await;
+                    let frame = ServerFrame::Presence {
+                        matter_id,
+                        user_id: self.auth.user.user_id,
+                        state,
+                    };
+                    self.app
+                        .channels
+                        .hub
+                        .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
+                        .await;
                 }
                 Ok(())
             }
@@ -283,17 +432,44 @@ impl Connection {
     }
 
     /// The subscription must exist and hold `scope`.
-    fn require(&self, matter_id: MatterId, scope: Scope, client_msg_id: Option<Uuid>) -> Result<(), FrameError> {
+    fn require(
+        &self,
+        matter_id: MatterId,
+        scope: Scope,
+        client_msg_id: Option<Uuid>,
+    ) -> Result<(), FrameError> {
         match self.subs.get(&matter_id) {
             Some(scopes) if scopes.contains(&scope) => Ok(()),
-            Some(_) => Err((ErrorCode::Forbidden, "You may not do that in this matter.".into(), Some(matter_id), client_msg_id)),
-            None => Err((ErrorCode::Forbidden, "Subscribe to the matter first.".into(), Some(matter_id), client_msg_id)),
+            Some(_) => Err((
+                ErrorCode::Forbidden,
+                "You may not do that in this matter.".into(),
+                Some(matter_id),
+                client_msg_id,
+            )),
+            None => Err((
+                ErrorCode::Forbidden,
+                "Subscribe to the matter first.".into(),
+                Some(matter_id),
+                client_msg_id,
+            )),
         }
     }
 
-    async fn subscribe(&mut self, matter_id: MatterId, since: Option<u64>, sink: &mut Sink) -> Result<(), FrameError> {
+    async fn subscribe(
+        &mut self,
+        matter_id: MatterId,
+        since: Option<u64>,
+        sink: &mut Sink,
+    ) -> Result<(), FrameError> {
         // The same answer whether the matter is missing or not visible: existence does not leak.
-        let forbidden = || (ErrorCode::Forbidden, "No such matter, or you may not see it.".to_owned(), Some(matter_id), None);
+        let forbidden = || {
+            (
+                ErrorCode::Forbidden,
+                "No such matter, or you may not see it.".to_owned(),
+                Some(matter_id),
+                None,
+            )
+        };
         let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
         let facts = match matters::facts(&mut tenant, &self.auth.actor, matter_id).await {
             Ok(facts) => facts,
@@ -301,7 +477,12 @@ impl Connection {
             Err(err) => return Err(internal(err)),
         };
         tenant.commit().await.map_err(internal)?;
-        authorize(&self.auth.actor, Action::ViewMatter, Resource::Matter(&facts)).map_err(|_| forbidden())?;
+        authorize(
+            &self.auth.actor,
+            Action::ViewMatter,
+            Resource::Matter(&facts),
+        )
+        .map_err(|_| forbidden())?;
         let scopes = matter_scopes(&self.auth.actor, &facts);
         let member = Member {
             user_id: self.auth.user.user_id,
@@ -310,7 +491,12 @@ impl Connection {
             queue: self.queue_tx.clone(),
             slow: self.slow.clone(),
         };
-        let head = self.app.channels.hub.join(matter_id, self.admission.conn, member).await;
+        let head = self
+            .app
+            .channels
+            .hub
+            .join(matter_id, self.admission.conn, member)
+            .await;
         self.subs.insert(matter_id, scopes.clone());
         if let Some(since) = since {
             self.replay(matter_id, since, head, sink).await?;
@@ -319,11 +505,23 @@ impl Connection {
         let presence = &self.app.channels.presence;
         let mut reads = Vec::new();
         if scopes.contains(&Scope::Messages) {
-            presence.set(matter_id, self.auth.user.user_id, &key, self.presence).await;
-            let frame = ServerFrame::Presence { matter_id, user_id: self.auth.user.user_id, state: self.presence };
-            self.app.channels.hub.publish_ephemeral(matter_id, Scope::Messages, None, &frame).await;
+            presence
+                .set(matter_id, self.auth.user.user_id, &key, self.presence)
+                .await;
+            let frame = ServerFrame::Presence {
+                matter_id,
+                user_id: self.auth.user.user_id,
+                state: self.presence,
+            };
+            self.app
+                .channels
+                .hub
+                .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
+                .await;
             let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
-            let positions = store::read_positions(tenant.conn(), matter_id).await.map_err(internal)?;
+            let positions = store::read_positions(tenant.conn(), matter_id)
+                .await
+                .map_err(internal)?;
             tenant.commit().await.map_err(internal)?;
             let receipts = &self.app.config.channels;
             reads = positions
@@ -340,21 +538,47 @@ impl Connection {
                 .map(|(user_id, seq, _)| docket_protocol::channel::ReadPosition { user_id, seq })
                 .collect();
         }
-        let presence = if scopes.contains(&Scope::Messages) { presence.list(matter_id).await } else { Vec::new() };
-        let subscribed = ServerFrame::Subscribed { matter_id, head_seq: head, presence, reads };
+        let presence = if scopes.contains(&Scope::Messages) {
+            presence.list(matter_id).await
+        } else {
+            Vec::new()
+        };
+        let subscribed = ServerFrame::Subscribed {
+            matter_id,
+            head_seq: head,
+            presence,
+            reads,
+        };
         send_frame(sink, &subscribed).await.map_err(|_| gone())
     }
 
     /// Writes the events after `since` up to `head` (through RLS, so only what the user may see).
-    async fn replay(&mut self, matter_id: MatterId, since: u64, head: u64, sink: &mut Sink) -> Result<(), FrameError> {
+    async fn replay(
+        &mut self,
+        matter_id: MatterId,
+        since: u64,
+        head: u64,
+        sink: &mut Sink,
+    ) -> Result<(), FrameError> {
         let mut after = since;
         while after < head {
             let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
-            let page = store::page(tenant.conn(), matter_id, after, REPLAY_PAGE).await.map_err(internal)?;
+            let page = store::page(tenant.conn(), matter_id, after, REPLAY_PAGE)
+                .await
+                .map_err(internal)?;
             tenant.commit().await.map_err(internal)?;
-            let Some(last) = page.last().map(|e| e.seq as u64) else { break };
+            let Some(last) = page.last().map(|e| e.seq as u64) else {
+                break;
+            };
             for stored in page.iter().take_while(|e| (e.seq as u64) <= head) {
-                send_frame(sink, &ServerFrame::Event { event: stored.to_event() }).await.map_err(|_| gone())?;
+                send_frame(
+                    sink,
+                    &ServerFrame::Event {
+                        event: stored.to_event(),
+                    },
+                )
+                .await
+                .map_err(|_| gone())?;
             }
             if last >= head || (page.len() as i64) < REPLAY_PAGE {
                 break;
@@ -366,11 +590,21 @@ impl Connection {
 
     /// Edits (`text`) or deletes (`None`) one of the user's own messages, in a tenant transaction
     /// that also writes the audit row; the original stays in the record.
-    async fn amend(&self, matter_id: MatterId, client_msg_id: Uuid, target_seq: u64, text: Option<String>) -> Result<Appended> {
+    async fn amend(
+        &self,
+        matter_id: MatterId,
+        client_msg_id: Uuid,
+        target_seq: u64,
+        text: Option<String>,
+    ) -> Result<Appended> {
         let app = &self.app;
         let mut tenant = self.auth.tenant(app).await?;
         let facts = matters::facts(&mut tenant, &self.auth.actor, matter_id).await?;
-        authorize(&self.auth.actor, Action::PostMessage, Resource::Matter(&facts))?;
+        authorize(
+            &self.auth.actor,
+            Action::PostMessage,
+            Resource::Matter(&facts),
+        )?;
         let author = self.auth.user.user_id;
         let new = NewEvent {
             matter_id,
@@ -384,23 +618,38 @@ impl Connection {
                 None => serde_json::json!({ "target_seq": target_seq }),
             },
         };
-        if let Some((.., seq)) = store::find_sent(tenant.conn(), std::slice::from_ref(&new)).await?.pop() {
-            return Ok(Appended { seq, duplicate: true });
+        if let Some((.., seq)) = store::find_sent(tenant.conn(), std::slice::from_ref(&new))
+            .await?
+            .pop()
+        {
+            return Ok(Appended {
+                seq,
+                duplicate: true,
+            });
         }
-        let target = store::one(tenant.conn(), matter_id, target_seq).await?.ok_or(Error::NotFound)?;
+        let target = store::one(tenant.conn(), matter_id, target_seq)
+            .await?
+            .ok_or(Error::NotFound)?;
         if target.kind != "message" || target.redacted_at.is_some() {
             return Err(Error::NotFound);
         }
         if target.author_id != Some(author.0) {
             return Err(Error::Forbidden);
         }
-        let (_, last) = store::allocate(tenant.conn(), &[matter_id.0], &[1]).await?.pop().ok_or(Error::NotFound)?;
+        let (_, last) = store::allocate(tenant.conn(), &[matter_id.0], &[1])
+            .await?
+            .pop()
+            .ok_or(Error::NotFound)?;
         let now = app.clock.now();
         let stored = store::insert(tenant.conn(), &[(last, &new)], now).await?;
         if text.is_none() {
             store::redact(tenant.conn(), matter_id, target_seq, now).await?;
         }
-        let action = if text.is_some() { "channel.message.edited" } else { "channel.message.deleted" };
+        let action = if text.is_some() {
+            "channel.message.edited"
+        } else {
+            "channel.message.deleted"
+        };
         audit::record(
             &mut tenant,
             AuditRecord::new(action)
@@ -412,16 +661,35 @@ impl Connection {
         .await?;
         tenant.commit().await?;
         app.channels.hub.publish_events(&stored).await;
-        Ok(Appended { seq: last, duplicate: false })
+        Ok(Appended {
+            seq: last,
+            duplicate: false,
+        })
     }
 
-    async fn ack(&self, sink: &mut Sink, matter_id: MatterId, client_msg_id: Uuid, result: Result<Appended>) -> Result<(), FrameError> {
+    async fn ack(
+        &self,
+        sink: &mut Sink,
+        matter_id: MatterId,
+        client_msg_id: Uuid,
+        result: Result<Appended>,
+    ) -> Result<(), FrameError> {
         match result {
             Ok(appended) => {
-                let ack = ServerFrame::Ack { matter_id, client_msg_id, seq: appended.seq, duplicate: appended.duplicate };
+                let ack = ServerFrame::Ack {
+                    matter_id,
+                    client_msg_id,
+                    seq: appended.seq,
+                    duplicate: appended.duplicate,
+                };
                 send_frame(sink, &ack).await.map_err(|_| gone())
             }
-            Err(err) => Err((err.code(), public_message(&err), Some(matter_id), Some(client_msg_id))),
+            Err(err) => Err((
+                err.code(),
+                public_message(&err),
+                Some(matter_id),
+                Some(client_msg_id),
+            )),
         }
     }
 
@@ -453,21 +721,31 @@ impl Connection {
         if row.revoked_at.is_some() || row.status != "active" {
             return Err(closing(close::SESSION_ENDED, "session ended"));
         }
-        let idle = !self.active_since_touch && now - row.last_seen_at >= app.config.idle_timeout;
+        let last_seen = self
+            .activity
+            .map_or(row.last_seen_at, |at| at.max(row.last_seen_at));
+        let idle = now - last_seen >= app.config.idle_timeout;
         if now >= row.expires_at || idle {
-            let reason = if idle { "idle_timeout" } else { "absolute_lifetime" };
+            let reason = if idle {
+                "idle_timeout"
+            } else {
+                "absolute_lifetime"
+            };
             if let Err(err) = crate::auth::end_session(&app, &self.auth, reason).await {
                 tracing::warn!(error = %err, "could not end the session");
             }
             return Err(closing(close::SESSION_ENDED, "session expired"));
         }
-        if self.active_since_touch {
-            self.active_since_touch = false;
+        if let Some(at) = self.activity.take() {
             let touched = async {
                 let mut tenant = self.auth.tenant(&app).await?;
-                sqlx::query!("update session set last_seen_at = $2 where session_id = $1", self.auth.session_id.0, now)
-                    .execute(tenant.conn())
-                    .await?;
+                sqlx::query!(
+                    "update session set last_seen_at = greatest(last_seen_at, $2) where session_id = $1",
+                    self.auth.session_id.0,
+                    at
+                )
+                .execute(tenant.conn())
+                .await?;
                 tenant.commit().await
             };
             if let Err(err) = touched.await {
@@ -490,19 +768,34 @@ impl Connection {
         }
         .await;
         let Ok(facts) = facts else { return Ok(()) };
-        let scopes: HashMap<MatterId, Vec<Scope>> =
-            facts.into_iter().map(|(id, facts)| (id, matter_scopes(&self.auth.actor, &facts))).collect();
+        let scopes: HashMap<MatterId, Vec<Scope>> = facts
+            .into_iter()
+            .map(|(id, facts)| (id, matter_scopes(&self.auth.actor, &facts)))
+            .collect();
         for matter_id in ids {
             let now = scopes.get(&matter_id).cloned().unwrap_or_default();
             if now.is_empty() {
                 self.subs.remove(&matter_id);
                 self.app.channels.hub.leave(matter_id, self.admission.conn);
-                let frame = ServerFrame::Unsubscribed { matter_id, reason: UnsubscribeReason::AccessRevoked };
+                let frame = ServerFrame::Unsubscribed {
+                    matter_id,
+                    reason: UnsubscribeReason::AccessRevoked,
+                };
                 send_frame(sink, &frame).await.map_err(|_| None)?;
             } else if self.subs.get(&matter_id) != Some(&now) {
                 self.subs.insert(matter_id, now.clone());
-                let member = Member { user_id: self.auth.user.user_id, is_firm: self.is_firm, scopes: now, queue: self.queue_tx.clone(), slow: self.slow.clone() };
-                self.app.channels.hub.join(matter_id, self.admission.conn, member).await;
+                let member = Member {
+                    user_id: self.auth.user.user_id,
+                    is_firm: self.is_firm,
+                    scopes: now,
+                    queue: self.queue_tx.clone(),
+                    slow: self.slow.clone(),
+                };
+                self.app
+                    .channels
+                    .hub
+                    .join(matter_id, self.admission.conn, member)
+                    .await;
             }
         }
         Ok(())
@@ -543,16 +836,37 @@ fn public_message(err: &Error) -> String {
 fn valid_text(text: &str) -> Result<&str, FrameError> {
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_MESSAGE_CHARS {
-        return Err((ErrorCode::InvalidInput, format!("A message must have 1 to {MAX_MESSAGE_CHARS} characters."), None, None));
+        return Err((
+            ErrorCode::InvalidInput,
+            format!("A message must have 1 to {MAX_MESSAGE_CHARS} characters."),
+            None,
+            None,
+        ));
     }
     Ok(trimmed)
 }
 
-fn error_frame(code: ErrorCode, message: &str, matter_id: Option<MatterId>, client_msg_id: Option<Uuid>) -> ServerFrame {
-    ServerFrame::Error { code, message: message.to_owned(), matter_id, client_msg_id }
+fn error_frame(
+    code: ErrorCode,
+    message: &str,
+    matter_id: Option<MatterId>,
+    client_msg_id: Option<Uuid>,
+) -> ServerFrame {
+    ServerFrame::Error {
+        code,
+        message: message.to_owned(),
+        matter_id,
+        client_msg_id,
+    }
 }
 
-async fn reply_error(sink: &mut Sink, code: ErrorCode, message: &str, matter_id: Option<MatterId>, client_msg_id: Option<Uuid>) -> Result<(), ()> {
+async fn reply_error(
+    sink: &mut Sink,
+    code: ErrorCode,
+    message: &str,
+    matter_id: Option<MatterId>,
+    client_msg_id: Option<Uuid>,
+) -> Result<(), ()> {
     send_frame(sink, &error_frame(code, message, matter_id, client_msg_id)).await
 }
 

@@ -28,13 +28,30 @@ impl StoredEvent {
     /// The event as clients see it: a deleted message and its edits lose their text.
     pub fn to_event(&self) -> Event {
         let redacted = self.redacted_at.is_some();
-        let text = |body: &Value| if redacted { None } else { body["text"].as_str().map(str::to_owned) };
+        let text = |body: &Value| {
+            if redacted {
+                None
+            } else {
+                body["text"].as_str().map(str::to_owned)
+            }
+        };
         let seq_of = |body: &Value, key: &str| body[key].as_u64();
         let body = match self.kind.as_str() {
-            "message" => EventBody::Message { text: text(&self.body), reply_to: seq_of(&self.body, "reply_to"), deleted: redacted },
-            "edit" => EventBody::Edit { target_seq: seq_of(&self.body, "target_seq").unwrap_or(0), text: text(&self.body) },
-            "delete" => EventBody::Delete { target_seq: seq_of(&self.body, "target_seq").unwrap_or(0) },
-            "system" => EventBody::System { text: self.body["text"].as_str().unwrap_or_default().to_owned() },
+            "message" => EventBody::Message {
+                text: text(&self.body),
+                reply_to: seq_of(&self.body, "reply_to"),
+                deleted: redacted,
+            },
+            "edit" => EventBody::Edit {
+                target_seq: seq_of(&self.body, "target_seq").unwrap_or(0),
+                text: text(&self.body),
+            },
+            "delete" => EventBody::Delete {
+                target_seq: seq_of(&self.body, "target_seq").unwrap_or(0),
+            },
+            "system" => EventBody::System {
+                text: self.body["text"].as_str().unwrap_or_default().to_owned(),
+            },
             _ => EventBody::Unknown,
         };
         Event {
@@ -63,13 +80,33 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// A chat message.
-    pub fn message(matter_id: MatterId, author_id: UserId, device_id: Option<Uuid>, client_msg_id: Uuid, text: &str, reply_to: Option<u64>) -> Self {
-        Self { matter_id, kind: "message", scope: "messages", author_id, device_id, client_msg_id, body: json!({ "text": text, "reply_to": reply_to }) }
+    pub fn message(
+        matter_id: MatterId,
+        author_id: UserId,
+        device_id: Option<Uuid>,
+        client_msg_id: Uuid,
+        text: &str,
+        reply_to: Option<u64>,
+    ) -> Self {
+        Self {
+            matter_id,
+            kind: "message",
+            scope: "messages",
+            author_id,
+            device_id,
+            client_msg_id,
+            body: json!({ "text": text, "reply_to": reply_to }),
+        }
     }
 }
 
 /// Events of a matter after `after`, oldest first, as the tenant's actor may see them (RLS).
-pub async fn page(conn: &mut PgConnection, matter_id: MatterId, after: u64, limit: i64) -> Result<Vec<StoredEvent>> {
+pub async fn page(
+    conn: &mut PgConnection,
+    matter_id: MatterId,
+    after: u64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>> {
     Ok(sqlx::query_as!(
         StoredEvent,
         "select matter_id, seq, kind, scope, author_id, client_msg_id, body, created_at, redacted_at
@@ -83,7 +120,12 @@ pub async fn page(conn: &mut PgConnection, matter_id: MatterId, after: u64, limi
 }
 
 /// Events of a matter after `after` for node-level delivery (no actor; see the migration).
-pub async fn delivery_page(conn: &mut PgConnection, matter_id: MatterId, after: u64, limit: i32) -> Result<Vec<StoredEvent>> {
+pub async fn delivery_page(
+    conn: &mut PgConnection,
+    matter_id: MatterId,
+    after: u64,
+    limit: i32,
+) -> Result<Vec<StoredEvent>> {
     Ok(sqlx::query_as!(
         StoredEvent,
         r#"select matter_id as "matter_id!", seq as "seq!", kind as "kind!", scope as "scope!", author_id,
@@ -99,12 +141,17 @@ pub async fn delivery_page(conn: &mut PgConnection, matter_id: MatterId, after: 
 
 /// A matter's last `seq` (no actor needed: a counter).
 pub async fn last_seq(conn: &mut PgConnection, matter_id: MatterId) -> Result<u64> {
-    let seq = sqlx::query_scalar!(r#"select channel_last_seq($1) as "seq!""#, matter_id.0).fetch_one(conn).await?;
+    let seq = sqlx::query_scalar!(r#"select channel_last_seq($1) as "seq!""#, matter_id.0)
+        .fetch_one(conn)
+        .await?;
     Ok(seq as u64)
 }
 
 /// The `seq`s already stored for these sends, keyed by (matter, author, client_msg_id).
-pub async fn find_sent(conn: &mut PgConnection, sends: &[NewEvent]) -> Result<Vec<(Uuid, Uuid, Uuid, u64)>> {
+pub async fn find_sent(
+    conn: &mut PgConnection,
+    sends: &[NewEvent],
+) -> Result<Vec<(Uuid, Uuid, Uuid, u64)>> {
     let rows = sqlx::query!(
         r#"select matter_id as "matter_id!", author_id as "author_id!", client_msg_id as "client_msg_id!", seq as "seq!"
            from channel_find_sent($1, $2, $3)"#,
@@ -114,11 +161,18 @@ pub async fn find_sent(conn: &mut PgConnection, sends: &[NewEvent]) -> Result<Ve
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.matter_id, r.author_id, r.client_msg_id, r.seq as u64)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.matter_id, r.author_id, r.client_msg_id, r.seq as u64))
+        .collect())
 }
 
 /// Reserves consecutive `seq`s: `counts[i]` for `matters[i]`. Returns each matter's new last seq.
-pub async fn allocate(conn: &mut PgConnection, matters: &[Uuid], counts: &[i32]) -> Result<Vec<(Uuid, u64)>> {
+pub async fn allocate(
+    conn: &mut PgConnection,
+    matters: &[Uuid],
+    counts: &[i32],
+) -> Result<Vec<(Uuid, u64)>> {
     let rows = sqlx::query!(
         r#"select matter_id as "matter_id!", last_seq as "last_seq!" from channel_allocate($1, $2)"#,
         matters,
@@ -129,12 +183,19 @@ pub async fn allocate(conn: &mut PgConnection, matters: &[Uuid], counts: &[i32])
     if rows.len() != matters.len() {
         return Err(Error::NotFound);
     }
-    Ok(rows.into_iter().map(|r| (r.matter_id, r.last_seq as u64)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.matter_id, r.last_seq as u64))
+        .collect())
 }
 
 /// Inserts events with their assigned `seq`s in one statement, and returns them as stored.
 /// No `RETURNING`: the batch writer has no actor, and RLS would refuse to show the rows back.
-pub async fn insert(conn: &mut PgConnection, events: &[(u64, &NewEvent)], at: OffsetDateTime) -> Result<Vec<StoredEvent>> {
+pub async fn insert(
+    conn: &mut PgConnection,
+    events: &[(u64, &NewEvent)],
+    at: OffsetDateTime,
+) -> Result<Vec<StoredEvent>> {
     let devices: Vec<Option<Uuid>> = events.iter().map(|(_, e)| e.device_id).collect();
     sqlx::query!(
         r#"insert into channel_event (matter_id, seq, kind, scope, author_id, device_id, client_msg_id, body, created_at)
@@ -170,7 +231,11 @@ pub async fn insert(conn: &mut PgConnection, events: &[(u64, &NewEvent)], at: Of
 }
 
 /// One event, as the tenant's actor may see it.
-pub async fn one(conn: &mut PgConnection, matter_id: MatterId, seq: u64) -> Result<Option<StoredEvent>> {
+pub async fn one(
+    conn: &mut PgConnection,
+    matter_id: MatterId,
+    seq: u64,
+) -> Result<Option<StoredEvent>> {
     Ok(sqlx::query_as!(
         StoredEvent,
         "select matter_id, seq, kind, scope, author_id, client_msg_id, body, created_at, redacted_at
@@ -183,7 +248,12 @@ pub async fn one(conn: &mut PgConnection, matter_id: MatterId, seq: u64) -> Resu
 }
 
 /// Marks a deleted message and its edits as redacted (their bodies stay in the record).
-pub async fn redact(conn: &mut PgConnection, matter_id: MatterId, target_seq: u64, at: OffsetDateTime) -> Result<()> {
+pub async fn redact(
+    conn: &mut PgConnection,
+    matter_id: MatterId,
+    target_seq: u64,
+    at: OffsetDateTime,
+) -> Result<()> {
     sqlx::query!(
         "update channel_event set redacted_at = $3
          where matter_id = $1 and redacted_at is null
@@ -198,7 +268,12 @@ pub async fn redact(conn: &mut PgConnection, matter_id: MatterId, target_seq: u6
 }
 
 /// Moves the actor's read position forward (never back); returns the position now stored.
-pub async fn mark_read(conn: &mut PgConnection, matter_id: MatterId, user_id: UserId, seq: u64) -> Result<u64> {
+pub async fn mark_read(
+    conn: &mut PgConnection,
+    matter_id: MatterId,
+    user_id: UserId,
+    seq: u64,
+) -> Result<u64> {
     let stored = sqlx::query_scalar!(
         "insert into channel_read (matter_id, user_id, seq) values ($1, $2, $3)
          on conflict (matter_id, user_id) do update set seq = greatest(channel_read.seq, excluded.seq), updated_at = now()
@@ -213,7 +288,10 @@ pub async fn mark_read(conn: &mut PgConnection, matter_id: MatterId, user_id: Us
 }
 
 /// Read positions on a matter, with whether each reader is a firm user.
-pub async fn read_positions(conn: &mut PgConnection, matter_id: MatterId) -> Result<Vec<(UserId, u64, bool)>> {
+pub async fn read_positions(
+    conn: &mut PgConnection,
+    matter_id: MatterId,
+) -> Result<Vec<(UserId, u64, bool)>> {
     let rows = sqlx::query!(
         r#"select r.user_id, r.seq, (u.kind = 'firm') as "is_firm!" from channel_read r join user_account u using (user_id)
            where r.matter_id = $1"#,
@@ -221,5 +299,8 @@ pub async fn read_positions(conn: &mut PgConnection, matter_id: MatterId) -> Res
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (UserId(r.user_id), r.seq as u64, r.is_firm)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (UserId(r.user_id), r.seq as u64, r.is_firm))
+        .collect())
 }

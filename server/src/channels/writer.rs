@@ -50,7 +50,13 @@ impl Writer {
         let shards = (0..shards.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                tokio::spawn(run_shard(rx, pool.clone(), clock.clone(), hub.clone(), max_batch.max(1)));
+                tokio::spawn(run_shard(
+                    rx,
+                    pool.clone(),
+                    clock.clone(),
+                    hub.clone(),
+                    max_batch.max(1),
+                ));
                 tx
             })
             .collect();
@@ -63,12 +69,23 @@ impl Writer {
         event.matter_id.hash(&mut hasher);
         let shard = &self.shards[(hasher.finish() % self.shards.len() as u64) as usize];
         let (reply, answer) = oneshot::channel();
-        shard.send(Request { event, reply }).await.map_err(|_| anyhow::anyhow!("the channel writer has stopped"))?;
-        answer.await.map_err(|_| anyhow::anyhow!("the channel writer dropped a send"))?
+        shard
+            .send(Request { event, reply })
+            .await
+            .map_err(|_| anyhow::anyhow!("the channel writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("the channel writer dropped a send"))?
     }
 }
 
-async fn run_shard(mut rx: mpsc::Receiver<Request>, pool: PgPool, clock: Clock, hub: Hub, max_batch: usize) {
+async fn run_shard(
+    mut rx: mpsc::Receiver<Request>,
+    pool: PgPool,
+    clock: Clock,
+    hub: Hub,
+    max_batch: usize,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -92,7 +109,9 @@ async fn run_shard(mut rx: mpsc::Receiver<Request>, pool: PgPool, clock: Clock, 
                     let result = match commit(&pool, &clock, &[&request.event]).await {
                         Ok((mut outcomes, stored)) => {
                             hub.publish_events(&stored).await;
-                            outcomes.pop().ok_or_else(|| Error::Internal(anyhow::anyhow!("no outcome")))
+                            outcomes
+                                .pop()
+                                .ok_or_else(|| Error::Internal(anyhow::anyhow!("no outcome")))
                         }
                         Err(err) => Err(err),
                     };
@@ -110,14 +129,31 @@ async fn run_shard(mut rx: mpsc::Receiver<Request>, pool: PgPool, clock: Clock, 
 
 type Key = (Uuid, Uuid, Uuid);
 
+/// A row the insert policy refused (the author lost access since subscribing) is `forbidden`.
+fn refused_by_policy(err: Error) -> Error {
+    match &err {
+        Error::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42501") => {
+            Error::Forbidden
+        }
+        _ => err,
+    }
+}
+
 /// Writes a batch in one transaction: recognises resends, allocates `seq`s per matter in batch
 /// order, inserts the rest, commits.
-async fn commit(pool: &PgPool, clock: &Clock, events: &[&NewEvent]) -> Result<(Vec<Appended>, Vec<StoredEvent>)> {
+async fn commit(
+    pool: &PgPool,
+    clock: &Clock,
+    events: &[&NewEvent],
+) -> Result<(Vec<Appended>, Vec<StoredEvent>)> {
     let key = |e: &NewEvent| -> Key { (e.matter_id.0, e.author_id.0, e.client_msg_id) };
     let mut tx = pool.begin().await?;
     let owned: Vec<NewEvent> = events.iter().map(|e| (*e).clone()).collect();
-    let mut known: HashMap<Key, u64> =
-        store::find_sent(&mut tx, &owned).await?.into_iter().map(|(m, a, c, seq)| ((m, a, c), seq)).collect();
+    let mut known: HashMap<Key, u64> = store::find_sent(&mut tx, &owned)
+        .await?
+        .into_iter()
+        .map(|(m, a, c, seq)| ((m, a, c), seq))
+        .collect();
 
     // Fresh events in batch order; a repeat within the batch is a resend of the first.
     let mut fresh: Vec<&NewEvent> = Vec::new();
@@ -138,9 +174,14 @@ async fn commit(pool: &PgPool, clock: &Clock, events: &[&NewEvent]) -> Result<(V
     let mut stored = Vec::new();
     if !fresh.is_empty() {
         let (matters, ns): (Vec<Uuid>, Vec<i32>) = counts.iter().copied().unzip();
-        let lasts: HashMap<Uuid, u64> = store::allocate(&mut tx, &matters, &ns).await?.into_iter().collect();
-        let mut next: HashMap<Uuid, u64> =
-            counts.iter().map(|(m, n)| (*m, lasts[m] - *n as u64 + 1)).collect();
+        let lasts: HashMap<Uuid, u64> = store::allocate(&mut tx, &matters, &ns)
+            .await?
+            .into_iter()
+            .collect();
+        let mut next: HashMap<Uuid, u64> = counts
+            .iter()
+            .map(|(m, n)| (*m, lasts[m] - *n as u64 + 1))
+            .collect();
         let mut numbered = Vec::with_capacity(fresh.len());
         for event in &fresh {
             let seq = next.get_mut(&event.matter_id.0).expect("allocated");
@@ -148,7 +189,9 @@ async fn commit(pool: &PgPool, clock: &Clock, events: &[&NewEvent]) -> Result<(V
             known.insert(key(event), *seq);
             *seq += 1;
         }
-        stored = store::insert(&mut tx, &numbered, clock.now()).await?;
+        stored = store::insert(&mut tx, &numbered, clock.now())
+            .await
+            .map_err(refused_by_policy)?;
     }
     tx.commit().await?;
     let mut seen_fresh = std::collections::HashSet::new();
@@ -157,7 +200,10 @@ async fn commit(pool: &PgPool, clock: &Clock, events: &[&NewEvent]) -> Result<(V
         .map(|e| {
             let seq = known[&key(e)];
             let is_first_fresh = first_index.contains_key(&key(e)) && seen_fresh.insert(key(e));
-            Appended { seq, duplicate: !is_first_fresh }
+            Appended {
+                seq,
+                duplicate: !is_first_fresh,
+            }
         })
         .collect();
     Ok((outcomes, stored))

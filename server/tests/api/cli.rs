@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 use crate::helpers::{cluster_url, spawn_app, TestApp};
 
 async fn database_url(app: &TestApp, user: &str) -> String {
-    let (prefix, _) = cluster_url().await.rsplit_once('/').expect("a URL with a database");
+    let (prefix, _) = cluster_url()
+        .await
+        .rsplit_once('/')
+        .expect("a URL with a database");
     let (scheme, rest) = prefix.split_once("://").expect("scheme");
     let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
     format!("{scheme}://{user}@{host}/{}", app.db_name)
@@ -14,10 +17,21 @@ async fn database_url(app: &TestApp, user: &str) -> String {
 fn docket(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
     command.args(args).env("RUST_LOG", "error");
-    for var in ["DATABASE_URL", "DOCKET_MIGRATION_DATABASE_URL", "DOCKET_KEY_ENCRYPTION_KEY", "DOCKET_LISTEN", "DOCKET_PUBLIC_URL", "DOCKET_COOKIE_SECURE", "DOCKET_CONFIG"] {
+    for var in [
+        "DATABASE_URL",
+        "DOCKET_MIGRATION_DATABASE_URL",
+        "DOCKET_KEY_ENCRYPTION_KEY",
+        "DOCKET_LISTEN",
+        "DOCKET_PUBLIC_URL",
+        "DOCKET_COOKIE_SECURE",
+        "DOCKET_CONFIG",
+    ] {
         command.env_remove(var);
     }
-    command.envs(env.iter().copied()).output().expect("docket runs")
+    command
+        .envs(env.iter().copied())
+        .output()
+        .expect("docket runs")
 }
 
 fn stderr(output: &Output) -> String {
@@ -26,9 +40,19 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn serve_refuses_the_demo_key_off_localhost_and_says_what_to_fix() {
-    let output = docket(&["serve"], &[("DOCKET_LISTEN", "0.0.0.0:0"), ("DOCKET_PUBLIC_URL", "https://portal.example")]);
+    let output = docket(
+        &["serve"],
+        &[
+            ("DOCKET_LISTEN", "0.0.0.0:0"),
+            ("DOCKET_PUBLIC_URL", "https://portal.example"),
+        ],
+    );
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("DOCKET_KEY_ENCRYPTION_KEY"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("DOCKET_KEY_ENCRYPTION_KEY"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -39,16 +63,27 @@ fn serve_refuses_a_config_file_with_unknown_settings() {
     std::fs::write(&path, "listen = \"127.0.0.1:0\"\nidle_timeout_minuts = 5\n").expect("write");
     let output = docket(&["--config", path.to_str().expect("utf-8"), "serve"], &[]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("idle_timeout_minuts"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("idle_timeout_minuts"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]
 async fn serve_refuses_a_role_that_bypasses_row_level_security() {
     let app = spawn_app().await;
     let owner = database_url(&app, "postgres").await;
-    let output = docket(&["serve"], &[("DATABASE_URL", &owner), ("DOCKET_LISTEN", "127.0.0.1:0")]);
+    let output = docket(
+        &["serve"],
+        &[("DATABASE_URL", &owner), ("DOCKET_LISTEN", "127.0.0.1:0")],
+    );
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("bypasses row-level security"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("bypasses row-level security"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]
@@ -56,30 +91,110 @@ async fn admin_commands_administer_the_firm_with_audit_rows() {
     let app = spawn_app().await;
     let owner = database_url(&app, "postgres").await;
     let data_dir = std::env::temp_dir().join(format!("docket-admin-{}", uuid::Uuid::new_v4()));
-    let env = [("DOCKET_MIGRATION_DATABASE_URL", owner.as_str()), ("DOCKET_DATA_DIR", data_dir.to_str().expect("utf-8"))];
+    let env = [
+        ("DOCKET_MIGRATION_DATABASE_URL", owner.as_str()),
+        ("DOCKET_DATA_DIR", data_dir.to_str().expect("utf-8")),
+    ];
     let run = |args: &[&str]| {
         let output = docket(args, &env);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
-    run(&["admin", "create-practice-area", "--name", "Private client", "--portal-enabled"]);
-    run(&["admin", "create-client", "--kind", "private", "--name", "Client C"]);
-    run(&["admin", "create-firm-user", "--email", "new.fee.earner@firm.test", "--name", "New Fee Earner", "--role", "fee_earner"]);
-    run(&["admin", "invite-client-user", "--client", "Client C", "--email", "c@client-c.test", "--name", "C", "--role", "member"]);
-    run(&["admin", "create-matter", "--reference", "C-1", "--title", "Will", "--client", "Client C", "--practice-area", "Private client", "--responsible", &app.firm.fee_earner.email]);
-    run(&["admin", "grant", "--matter", "C-1", "--user", "c@client-c.test", "--scopes", "messages,documents"]);
+    run(&[
+        "admin",
+        "create-practice-area",
+        "--name",
+        "Private client",
+        "--portal-enabled",
+    ]);
+    run(&[
+        "admin",
+        "create-client",
+        "--kind",
+        "private",
+        "--name",
+        "Client C",
+    ]);
+    run(&[
+        "admin",
+        "create-firm-user",
+        "--email",
+        "new.fee.earner@firm.test",
+        "--name",
+        "New Fee Earner",
+        "--role",
+        "fee_earner",
+    ]);
+    run(&[
+        "admin",
+        "invite-client-user",
+        "--client",
+        "Client C",
+        "--email",
+        "c@client-c.test",
+        "--name",
+        "C",
+        "--role",
+        "member",
+    ]);
+    run(&[
+        "admin",
+        "create-matter",
+        "--reference",
+        "C-1",
+        "--title",
+        "Will",
+        "--client",
+        "Client C",
+        "--practice-area",
+        "Private client",
+        "--responsible",
+        &app.firm.fee_earner.email,
+    ]);
+    run(&[
+        "admin",
+        "grant",
+        "--matter",
+        "C-1",
+        "--user",
+        "c@client-c.test",
+        "--scopes",
+        "messages,documents",
+    ]);
     let scopes: Vec<String> = sqlx::query_scalar("select unnest(scopes) from matter_grant g join matter m using (matter_id) where m.reference = 'C-1'")
         .fetch_all(&app.owner)
         .await
         .expect("grant");
     assert_eq!(scopes, vec!["messages", "documents"]);
     // Both invitations went to the spool, not to the output or the log.
-    let spooled = std::fs::read_dir(data_dir.join("mail")).expect("spool").count();
+    let spooled = std::fs::read_dir(data_dir.join("mail"))
+        .expect("spool")
+        .count();
     assert_eq!(spooled, 2);
     let export = run(&["audit", "export", "--matter", "C-1"]);
-    let actions: Vec<String> = export.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["action"].as_str().expect("action").to_owned()).collect();
+    let actions: Vec<String> = export
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["action"]
+                .as_str()
+                .expect("action")
+                .to_owned()
+        })
+        .collect();
     assert_eq!(actions, vec!["matter.created", "access.grant.changed"]);
     // A bad scope is refused by the argument parser, naming the problem.
-    let output = docket(&["admin", "grant", "--matter", "C-1", "--user", "c@client-c.test", "--scopes", "everything"], &env);
+    let output = docket(
+        &[
+            "admin",
+            "grant",
+            "--matter",
+            "C-1",
+            "--user",
+            "c@client-c.test",
+            "--scopes",
+            "everything",
+        ],
+        &env,
+    );
     assert!(!output.status.success() && stderr(&output).contains("everything"));
 }

@@ -213,6 +213,10 @@ pub struct Firm {
 }
 
 pub struct TestApp {
+    /// The running server's state (to reach its hub, e.g. to drain sockets).
+    pub state: AppState,
+    /// The configuration it runs with.
+    pub config: Config,
     pub base: String,
     pub clock: Clock,
     pub mailer: Mailer,
@@ -222,6 +226,12 @@ pub struct TestApp {
     pub runtime: PgPool,
     pub firm: Firm,
     pub db_name: String,
+}
+
+/// The Redis the tests use (`DOCKET_TEST_REDIS_URL`, default the local one); each test app gets
+/// its own key prefix.
+pub fn redis_url() -> String {
+    std::env::var("DOCKET_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 /// Starts the application with default configuration.
@@ -234,16 +244,28 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (owner, runtime, db_name) = fresh_database().await;
     let mut config = Config::defaults();
     config.cookie_secure = false;
+    config.redis_url = Some(redis_url().into());
+    config.redis_prefix = format!("docket-test:{}:", uuid::Uuid::new_v4().simple());
+    config.channels.recheck_seconds = 1;
     configure(&mut config);
     let clock = Clock::manual();
     let mailer = Mailer::memory();
-    let owner_state = AppState::new(owner.clone(), config.clone(), clock.clone(), mailer.clone());
+    let owner_state = AppState::build(owner.clone(), config.clone(), clock.clone(), mailer.clone())
+        .await
+        .expect("state");
     let firm = seed(&owner_state).await;
-    let state = AppState::new(runtime.clone(), config, clock.clone(), mailer.clone());
+    let state = AppState::build(
+        runtime.clone(),
+        config.clone(),
+        clock.clone(),
+        mailer.clone(),
+    )
+    .await
+    .expect("state");
     db::check_runtime_role(&runtime)
         .await
         .expect("the runtime role is unprivileged");
-    let app = Application::bind("127.0.0.1:0".parse().expect("addr"), state)
+    let app = Application::bind("127.0.0.1:0".parse().expect("addr"), state.clone())
         .await
         .expect("bind");
     let addr = app.local_addr();
@@ -256,6 +278,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         runtime,
         firm,
         db_name,
+        state,
+        config,
     }
 }
 
@@ -609,4 +633,59 @@ impl Client {
 /// The error code of an error body.
 pub fn code(body: &Value) -> &str {
     body["code"].as_str().unwrap_or("<no code>")
+}
+
+/// Waits (up to ten seconds) for the first update that `wanted` accepts, skipping others.
+pub async fn next_matching(
+    channel: &mut docket_client::Channel,
+    what: &str,
+    wanted: impl Fn(&docket_client::Update) -> bool,
+) -> docket_client::Update {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, channel.next()).await {
+            Ok(Some(update)) if wanted(&update) => return update,
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the channel stopped while waiting for {what}"),
+            Err(_) => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+impl TestApp {
+    /// `user` signed in through the SDK (bearer token), with an open channel.
+    pub async fn sdk(&self, user: &TestUser) -> (docket_client::Client, docket_client::Channel) {
+        let token = self.bearer(user).await.bearer.expect("a bearer token");
+        let client = docket_client::Client::with_token(&self.base, &token);
+        let mut channel = client.connect().expect("a channel");
+        next_matching(&mut channel, "connection", |u| {
+            matches!(u, docket_client::Update::Connected { .. })
+        })
+        .await;
+        (client, channel)
+    }
+}
+
+/// Subscribes and waits until the subscription is live; returns the head `seq`.
+pub async fn subscribed(
+    channel: &mut docket_client::Channel,
+    matter_id: MatterId,
+    since: Option<u64>,
+) -> u64 {
+    channel.subscribe(matter_id, since);
+    match next_matching(channel, "subscribed", |u| matches!(u, docket_client::Update::Subscribed { matter_id: m, .. } | docket_client::Update::Error { matter_id: Some(m), .. } if *m == matter_id)).await {
+        docket_client::Update::Subscribed { head_seq, .. } => head_seq,
+        other => panic!("subscription refused: {other:?}"),
+    }
+}
+
+/// The text of a message event, if `update` is one.
+pub fn message_text(update: &docket_client::Update) -> Option<String> {
+    match update {
+        docket_client::Update::Event(docket_protocol::channel::Event {
+            body: docket_protocol::channel::EventBody::Message { text, .. },
+            ..
+        }) => text.clone(),
+        _ => None,
+    }
 }

@@ -22,6 +22,9 @@ const WITHOUT_RLS: &[&str] = &[
 /// Every table with client or matter data.
 const WITH_RLS: &[&str] = &[
     "audit_event",
+    "channel_event",
+    "channel_head",
+    "channel_read",
     "client",
     "device",
     "invitation",
@@ -91,6 +94,17 @@ async fn populate(app: &TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    // Channel traffic in both clients' matters, with read positions.
+    for (user, matter) in [(&f.gc, f.matter_a1), (&f.private_client, f.matter_b1)] {
+        let (_, mut channel) = app.sdk(user).await;
+        crate::helpers::subscribed(&mut channel, matter, None).await;
+        let sent = channel.send(matter, "confidential").await.expect("ack");
+        channel.read(matter, sent.seq);
+        channel
+            .send(matter, "a marker after the read")
+            .await
+            .expect("ack");
+    }
 }
 
 fn field<'a>(row: &'a Value, name: &str) -> Option<&'a str> {
@@ -121,7 +135,8 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
                         field(row, "kind") == Some("client")
                             && field(row, "client_id") != Some(&own_client)
                     }
-                    "matter" | "matter_team" | "matter_grant" => {
+                    "matter" | "matter_team" | "matter_grant" | "channel_event"
+                    | "channel_head" | "channel_read" => {
                         !own_matters.contains(field(row, "matter_id").unwrap_or(""))
                     }
                     "session" | "device" | "recovery_code" | "user_alert" | "invitation" => {

@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod channels;
 mod cli;
 mod http;
 mod isolation;
