@@ -275,7 +275,7 @@ struct PendingSend {
 /// Why a connection ended.
 enum Ended {
     Lost(String),
-    SessionEnded,
+    SessionOver,
     Closed,
 }
 
@@ -288,6 +288,8 @@ struct Task {
     pending: Vec<PendingSend>,
     /// Ephemeral frames made while disconnected are dropped, except presence which is kept.
     presence: Option<PresenceState>,
+    /// The server currently connected to; gaps are fetched from it.
+    current: String,
 }
 
 type Socket =
@@ -306,6 +308,7 @@ impl Task {
             subs: HashMap::new(),
             pending: Vec::new(),
             presence: None,
+            current: String::new(),
         }
     }
 
@@ -319,7 +322,7 @@ impl Task {
                     delay = self.options.reconnect_min;
                     match self.session(socket, &url).await {
                         Ended::Closed => return,
-                        Ended::SessionEnded => {
+                        Ended::SessionOver => {
                             for pending in self.pending.drain(..) {
                                 let _ = pending.reply.send(Err(Error::SessionEnded));
                             }
@@ -401,6 +404,7 @@ impl Task {
             },
             _ => return Ended::Lost("no hello".into()),
         };
+        self.current = url.to_owned();
         if self
             .updates
             .send(Update::Connected {
@@ -445,7 +449,7 @@ impl Task {
                         },
                         Message::Close(frame) => {
                             let code = frame.as_ref().map(|f| u16::from(f.code));
-                            return if code == Some(close::SESSION_ENDED) { Ended::SessionEnded } else { Ended::Lost(format!("closed by server ({code:?})")) };
+                            return if code == Some(close::SESSION_ENDED) { Ended::SessionOver } else { Ended::Lost(format!("closed by server ({code:?})")) };
                         }
                         _ => {}
                     }
@@ -592,12 +596,11 @@ impl Task {
     }
 
     async fn fill(&mut self, matter_id: MatterId, mut after: u64, upto: u64) -> Result<(), Ended> {
-        let base = self.options.urls.first().cloned().unwrap_or_default();
-        let client = Client::with_token(&base, &self.options.token);
+        let client = Client::with_token(&self.current, &self.options.token);
         while after < upto {
             let page = match client.history(matter_id, after, 500).await {
                 Ok(page) => page,
-                Err(Error::SessionEnded) => return Err(Ended::SessionEnded),
+                Err(Error::SessionEnded) => return Err(Ended::SessionOver),
                 Err(err) => return Err(Ended::Lost(format!("could not fetch a gap: {err}"))),
             };
             let more = page.more;

@@ -13,10 +13,13 @@ use time::OffsetDateTime;
 /// How long an entry lives without a refresh.
 pub const ENTRY_TTL_SECS: i64 = 90;
 
+/// In-memory presence: per matter, per `user/connection` field, the state and its expiry.
+type LocalPresence = Arc<Mutex<HashMap<MatterId, HashMap<String, (PresenceState, i64)>>>>;
+
 /// Where presence lives.
 #[derive(Clone)]
 pub enum Presence {
-    Local(Arc<Mutex<HashMap<MatterId, HashMap<String, (PresenceState, i64)>>>>),
+    Local(LocalPresence),
     Redis {
         conn: ConnectionManager,
         prefix: String,

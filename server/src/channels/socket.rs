@@ -187,9 +187,7 @@ impl Connection {
         };
         // Sends already handed to the writer still commit; tell the client if it is listening.
         while let Ok(Some((matter_id, client_msg_id, Ok(appended)))) =
-            tokio::time::timeout(Duration::from_millis(500), pending.next())
-                .await
-                .map(|r| r)
+            tokio::time::timeout(Duration::from_millis(500), pending.next()).await
         {
             let ack = ServerFrame::Ack {
                 matter_id,

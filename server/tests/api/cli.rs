@@ -2,17 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::helpers::{cluster_url, spawn_app, TestApp};
-
-async fn database_url(app: &TestApp, user: &str) -> String {
-    let (prefix, _) = cluster_url()
-        .await
-        .rsplit_once('/')
-        .expect("a URL with a database");
-    let (scheme, rest) = prefix.split_once("://").expect("scheme");
-    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    format!("{scheme}://{user}@{host}/{}", app.db_name)
-}
+use crate::helpers::spawn_app;
 
 fn docket(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
@@ -73,7 +63,7 @@ fn serve_refuses_a_config_file_with_unknown_settings() {
 #[tokio::test]
 async fn serve_refuses_a_role_that_bypasses_row_level_security() {
     let app = spawn_app().await;
-    let owner = database_url(&app, "postgres").await;
+    let owner = app.database_url("postgres").await;
     let output = docket(
         &["serve"],
         &[("DATABASE_URL", &owner), ("DOCKET_LISTEN", "127.0.0.1:0")],
@@ -89,7 +79,7 @@ async fn serve_refuses_a_role_that_bypasses_row_level_security() {
 #[tokio::test]
 async fn admin_commands_administer_the_firm_with_audit_rows() {
     let app = spawn_app().await;
-    let owner = database_url(&app, "postgres").await;
+    let owner = app.database_url("postgres").await;
     let data_dir = std::env::temp_dir().join(format!("docket-admin-{}", uuid::Uuid::new_v4()));
     let env = [
         ("DOCKET_MIGRATION_DATABASE_URL", owner.as_str()),

@@ -689,3 +689,16 @@ pub fn message_text(update: &docket_client::Update) -> Option<String> {
         _ => None,
     }
 }
+
+impl TestApp {
+    /// A connection string to this test's database as `user` (e.g. `docket_app`, `postgres`).
+    pub async fn database_url(&self, user: &str) -> String {
+        let (prefix, _) = cluster_url()
+            .await
+            .rsplit_once('/')
+            .expect("a URL with a database");
+        let (scheme, rest) = prefix.split_once("://").expect("scheme");
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{user}@{host}/{}", self.db_name)
+    }
+}

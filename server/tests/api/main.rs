@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod channels;
 mod cli;
+mod cluster;
 mod http;
 mod isolation;
 mod matters;

@@ -1,0 +1,284 @@
+//! Several `docket serve` processes sharing Postgres and Redis: conversation across nodes, a Redis
+//! restart mid-conversation, and a node killed with SIGKILL. In every case no acknowledged message
+//! is lost and none is delivered twice.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use docket_client::{Channel, ChannelOptions, Update};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{message_text, next_matching, spawn_app_with, subscribed, TestApp};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A private Redis the test can stop and start.
+struct PrivateRedis {
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    async fn start() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("docket-redis-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut redis = Self {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        redis.up().await;
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn up(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server runs (make test installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis did not start");
+    }
+
+    async fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill redis");
+        }
+    }
+}
+
+/// One `docket serve` process against the test's database and `redis`.
+struct Node {
+    base: String,
+    child: Child,
+}
+
+impl Node {
+    async fn start(app: &TestApp, redis: &str) -> Self {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", app.database_url("docket_app").await)
+            .env("REDIS_URL", redis)
+            .env("DOCKET_REDIS_PREFIX", &app.config.redis_prefix)
+            .env("DOCKET_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DOCKET_COOKIE_SECURE", "false")
+            .env("DOCKET_WS_RECHECK_SECONDS", "1")
+            .env("DOCKET_WS_HEARTBEAT_SECONDS", "2")
+            .env("DOCKET_SEND_RATE", "1000")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("docket serve starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Self { base, child };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("node on {base} did not become ready");
+    }
+
+    /// SIGKILL: no goodbye, no drain.
+    async fn kill(&mut self) {
+        self.child.kill().await.expect("kill");
+    }
+}
+
+/// A channel for `token` that prefers `urls[0]` and fails over to the rest.
+async fn channel(urls: &[&Node], token: &str) -> Channel {
+    let mut options = ChannelOptions::new(
+        urls.iter().map(|n| n.base.clone()).collect(),
+        token.to_owned(),
+    );
+    options.reconnect_max = Duration::from_millis(500);
+    let mut channel = Channel::connect(options);
+    next_matching(&mut channel, "connection", |u| {
+        matches!(u, Update::Connected { .. })
+    })
+    .await;
+    channel
+}
+
+async fn token(app: &TestApp, user: &crate::helpers::TestUser) -> String {
+    app.bearer(user).await.bearer.expect("a bearer token")
+}
+
+/// Reads events until `count` messages have arrived; returns their seqs in delivery order.
+async fn collect(channel: &mut Channel, count: usize, within: Duration) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    while seqs.len() < count {
+        match tokio::time::timeout_at(deadline, channel.next()).await {
+            Ok(Some(Update::Event(event))) => seqs.push(event.seq),
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("channel stopped after {} events", seqs.len()),
+            Err(_) => panic!("only {} of {count} events arrived: {seqs:?}", seqs.len()),
+        }
+    }
+    seqs
+}
+
+#[tokio::test]
+async fn clients_on_different_nodes_converse() {
+    let redis = PrivateRedis::start().await;
+    let app = spawn_app_with(|c| c.redis_url = Some(redis.url().into())).await;
+    let f = &app.firm;
+    let (a, b) = (
+        Node::start(&app, &redis.url()).await,
+        Node::start(&app, &redis.url()).await,
+    );
+    let mut client = channel(&[&a], &token(&app, &f.dept_head).await).await;
+    let mut solicitor = channel(&[&b], &token(&app, &f.fee_earner).await).await;
+    subscribed(&mut client, f.matter_a1, None).await;
+    subscribed(&mut solicitor, f.matter_a1, None).await;
+
+    client
+        .send(f.matter_a1, "sent on node A")
+        .await
+        .expect("ack");
+    let got = next_matching(&mut solicitor, "the message on node B", |u| {
+        matches!(u, Update::Event(_))
+    })
+    .await;
+    assert_eq!(message_text(&got).as_deref(), Some("sent on node A"));
+    solicitor
+        .send(f.matter_a1, "answered on node B")
+        .await
+        .expect("ack");
+    let got = next_matching(
+        &mut client,
+        "the answer on node A",
+        |u| matches!(u, Update::Event(e) if e.seq == 2),
+    )
+    .await;
+    assert_eq!(message_text(&got).as_deref(), Some("answered on node B"));
+    // Typing crosses nodes too (ephemeral, through Redis only).
+    client.typing(f.matter_a1);
+    next_matching(&mut solicitor, "typing across nodes", |u| {
+        matches!(u, Update::Typing { .. })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_redis_restart_mid_conversation_loses_no_acknowledged_message() {
+    let mut redis = PrivateRedis::start().await;
+    let app = spawn_app_with(|c| c.redis_url = Some(redis.url().into())).await;
+    let f = &app.firm;
+    let (a, b) = (
+        Node::start(&app, &redis.url()).await,
+        Node::start(&app, &redis.url()).await,
+    );
+    let mut sender = channel(&[&a], &token(&app, &f.fee_earner).await).await;
+    let mut reader = channel(&[&b], &token(&app, &f.gc).await).await;
+    subscribed(&mut sender, f.matter_a1, None).await;
+    subscribed(&mut reader, f.matter_a1, Some(0)).await;
+
+    let matter = f.matter_a1;
+    let sending = tokio::spawn(async move {
+        let mut acked = Vec::new();
+        for i in 0..80 {
+            acked.push(
+                sender
+                    .send(matter, &format!("message {i}"))
+                    .await
+                    .expect("acknowledged")
+                    .seq,
+            );
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        acked
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.down().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    redis.up().await;
+    let acked = sending.await.expect("sender");
+    let seen = collect(&mut reader, acked.len(), Duration::from_secs(20)).await;
+    assert_eq!(seen, acked, "every acknowledged message, once, in order");
+    assert_eq!(acked, (1..=80).collect::<Vec<u64>>());
+}
+
+#[tokio::test]
+async fn a_node_killed_with_sigkill_loses_nothing_its_clients_resume_elsewhere() {
+    let redis = PrivateRedis::start().await;
+    let app = spawn_app_with(|c| c.redis_url = Some(redis.url().into())).await;
+    let f = &app.firm;
+    let (mut a, b) = (
+        Node::start(&app, &redis.url()).await,
+        Node::start(&app, &redis.url()).await,
+    );
+    // Both start on A and know B as the next address.
+    let mut sender = channel(&[&a, &b], &token(&app, &f.fee_earner).await).await;
+    let mut reader = channel(&[&a, &b], &token(&app, &f.dept_head).await).await;
+    subscribed(&mut sender, f.matter_a1, None).await;
+    subscribed(&mut reader, f.matter_a1, Some(0)).await;
+
+    let matter = f.matter_a1;
+    let sending = tokio::spawn(async move {
+        let mut acked = Vec::new();
+        for i in 0..60 {
+            // A send caught by the kill is re-sent on B under the same id: acknowledged once.
+            acked.push(
+                sender
+                    .send(matter, &format!("message {i}"))
+                    .await
+                    .expect("acknowledged")
+                    .seq,
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        acked
+    });
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    a.kill().await;
+    let acked = sending.await.expect("sender");
+    let seen = collect(&mut reader, acked.len(), Duration::from_secs(20)).await;
+    assert_eq!(seen, acked, "every acknowledged message, once, in order");
+    assert_eq!(acked, (1..=60).collect::<Vec<u64>>());
+}
