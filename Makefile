@@ -6,7 +6,7 @@ export SQLX_OFFLINE := true
 CARGO ?= cargo
 DEV_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket_dev
 
-.PHONY: demo test lint fmt deps build sqlx-prepare dev-db
+.PHONY: demo test lint fmt deps build sqlx-prepare dev-db protocol-ts
 
 ## Run a demo firm on this machine: private PostgreSQL, seeded data, API on 127.0.0.1:8080.
 demo: deps
@@ -17,10 +17,11 @@ demo: deps
 test: deps lint
 	./scripts/ensure-redis.sh
 	$(CARGO) test --workspace --all-targets
+	$(CARGO) test -p docket-protocol --features ts --test typescript
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features docket-protocol/ts -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
@@ -30,6 +31,10 @@ deps:
 
 build:
 	$(CARGO) build --workspace
+
+## Regenerate the web client's TypeScript protocol types from protocol/.
+protocol-ts:
+	DOCKET_UPDATE_TS=1 $(CARGO) test -p docket-protocol --features ts --test typescript
 
 ## Recreate the development database from the migrations (for writing new queries).
 dev-db: deps

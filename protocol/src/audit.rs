@@ -8,10 +8,12 @@ use crate::ids::{ClientId, DeviceId, MatterId, UserId};
 /// One row of the audit trail.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditEntry {
     /// Position in the chain, gap-free across the whole trail.
     pub seq: i64,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub occurred_at: OffsetDateTime,
     pub actor_id: Option<UserId>,
     pub device_id: Option<DeviceId>,

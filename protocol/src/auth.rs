@@ -14,6 +14,7 @@ use crate::ids::{AlertId, DeviceId, SessionId};
 /// How the session token is handed over.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenDelivery {
     /// HttpOnly cookies (session and device) and a CSRF token in the body. For browsers.
@@ -26,6 +27,7 @@ pub enum TokenDelivery {
 /// `POST /api/v1/auth/sign-in`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SignInRequest {
     pub email: String,
     pub password: String,
@@ -40,6 +42,7 @@ pub struct SignInRequest {
 /// Where a session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStage {
     /// Password accepted; a TOTP or recovery code is needed next.
@@ -53,6 +56,7 @@ pub enum SessionStage {
 /// The answer to every step that creates or upgrades a session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionGrant {
     pub stage: SessionStage,
     /// Bearer delivery only: the session token. Replaced at every change of stage.
@@ -67,6 +71,7 @@ pub struct SessionGrant {
     pub csrf_token: Option<String>,
     /// When the session ends at the latest (absolute lifetime).
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub expires_at: OffsetDateTime,
     /// Inactivity after which the server ends the session.
     pub idle_timeout_seconds: u64,
@@ -75,6 +80,7 @@ pub struct SessionGrant {
 /// `POST /api/v1/auth/mfa/enrolment`: a new TOTP secret to show as a QR code.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MfaEnrolment {
     /// Base32, for manual entry.
     pub secret: String,
@@ -85,6 +91,7 @@ pub struct MfaEnrolment {
 /// A six-digit TOTP code.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MfaCode {
     pub code: String,
 }
@@ -92,6 +99,7 @@ pub struct MfaCode {
 /// `POST /api/v1/auth/mfa/enrolment/confirm` answer. The recovery codes are shown once only.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MfaEnrolled {
     pub recovery_codes: Vec<String>,
     pub session: SessionGrant,
@@ -100,6 +108,7 @@ pub struct MfaEnrolled {
 /// `POST /api/v1/auth/mfa/verify`: exactly one of the two.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MfaVerifyRequest {
     #[serde(default)]
     pub code: Option<String>,
@@ -110,6 +119,7 @@ pub struct MfaVerifyRequest {
 /// `POST /api/v1/auth/reauthenticate`: password and a current TOTP code, before sensitive changes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReauthenticateRequest {
     pub password: String,
     pub code: String,
@@ -118,12 +128,14 @@ pub struct ReauthenticateRequest {
 /// `GET /api/v1/auth/session`: who is signed in.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CurrentSession {
     pub session_id: SessionId,
     pub device_id: DeviceId,
     pub stage: SessionStage,
     pub user: UserProfile,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub expires_at: OffsetDateTime,
     pub idle_timeout_seconds: u64,
 }
@@ -131,16 +143,20 @@ pub struct CurrentSession {
 /// One of the user's sessions, in `GET /api/v1/me/sessions`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionInfo {
     pub session_id: SessionId,
     pub device_id: DeviceId,
     pub device_label: String,
     pub source_ip: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub last_seen_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub expires_at: OffsetDateTime,
     /// True for the session making the request.
     pub current: bool,
@@ -149,12 +165,15 @@ pub struct SessionInfo {
 /// One of the user's devices, in `GET /api/v1/me/devices`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeviceInfo {
     pub device_id: DeviceId,
     pub label: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub first_seen_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub last_seen_at: OffsetDateTime,
     pub current: bool,
 }
@@ -162,6 +181,7 @@ pub struct DeviceInfo {
 /// What an alert is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AlertDetail {
     /// A sign-in from a device not seen before for this user.
@@ -175,9 +195,11 @@ pub enum AlertDetail {
 /// An alert for the user, in `GET /api/v1/me/alerts`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Alert {
     pub alert_id: AlertId,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: OffsetDateTime,
     pub read: bool,
     pub detail: AlertDetail,
@@ -186,6 +208,7 @@ pub struct Alert {
 /// `POST /api/v1/invitations/accept`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AcceptInvitationRequest {
     /// The token from the invitation link.
     pub token: String,

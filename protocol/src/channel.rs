@@ -59,7 +59,7 @@ pub enum ClientFrame {
     Subscribe {
         matter_id: MatterId,
         #[serde(default)]
-        #[cfg_attr(feature = "ts", ts(type = "number | null", optional))]
+        #[cfg_attr(feature = "ts", ts(optional))]
         since: Option<u64>,
     },
     /// Stop receiving a matter's events.
@@ -70,14 +70,13 @@ pub enum ClientFrame {
         client_msg_id: Uuid,
         text: String,
         #[serde(default)]
-        #[cfg_attr(feature = "ts", ts(type = "number | null", optional))]
+        #[cfg_attr(feature = "ts", ts(optional))]
         reply_to: Option<u64>,
     },
     /// Change the text of one's own message; the previous text stays in the record.
     Edit {
         matter_id: MatterId,
         client_msg_id: Uuid,
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
         target_seq: u64,
         text: String,
     },
@@ -85,15 +84,10 @@ pub enum ClientFrame {
     Delete {
         matter_id: MatterId,
         client_msg_id: Uuid,
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
         target_seq: u64,
     },
     /// "I have read up to `seq`". Positions only move forward.
-    Read {
-        matter_id: MatterId,
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
-        seq: u64,
-    },
+    Read { matter_id: MatterId, seq: u64 },
     /// "I am typing" (ephemeral, never stored).
     Typing { matter_id: MatterId },
     /// Online or away, for every subscribed matter.
@@ -125,7 +119,6 @@ pub struct PresenceEntry {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReadPosition {
     pub user_id: UserId,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
 }
 
@@ -140,9 +133,7 @@ pub enum ServerFrame {
         session_id: SessionId,
         user_id: UserId,
         /// The server pings this often; a client that hears nothing for twice as long reconnects.
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
         heartbeat_seconds: u64,
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
         max_frame_bytes: u64,
     },
     /// One matter event (replayed or live).
@@ -152,7 +143,6 @@ pub enum ServerFrame {
     /// (read positions of clients are shown to the firm; of the firm to clients only if configured).
     Subscribed {
         matter_id: MatterId,
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
         head_seq: u64,
         presence: Vec<PresenceEntry>,
         reads: Vec<ReadPosition>,
@@ -166,7 +156,6 @@ pub enum ServerFrame {
     Ack {
         matter_id: MatterId,
         client_msg_id: Uuid,
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
         seq: u64,
         /// True when this `client_msg_id` had already been stored (a resend).
         duplicate: bool,
@@ -197,7 +186,6 @@ pub enum ServerFrame {
     Read {
         matter_id: MatterId,
         user_id: UserId,
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
         seq: u64,
     },
 }
@@ -209,7 +197,6 @@ pub enum ServerFrame {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Event {
     pub matter_id: MatterId,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
@@ -237,21 +224,16 @@ pub enum EventBody {
     /// A message. `text` is absent once the author deleted it (`deleted: true`).
     Message {
         text: Option<String>,
-        #[cfg_attr(feature = "ts", ts(type = "number | null"))]
         reply_to: Option<u64>,
         deleted: bool,
     },
     /// The author changed message `target_seq` to `text` (absent if later deleted).
     Edit {
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
         target_seq: u64,
         text: Option<String>,
     },
     /// The author withdrew message `target_seq`.
-    Delete {
-        #[cfg_attr(feature = "ts", ts(type = "number"))]
-        target_seq: u64,
-    },
+    Delete { target_seq: u64 },
     /// A notice from the portal itself (e.g. "access granted to …").
     System { text: String },
     /// A kind this version does not know; skip it.
@@ -266,7 +248,6 @@ pub enum EventBody {
 pub struct EventPage {
     pub events: Vec<Event>,
     /// The matter's newest `seq` now.
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub head_seq: u64,
     /// More events follow the last one on this page.
     pub more: bool,

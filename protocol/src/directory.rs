@@ -8,6 +8,7 @@ use crate::ids::{ClientId, InvitationId, MatterId, PracticeAreaId, UserId};
 /// The role of a member of the firm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FirmRole {
     /// Manages the portal; sees every matter.
@@ -23,6 +24,7 @@ pub enum FirmRole {
 /// The role of a client user within their client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientRole {
     /// Sees every matter of the client (e.g. general counsel).
@@ -36,6 +38,7 @@ pub enum ClientRole {
 /// Whether a client is an organisation or a person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientKind {
     Corporate,
@@ -45,6 +48,7 @@ pub enum ClientKind {
 /// What a grant on a matter lets a client user see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Messages,
@@ -56,6 +60,7 @@ pub enum Scope {
 /// A matter's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MatterStatus {
     Open,
@@ -65,6 +70,7 @@ pub enum MatterStatus {
 /// How a matter's channel is protected.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Sensitivity {
     /// Encrypted at rest by the server.
@@ -77,6 +83,7 @@ pub enum Sensitivity {
 /// How much of a matter's progress clients see.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DetailLevel {
     /// A step-by-step path (e.g. conveyancing).
@@ -89,6 +96,7 @@ pub enum DetailLevel {
 /// Firm or client user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum UserKind {
     Firm,
@@ -98,6 +106,7 @@ pub enum UserKind {
 /// A user as shown to themselves and to the firm.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserProfile {
     pub user_id: UserId,
     pub email: String,
@@ -114,6 +123,7 @@ pub struct UserProfile {
 /// A person named on a matter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PersonRef {
     pub user_id: UserId,
     pub display_name: String,
@@ -122,6 +132,7 @@ pub struct PersonRef {
 /// A practice area and its portal settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PracticeArea {
     pub practice_area_id: PracticeAreaId,
     pub name: String,
@@ -133,6 +144,7 @@ pub struct PracticeArea {
 /// A client of the firm.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Client {
     pub client_id: ClientId,
     pub kind: ClientKind,
@@ -142,6 +154,7 @@ pub struct Client {
 /// `POST /api/v1/clients`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreateClientRequest {
     pub kind: ClientKind,
     pub name: String,
@@ -150,6 +163,7 @@ pub struct CreateClientRequest {
 /// `POST /api/v1/clients/{client_id}/users`: invite a client user by e-mail.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InviteClientUserRequest {
     pub email: String,
     pub display_name: String,
@@ -159,16 +173,19 @@ pub struct InviteClientUserRequest {
 /// The answer to an invitation: the link itself goes to the invitee by e-mail only.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Invited {
     pub user_id: UserId,
     pub invitation_id: InvitationId,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub expires_at: OffsetDateTime,
 }
 
 /// A matter as listed for the viewer.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatterSummary {
     pub matter_id: MatterId,
     pub reference: String,
@@ -182,17 +199,20 @@ pub struct MatterSummary {
     /// What the viewer may see of this matter.
     pub scopes: Vec<Scope>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub opened_at: OffsetDateTime,
 }
 
 /// A client user's access to a matter.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Grant {
     pub user_id: UserId,
     pub display_name: String,
     pub scopes: Vec<Scope>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub granted_at: OffsetDateTime,
 }
 
@@ -200,6 +220,7 @@ pub struct Grant {
 /// team and their own grant only.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatterDetail {
     #[serde(flatten)]
     pub summary: MatterSummary,
@@ -210,6 +231,7 @@ pub struct MatterDetail {
 /// `POST /api/v1/matters`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreateMatterRequest {
     pub reference: String,
     pub title: String,
@@ -226,6 +248,7 @@ pub struct CreateMatterRequest {
 /// `PUT /api/v1/matters/{matter_id}/grants/{user_id}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GrantRequest {
     pub scopes: Vec<Scope>,
 }

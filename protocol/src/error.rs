@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Why a request failed. Serialised in `snake_case`; never renamed once published.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The body or a parameter is malformed or fails validation.
@@ -78,6 +79,7 @@ impl std::fmt::Display for ErrorCode {
 /// The body of every error response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorBody {
     /// The stable code to branch on.
     pub code: ErrorCode,

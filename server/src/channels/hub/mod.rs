@@ -7,9 +7,11 @@
 //! socket closes with a resumable code: the server never buffers without bound, and never waits
 //! on one socket while delivering to the others.
 
+mod room;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,73 +20,19 @@ use docket_protocol::channel::ServerFrame;
 use docket_protocol::directory::Scope;
 use docket_protocol::ids::{MatterId, SessionId, UserId};
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
+
+pub use room::{Member, SlowFlag};
 
 use super::bus::{Bus, BusPayload, Control, Inbound};
 use super::store::{self, StoredEvent};
+use room::{run_room, RoomMsg};
 
 /// Frames a room queues for a room before its task falls behind.
 const ROOM_INBOX: usize = 4_096;
-/// Events fetched per round trip when filling a gap.
-const GAP_PAGE: i32 = 500;
 
 /// A connection's id on this node.
 pub type ConnId = u64;
-
-/// Raised when a member's queue overflows; its socket task closes the connection.
-#[derive(Debug, Default)]
-pub struct SlowFlag {
-    raised: AtomicBool,
-    notify: Notify,
-}
-
-impl SlowFlag {
-    fn raise(&self) {
-        if !self.raised.swap(true, Ordering::AcqRel) {
-            self.notify.notify_one();
-        }
-    }
-
-    /// Completes once the flag is raised.
-    pub async fn raised(&self) {
-        if self.raised.load(Ordering::Acquire) {
-            return;
-        }
-        self.notify.notified().await;
-    }
-}
-
-/// A socket's membership of a room.
-#[derive(Clone, Debug)]
-pub struct Member {
-    pub user_id: UserId,
-    pub is_firm: bool,
-    pub scopes: Vec<Scope>,
-    pub queue: mpsc::Sender<Utf8Bytes>,
-    pub slow: Arc<SlowFlag>,
-}
-
-enum RoomMsg {
-    Event {
-        seq: u64,
-        scope: String,
-        frame: Utf8Bytes,
-    },
-    Ephemeral {
-        scope: String,
-        reader_is_firm: Option<bool>,
-        frame: Utf8Bytes,
-    },
-    Join {
-        conn: ConnId,
-        member: Member,
-        reply: oneshot::Sender<u64>,
-    },
-    Leave {
-        conn: ConnId,
-    },
-    CatchUp,
-}
 
 /// What a connection is told by the node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -472,107 +420,4 @@ async fn relay_inbound(hub: Hub, mut inbound: mpsc::UnboundedReceiver<Inbound>) 
             }
         }
     }
-}
-
-/// One matter's room on this node.
-async fn run_room(hub: Hub, matter_id: MatterId, mut rx: mpsc::Receiver<RoomMsg>, mut last: u64) {
-    let mut members: HashMap<ConnId, Member> = HashMap::new();
-    while let Some(message) = rx.recv().await {
-        match message {
-            RoomMsg::Join {
-                conn,
-                member,
-                reply,
-            } => {
-                members.insert(conn, member);
-                let _ = reply.send(last);
-            }
-            RoomMsg::Leave { conn } => {
-                members.remove(&conn);
-                if members.is_empty() && hub.close_room_if_idle(matter_id, &rx) {
-                    hub.0.bus.unfollow(matter_id);
-                    return;
-                }
-            }
-            RoomMsg::Event { seq, scope, frame } => {
-                if seq <= last {
-                    continue;
-                }
-                if seq > last + 1 {
-                    last = fill(&hub, matter_id, last, seq - 1, &mut members).await;
-                    if seq <= last {
-                        continue;
-                    }
-                }
-                deliver(&mut members, &scope, None, &frame, &hub);
-                last = seq;
-            }
-            RoomMsg::CatchUp => last = fill(&hub, matter_id, last, u64::MAX, &mut members).await,
-            RoomMsg::Ephemeral {
-                scope,
-                reader_is_firm,
-                frame,
-            } => deliver(&mut members, &scope, reader_is_firm, &frame, &hub),
-        }
-    }
-}
-
-/// Delivers events after `last` up to `upto` from Postgres; returns the new last `seq`.
-async fn fill(
-    hub: &Hub,
-    matter_id: MatterId,
-    mut last: u64,
-    upto: u64,
-    members: &mut HashMap<ConnId, Member>,
-) -> u64 {
-    while last < upto {
-        let page = match hub.0.pool.acquire().await {
-            Ok(mut conn) => store::delivery_page(&mut conn, matter_id, last, GAP_PAGE).await,
-            Err(err) => Err(err.into()),
-        };
-        let page = match page {
-            Ok(page) => page,
-            Err(err) => {
-                tracing::warn!(error = %err, %matter_id, "could not fill a gap; clients will fetch it");
-                return last;
-            }
-        };
-        let full = page.len() as i32 == GAP_PAGE;
-        for stored in page.into_iter().take_while(|e| (e.seq as u64) <= upto) {
-            if let Ok(frame) = serde_json::to_string(&ServerFrame::Event {
-                event: stored.to_event(),
-            }) {
-                deliver(members, &stored.scope, None, &Utf8Bytes::from(frame), hub);
-            }
-            last = stored.seq as u64;
-        }
-        if !full {
-            break;
-        }
-    }
-    last
-}
-
-fn deliver(
-    members: &mut HashMap<ConnId, Member>,
-    scope: &str,
-    reader_is_firm: Option<bool>,
-    frame: &Utf8Bytes,
-    hub: &Hub,
-) {
-    members.retain(|_, member| {
-        let entitled = member.scopes.iter().any(|s| s.as_str() == scope)
-            && reader_is_firm.is_none_or(|firm| hub.may_see_read(member, firm));
-        if !entitled {
-            return true;
-        }
-        match member.queue.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                member.slow.raise();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    });
 }

@@ -1,0 +1,230 @@
+// Generated from the Rust types in protocol/ by `make protocol-ts`. Do not edit by hand.
+
+export const SUBPROTOCOL = "docket.v1";
+export const MAX_FRAME_BYTES = 16384;
+export const MAX_MESSAGE_CHARS = 8000;
+
+export type UserId = string;
+
+export type ClientId = string;
+
+export type MatterId = string;
+
+export type PracticeAreaId = string;
+
+export type SessionId = string;
+
+export type DeviceId = string;
+
+export type InvitationId = string;
+
+export type AlertId = string;
+
+export type ErrorCode = "invalid_input" | "malformed_json" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "invalid_mfa_code" | "mfa_required" | "reauthentication_required" | "csrf_failed" | "forbidden" | "not_found" | "conflict" | "invitation_invalid" | "rate_limited" | "internal" | "unavailable";
+
+export type ErrorBody = { 
+/**
+ * The stable code to branch on.
+ */
+code: ErrorCode, 
+/**
+ * A sentence for people; not stable.
+ */
+message: string, };
+
+export type FirmRole = "admin" | "partner" | "fee_earner" | "staff";
+
+export type ClientRole = "client_admin" | "member" | "finance";
+
+export type ClientKind = "corporate" | "private";
+
+export type Scope = "messages" | "documents" | "milestones" | "invoices";
+
+export type MatterStatus = "open" | "closed";
+
+export type Sensitivity = "standard" | "e2ee";
+
+export type DetailLevel = "detailed" | "high_level";
+
+export type UserKind = "firm" | "client";
+
+export type UserProfile = { user_id: UserId, email: string, display_name: string, kind: UserKind, firm_role?: FirmRole | null, client_id?: ClientId | null, client_role?: ClientRole | null, };
+
+export type PersonRef = { user_id: UserId, display_name: string, };
+
+export type PracticeArea = { practice_area_id: PracticeAreaId, name: string, portal_enabled: boolean, detail_level: DetailLevel, show_time_entries: boolean, };
+
+export type Client = { client_id: ClientId, kind: ClientKind, name: string, };
+
+export type CreateClientRequest = { kind: ClientKind, name: string, };
+
+export type InviteClientUserRequest = { email: string, display_name: string, role: ClientRole, };
+
+export type Invited = { user_id: UserId, invitation_id: InvitationId, expires_at: string, };
+
+export type MatterSummary = { matter_id: MatterId, reference: string, title: string, client_id: ClientId, client_name: string, practice_area: string, status: MatterStatus, sensitivity: Sensitivity, responsible_fee_earner: PersonRef, 
+/**
+ * What the viewer may see of this matter.
+ */
+scopes: Array<Scope>, opened_at: string, };
+
+export type Grant = { user_id: UserId, display_name: string, scopes: Array<Scope>, granted_at: string, };
+
+export type MatterDetail = { team: Array<PersonRef>, grants: Array<Grant>, matter_id: MatterId, reference: string, title: string, client_id: ClientId, client_name: string, practice_area: string, status: MatterStatus, sensitivity: Sensitivity, responsible_fee_earner: PersonRef, 
+/**
+ * What the viewer may see of this matter.
+ */
+scopes: Array<Scope>, opened_at: string, };
+
+export type CreateMatterRequest = { reference: string, title: string, client_id: ClientId, practice_area_id: PracticeAreaId, responsible_fee_earner_id: UserId, sensitivity: Sensitivity, 
+/**
+ * Further firm users on the team.
+ */
+team: Array<UserId>, };
+
+export type GrantRequest = { scopes: Array<Scope>, };
+
+export type TokenDelivery = "cookie" | "bearer";
+
+export type SignInRequest = { email: string, password: string, token_delivery: TokenDelivery, 
+/**
+ * For bearer clients: the device token returned by an earlier sign-in, so the device is
+ * recognised. Browsers send it as a cookie instead.
+ */
+device_token: string | null, };
+
+export type SessionStage = "mfa_required" | "mfa_enrolment_required" | "active";
+
+export type SessionGrant = { stage: SessionStage, 
+/**
+ * Bearer delivery only: the session token. Replaced at every change of stage.
+ */
+token?: string | null, 
+/**
+ * Bearer delivery only, and only when a device was first seen: the device token to send on
+ * later sign-ins.
+ */
+device_token?: string | null, 
+/**
+ * Cookie delivery only: the value to send in `X-CSRF-Token` on unsafe requests.
+ */
+csrf_token?: string | null, 
+/**
+ * When the session ends at the latest (absolute lifetime).
+ */
+expires_at: string, 
+/**
+ * Inactivity after which the server ends the session.
+ */
+idle_timeout_seconds: number, };
+
+export type MfaEnrolment = { 
+/**
+ * Base32, for manual entry.
+ */
+secret: string, 
+/**
+ * `otpauth://totp/...` URI for a QR code.
+ */
+otpauth_uri: string, };
+
+export type MfaCode = { code: string, };
+
+export type MfaEnrolled = { recovery_codes: Array<string>, session: SessionGrant, };
+
+export type MfaVerifyRequest = { code: string | null, recovery_code: string | null, };
+
+export type ReauthenticateRequest = { password: string, code: string, };
+
+export type CurrentSession = { session_id: SessionId, device_id: DeviceId, stage: SessionStage, user: UserProfile, expires_at: string, idle_timeout_seconds: number, };
+
+export type SessionInfo = { session_id: SessionId, device_id: DeviceId, device_label: string, source_ip: string | null, created_at: string, last_seen_at: string, expires_at: string, 
+/**
+ * True for the session making the request.
+ */
+current: boolean, };
+
+export type DeviceInfo = { device_id: DeviceId, label: string, first_seen_at: string, last_seen_at: string, current: boolean, };
+
+export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, };
+
+export type Alert = { alert_id: AlertId, created_at: string, read: boolean, detail: AlertDetail, };
+
+export type AcceptInvitationRequest = { 
+/**
+ * The token from the invitation link.
+ */
+token: string, 
+/**
+ * The new password: 12 to 256 characters.
+ */
+password: string, };
+
+export type AuditEntry = { 
+/**
+ * Position in the chain, gap-free across the whole trail.
+ */
+seq: number, occurred_at: string, actor_id: UserId | null, device_id: DeviceId | null, source_ip: string | null, matter_id: MatterId | null, client_id: ClientId | null, 
+/**
+ * Dotted action name, e.g. `auth.sign_in.succeeded`.
+ */
+action: string, 
+/**
+ * What was acted on, as `kind:id`.
+ */
+target: string | null, 
+/**
+ * Further facts, as a JSON text.
+ */
+detail: string | null, 
+/**
+ * Hex SHA-256 of this row's chain link.
+ */
+row_hash: string, };
+
+export type PresenceState = "online" | "away" | "offline";
+
+export type ClientFrame = { "type": "subscribe", matter_id: MatterId, since?: number, } | { "type": "unsubscribe", matter_id: MatterId, } | { "type": "send", matter_id: MatterId, client_msg_id: string, text: string, reply_to?: number, } | { "type": "edit", matter_id: MatterId, client_msg_id: string, target_seq: number, text: string, } | { "type": "delete", matter_id: MatterId, client_msg_id: string, target_seq: number, } | { "type": "read", matter_id: MatterId, seq: number, } | { "type": "typing", matter_id: MatterId, } | { "type": "presence", state: PresenceState, };
+
+export type UnsubscribeReason = "requested" | "access_revoked";
+
+export type PresenceEntry = { user_id: UserId, state: PresenceState, };
+
+export type ReadPosition = { user_id: UserId, seq: number, };
+
+export type ServerFrame = { "type": "hello", protocol: string, session_id: SessionId, user_id: UserId, 
+/**
+ * The server pings this often; a client that hears nothing for twice as long reconnects.
+ */
+heartbeat_seconds: number, max_frame_bytes: number, } | { "type": "event", event: Event, } | { "type": "subscribed", matter_id: MatterId, head_seq: number, presence: Array<PresenceEntry>, reads: Array<ReadPosition>, } | { "type": "unsubscribed", matter_id: MatterId, reason: UnsubscribeReason, } | { "type": "ack", matter_id: MatterId, client_msg_id: string, seq: number, 
+/**
+ * True when this `client_msg_id` had already been stored (a resend).
+ */
+duplicate: boolean, } | { "type": "error", code: ErrorCode, message: string, matter_id?: MatterId, client_msg_id?: string, } | { "type": "presence", matter_id: MatterId, user_id: UserId, state: PresenceState, } | { "type": "typing", matter_id: MatterId, user_id: UserId, } | { "type": "read", matter_id: MatterId, user_id: UserId, seq: number, };
+
+export type Event = { matter_id: MatterId, seq: number, at: string, 
+/**
+ * Who caused it; none for system events.
+ */
+author_id: UserId | null, 
+/**
+ * The sender's id for its own frame, so it can match the event to its optimistic copy.
+ */
+client_msg_id?: string, 
+/**
+ * For per-device delivery (end-to-end encrypted matters): the devices the event is for.
+ * Absent means everyone entitled to see the matter's events.
+ */
+devices?: Array<DeviceId>, body: EventBody, };
+
+export type EventBody = { "kind": "message", text: string | null, reply_to: number | null, deleted: boolean, } | { "kind": "edit", target_seq: number, text: string | null, } | { "kind": "delete", target_seq: number, } | { "kind": "system", text: string, } | { "kind": "unknown" };
+
+export type EventPage = { events: Array<Event>, 
+/**
+ * The matter's newest `seq` now.
+ */
+head_seq: number, 
+/**
+ * More events follow the last one on this page.
+ */
+more: boolean, };

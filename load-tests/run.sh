@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs the channel benchmarks against a release build of Docket on this machine and prints the
+# figures recorded in load-tests/README.md. Needs Postgres on 127.0.0.1:5432 (user postgres, no
+# password) and Redis on 127.0.0.1:6379, as `make test` provides.
+#
+#   load-tests/run.sh [scenario...]     scenarios: ceiling idle fanout matters sends (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SQLX_OFFLINE=true
+PG=postgres://postgres@127.0.0.1:5432
+DB=docket_bench
+DIR=.docket-bench
+PORT=${DOCKET_BENCH_PORT:-18080}
+URL=http://127.0.0.1:$PORT
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(ceiling idle fanout matters sends)
+
+cargo build --release -q -p docket-server -p docket-load
+BIN=${CARGO_TARGET_DIR:-target}/release
+
+server_pid=""
+stop_server() {
+    [ -n "$server_pid" ] && kill -INT "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+}
+trap stop_server EXIT
+
+start_server() {
+    stop_server
+    psql "$PG/postgres" -qc "drop database if exists $DB with (force)" -c "create database $DB"
+    rm -rf "$DIR"
+    ulimit -n 20000
+    DATABASE_URL="postgres://docket_app@127.0.0.1:5432/$DB" \
+    DOCKET_MIGRATION_DATABASE_URL="$PG/$DB" REDIS_URL=redis://127.0.0.1:6379 \
+    DOCKET_REDIS_PREFIX="bench:$$:" DOCKET_LISTEN=127.0.0.1:$PORT \
+    DOCKET_WS_MAX_PER_USER=100000 DOCKET_WS_MAX_PER_ADDRESS=100000 \
+    DOCKET_SEND_RATE=1000000 DOCKET_SEND_BURST=1000000 DOCKET_WS_OUTBOUND_QUEUE=1024 \
+    RUST_LOG=warn "$BIN/docket" demo --dir "$DIR" >"$DIR.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 100); do
+        curl -sf "$URL/readyz" >/dev/null 2>&1 && [ -f "$DIR/demo-logins.txt" ] && return 0
+        sleep 0.2
+    done
+    echo "server did not start; see $DIR.log" >&2
+    exit 1
+}
+
+load() {
+    echo "\$ docket-load $*"
+    "$BIN/docket-load" --url "$URL" --logins "$DIR/demo-logins.txt" --server-pid "$server_pid" "$@"
+}
+
+for scenario in "${scenarios[@]}"; do
+    case "$scenario" in
+    ceiling)
+        psql "$PG/postgres" -qc "drop database if exists docket_pgbench" -c "create database docket_pgbench"
+        psql "$PG/docket_pgbench" -q -f load-tests/pgbench/setup.sql
+        echo "\$ pgbench -n -c 8 -j 2 -T 15 -f load-tests/pgbench/insert-50.sql"
+        pgbench -n -c 8 -j 2 -T 15 -f load-tests/pgbench/insert-50.sql "$PG/docket_pgbench" | grep -E "^tps|latency average"
+        echo "\$ pgbench -n -c 8 -j 2 -T 15 -f load-tests/pgbench/insert-1.sql"
+        pgbench -n -c 8 -j 2 -T 15 -f load-tests/pgbench/insert-1.sql "$PG/docket_pgbench" | grep -E "^tps|latency average"
+        ;;
+    idle)
+        for n in 1000 5000 10000 19500; do
+            start_server
+            load --processes 2 idle --sockets "$n"
+        done
+        ;;
+    fanout)
+        start_server
+        load --processes 2 fanout --subscribers 100 --rate 20 --seconds 20
+        load --processes 2 fanout --subscribers 1000 --rate 20 --seconds 20
+        load --processes 2 fanout --subscribers 1000 --rate 50 --seconds 20
+        ;;
+    matters)
+        start_server
+        load --processes 2 matters --matters 2000 --per-matter 5 --rate 200 --seconds 20
+        ;;
+    sends)
+        start_server
+        load --processes 2 sends --senders 100 --rate 1000 --matters 1 --seconds 20
+        load --processes 2 sends --senders 100 --rate 3000 --matters 1 --seconds 20
+        load --processes 2 sends --senders 200 --rate 3000 --matters 1000 --seconds 20
+        ;;
+    *) echo "unknown scenario $scenario" >&2; exit 2 ;;
+    esac
+done

@@ -1,0 +1,334 @@
+//! The workers: each runs its share of a scenario and returns its samples.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use docket_client::protocol::channel::EventBody;
+use docket_client::{Channel, ChannelOptions, Update};
+use docket_protocol::ids::MatterId;
+use futures_util::StreamExt;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::stats::WorkerResult;
+use crate::{now_micros, setup, Cli, Scenario};
+
+/// Runs worker `index`'s share of the scenario.
+pub async fn run_worker(cli: &Cli, index: usize) -> anyhow::Result<WorkerResult> {
+    let tokens = cli.common.tokens.clone().context("tokens")?;
+    let (subscriber, publisher) = tokens.split_once(',').context("two tokens")?;
+    let workers = cli.common.processes.max(1);
+    let share = |total: usize| total / workers + usize::from(index < total % workers);
+    let start_at = cli.common.start_at_ms.context("start time")? * 1000;
+    match cli.scenario {
+        Scenario::Idle { sockets } => idle(cli, subscriber, share(sockets)).await,
+        Scenario::Fanout {
+            subscribers,
+            rate,
+            seconds,
+        } => {
+            let matters = setup::matter_ids(cli, publisher, 1).await?;
+            let publishing = index == 0;
+            fan_out(
+                cli,
+                subscriber,
+                publisher,
+                &matters,
+                share(subscribers),
+                1,
+                publishing.then_some(rate),
+                seconds,
+                start_at,
+            )
+            .await
+        }
+        Scenario::Matters {
+            matters,
+            per_matter,
+            rate,
+            seconds,
+        } => {
+            let ids = setup::matter_ids(cli, publisher, matters).await?;
+            let mine: Vec<MatterId> = ids.iter().copied().skip(index).step_by(workers).collect();
+            fan_out(
+                cli,
+                subscriber,
+                publisher,
+                &mine,
+                mine.len() * per_matter,
+                per_matter,
+                Some(rate / workers as f64),
+                seconds,
+                start_at,
+            )
+            .await
+        }
+        Scenario::Sends {
+            senders,
+            rate,
+            matters,
+            seconds,
+        } => {
+            let ids = setup::matter_ids(cli, publisher, matters).await?;
+            sends(
+                cli,
+                publisher,
+                &ids,
+                share(senders),
+                rate / workers as f64,
+                seconds,
+                start_at,
+            )
+            .await
+        }
+    }
+}
+
+/// Opens `count` authenticated sockets, says READY, and holds them until stdin closes.
+async fn idle(cli: &Cli, token: &str, count: usize) -> anyhow::Result<WorkerResult> {
+    let url = format!("{}/api/v1/ws", cli.common.url.replacen("http", "ws", 1));
+    let sockets = futures_util::stream::iter(0..count)
+        .map(|_| {
+            let url = url.clone();
+            async move {
+                let mut request = url.into_client_request()?;
+                request
+                    .headers_mut()
+                    .insert("sec-websocket-protocol", "docket.v1".parse()?);
+                request
+                    .headers_mut()
+                    .insert("authorization", format!("Bearer {token}").parse()?);
+                let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+                socket.next().await; // hello
+                anyhow::Ok(socket)
+            }
+        })
+        .buffer_unordered(100)
+        .collect::<Vec<_>>()
+        .await;
+    let opened: Vec<_> = sockets.into_iter().collect::<Result<_, _>>()?;
+    println!("READY {}", opened.len());
+    // Hold (answering pings) until the parent closes our stdin.
+    let held = Arc::new(Mutex::new(opened));
+    let keeper = {
+        let held = held.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                for socket in held.lock().await.iter_mut() {
+                    while let Some(Some(_)) = futures_util::FutureExt::now_or_never(socket.next()) {
+                    }
+                }
+            }
+        })
+    };
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while stdin.next_line().await.ok().flatten().is_some() {}
+    keeper.abort();
+    Ok(WorkerResult::default())
+}
+
+async fn subscribe_all(
+    cli: &Cli,
+    token: &str,
+    matters: &[MatterId],
+    count: usize,
+    per_matter: usize,
+) -> anyhow::Result<Vec<Channel>> {
+    let mut channels = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut options = ChannelOptions::new(vec![cli.common.url.clone()], token.to_owned());
+        options.buffer = 1024;
+        let mut channel = Channel::connect(options);
+        let matter = matters[(i / per_matter.max(1)) % matters.len()];
+        channel.subscribe(matter, None);
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), channel.next())
+                .await
+                .context("subscribing")?
+            {
+                Some(Update::Subscribed { .. }) => break,
+                Some(Update::Error { message, .. }) => {
+                    anyhow::bail!("subscription refused: {message}")
+                }
+                Some(_) => {}
+                None => anyhow::bail!("channel closed while subscribing"),
+            }
+        }
+        channels.push(channel);
+    }
+    Ok(channels)
+}
+
+/// Subscribers record (receive time − scheduled send time) of each message; the publisher sends
+/// open-loop at `rate`, each message carrying its scheduled time.
+#[allow(clippy::too_many_arguments)]
+async fn fan_out(
+    cli: &Cli,
+    subscriber: &str,
+    publisher: &str,
+    matters: &[MatterId],
+    count: usize,
+    per_matter: usize,
+    rate: Option<f64>,
+    seconds: u64,
+    start_at: u64,
+) -> anyhow::Result<WorkerResult> {
+    let channels = subscribe_all(cli, subscriber, matters, count, per_matter).await?;
+    let end = start_at + seconds * 1_000_000;
+    let drain_until = end + 3_000_000;
+    let mut receivers = Vec::new();
+    for mut channel in channels {
+        receivers.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            loop {
+                let left = drain_until.saturating_sub(now_micros());
+                match tokio::time::timeout(Duration::from_micros(left), channel.next()).await {
+                    Ok(Some(Update::Event(event))) => {
+                        let received = now_micros();
+                        if let EventBody::Message {
+                            text: Some(text), ..
+                        } = event.body
+                        {
+                            if let Ok(scheduled) = text.parse::<u64>() {
+                                samples.push(received.saturating_sub(scheduled));
+                            }
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => return samples,
+                }
+            }
+        }));
+    }
+    let (published, errors) = match rate {
+        Some(rate) => publish(cli, publisher, matters, rate, start_at, end).await?,
+        None => (0, 0),
+    };
+    let mut latencies = Vec::new();
+    for receiver in receivers {
+        latencies.extend(receiver.await?);
+    }
+    Ok(WorkerResult {
+        latencies_us: latencies,
+        messages: published,
+        errors,
+        seconds: seconds as f64,
+    })
+}
+
+/// Sends open-loop to `matters` in turn; returns (acknowledged, failed).
+async fn publish(
+    cli: &Cli,
+    token: &str,
+    matters: &[MatterId],
+    rate: f64,
+    start_at: u64,
+    end: u64,
+) -> anyhow::Result<(u64, u64)> {
+    let channel = Channel::connect(ChannelOptions::new(
+        vec![cli.common.url.clone()],
+        token.to_owned(),
+    ));
+    for matter in matters {
+        channel.subscribe(*matter, None);
+    }
+    let channel = Arc::new(channel);
+    let interval = 1_000_000.0 / rate.max(0.001);
+    let mut tasks = Vec::new();
+    let mut n = 0u64;
+    loop {
+        let scheduled = start_at + (n as f64 * interval) as u64;
+        if scheduled >= end {
+            break;
+        }
+        let now = now_micros();
+        if scheduled > now {
+            tokio::time::sleep(Duration::from_micros(scheduled - now)).await;
+        }
+        let channel = channel.clone();
+        let matter = matters[n as usize % matters.len()];
+        tasks.push(tokio::spawn(async move {
+            channel.send(matter, &scheduled.to_string()).await.is_ok()
+        }));
+        n += 1;
+    }
+    let mut ok = 0;
+    for task in tasks {
+        if task.await.unwrap_or(false) {
+            ok += 1;
+        }
+    }
+    Ok((ok, n - ok))
+}
+
+/// `count` senders share `rate`; each records send → ack latency from the scheduled time.
+async fn sends(
+    cli: &Cli,
+    token: &str,
+    matters: &[MatterId],
+    count: usize,
+    rate: f64,
+    seconds: u64,
+    start_at: u64,
+) -> anyhow::Result<WorkerResult> {
+    let end = start_at + seconds * 1_000_000;
+    let mut channels = Vec::with_capacity(count);
+    for i in 0..count.max(1) {
+        let mut channel = Channel::connect(ChannelOptions::new(
+            vec![cli.common.url.clone()],
+            token.to_owned(),
+        ));
+        let matter = matters[i % matters.len()];
+        channel.subscribe(matter, None);
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), channel.next())
+                .await
+                .context("subscribing")?
+            {
+                Some(Update::Subscribed { .. }) => break,
+                Some(_) => {}
+                None => anyhow::bail!("channel closed while subscribing"),
+            }
+        }
+        channels.push(Arc::new(channel));
+    }
+    let interval = 1_000_000.0 / rate.max(0.001);
+    let mut tasks = Vec::new();
+    let mut n = 0u64;
+    loop {
+        let scheduled = start_at + (n as f64 * interval) as u64;
+        if scheduled >= end {
+            break;
+        }
+        let now = now_micros();
+        if scheduled > now {
+            tokio::time::sleep(Duration::from_micros(scheduled - now)).await;
+        }
+        let which = n as usize % channels.len();
+        let channel = channels[which].clone();
+        let matter = matters[which % matters.len()];
+        tasks.push(tokio::spawn(async move {
+            let result = channel.send(matter, &scheduled.to_string()).await;
+            result.ok().map(|_| now_micros().saturating_sub(scheduled))
+        }));
+        n += 1;
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        match task.await? {
+            Some(latency) => latencies.push(latency),
+            None => errors += 1,
+        }
+    }
+    let acked = latencies.len() as u64;
+    Ok(WorkerResult {
+        latencies_us: latencies,
+        messages: acked,
+        errors,
+        seconds: seconds as f64,
+    })
+}

@@ -1,0 +1,114 @@
+//! The web client's TypeScript types are generated from these Rust types, never written by hand.
+//! This test fails when `clients/web/src/protocol.ts` is stale; run it with `DOCKET_UPDATE_TS=1`
+//! to regenerate the file (`make protocol-ts`).
+#![cfg(feature = "ts")]
+
+use docket_protocol::{audit, auth, channel, directory, error, ids};
+use ts_rs::{Config, TS};
+
+macro_rules! declarations {
+    ($cfg:expr, $($ty:ty),+ $(,)?) => {
+        vec![$(format!("export {}", <$ty as TS>::decl($cfg))),+]
+    };
+}
+
+fn generate() -> String {
+    // Sequence numbers and counters stay well inside 2^53, so they are plain numbers in TypeScript.
+    let cfg = &Config::new().with_large_int("number");
+    let declarations = declarations!(
+        cfg,
+        ids::UserId,
+        ids::ClientId,
+        ids::MatterId,
+        ids::PracticeAreaId,
+        ids::SessionId,
+        ids::DeviceId,
+        ids::InvitationId,
+        ids::AlertId,
+        error::ErrorCode,
+        error::ErrorBody,
+        directory::FirmRole,
+        directory::ClientRole,
+        directory::ClientKind,
+        directory::Scope,
+        directory::MatterStatus,
+        directory::Sensitivity,
+        directory::DetailLevel,
+        directory::UserKind,
+        directory::UserProfile,
+        directory::PersonRef,
+        directory::PracticeArea,
+        directory::Client,
+        directory::CreateClientRequest,
+        directory::InviteClientUserRequest,
+        directory::Invited,
+        directory::MatterSummary,
+        directory::Grant,
+        directory::MatterDetail,
+        directory::CreateMatterRequest,
+        directory::GrantRequest,
+        auth::TokenDelivery,
+        auth::SignInRequest,
+        auth::SessionStage,
+        auth::SessionGrant,
+        auth::MfaEnrolment,
+        auth::MfaCode,
+        auth::MfaEnrolled,
+        auth::MfaVerifyRequest,
+        auth::ReauthenticateRequest,
+        auth::CurrentSession,
+        auth::SessionInfo,
+        auth::DeviceInfo,
+        auth::AlertDetail,
+        auth::Alert,
+        auth::AcceptInvitationRequest,
+        audit::AuditEntry,
+        channel::PresenceState,
+        channel::ClientFrame,
+        channel::UnsubscribeReason,
+        channel::PresenceEntry,
+        channel::ReadPosition,
+        channel::ServerFrame,
+        channel::Event,
+        channel::EventBody,
+        channel::EventPage,
+    );
+    let mut out = String::from(
+        "// Generated from the Rust types in protocol/ by `make protocol-ts`. Do not edit by hand.\n\n",
+    );
+    out.push_str(&format!(
+        "export const SUBPROTOCOL = \"{}\";\n",
+        channel::SUBPROTOCOL
+    ));
+    out.push_str(&format!(
+        "export const MAX_FRAME_BYTES = {};\n",
+        channel::MAX_FRAME_BYTES
+    ));
+    out.push_str(&format!(
+        "export const MAX_MESSAGE_CHARS = {};\n\n",
+        channel::MAX_MESSAGE_CHARS
+    ));
+    for declaration in declarations {
+        out.push_str(&declaration);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[test]
+fn generated_typescript_is_current() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/web/src/protocol.ts");
+    let generated = generate();
+    if std::env::var_os("DOCKET_UPDATE_TS").is_some() {
+        std::fs::write(&path, &generated).expect("write protocol.ts");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "clients/web/src/protocol.ts is stale: run `make protocol-ts` and commit the result"
+    );
+}

@@ -1,0 +1,120 @@
+//! The edit/delete path: amending one of the user's own messages in a tenant transaction with
+//! its audit row, and acknowledging the outcome on the socket.
+
+use docket_protocol::channel::ServerFrame;
+use docket_protocol::ids::MatterId;
+use uuid::Uuid;
+
+use super::{gone, public_message, send_frame, Connection, FrameError, Sink};
+use crate::access::{authorize, Action, Resource};
+use crate::audit::{self, AuditRecord};
+use crate::channels::store::{self, NewEvent};
+use crate::channels::writer::Appended;
+use crate::{matters, Error, Result};
+
+impl Connection {
+    /// Edits (`text`) or deletes (`None`) one of the user's own messages, in a tenant transaction
+    /// that also writes the audit row; the original stays in the record.
+    pub(super) async fn amend(
+        &self,
+        matter_id: MatterId,
+        client_msg_id: Uuid,
+        target_seq: u64,
+        text: Option<String>,
+    ) -> Result<Appended> {
+        let app = &self.app;
+        let mut tenant = self.auth.tenant(app).await?;
+        let facts = matters::facts(&mut tenant, &self.auth.actor, matter_id).await?;
+        authorize(
+            &self.auth.actor,
+            Action::PostMessage,
+            Resource::Matter(&facts),
+        )?;
+        let author = self.auth.user.user_id;
+        let new = NewEvent {
+            matter_id,
+            kind: if text.is_some() { "edit" } else { "delete" },
+            scope: "messages",
+            author_id: author,
+            device_id: Some(self.auth.device_id.0),
+            client_msg_id,
+            body: match &text {
+                Some(text) => serde_json::json!({ "target_seq": target_seq, "text": text }),
+                None => serde_json::json!({ "target_seq": target_seq }),
+            },
+        };
+        if let Some((.., seq)) = store::find_sent(tenant.conn(), std::slice::from_ref(&new))
+            .await?
+            .pop()
+        {
+            return Ok(Appended {
+                seq,
+                duplicate: true,
+            });
+        }
+        let target = store::one(tenant.conn(), matter_id, target_seq)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if target.kind != "message" || target.redacted_at.is_some() {
+            return Err(Error::NotFound);
+        }
+        if target.author_id != Some(author.0) {
+            return Err(Error::Forbidden);
+        }
+        let (_, last) = store::allocate(tenant.conn(), &[matter_id.0], &[1])
+            .await?
+            .pop()
+            .ok_or(Error::NotFound)?;
+        let now = app.clock.now();
+        let stored = store::insert(tenant.conn(), &[(last, &new)], now).await?;
+        if text.is_none() {
+            store::redact(tenant.conn(), matter_id, target_seq, now).await?;
+        }
+        let action = if text.is_some() {
+            "channel.message.edited"
+        } else {
+            "channel.message.deleted"
+        };
+        audit::record(
+            &mut tenant,
+            AuditRecord::new(action)
+                .matter(matter_id)
+                .client(facts.client_id)
+                .target("event", format!("{matter_id}/{target_seq}"))
+                .detail(serde_json::json!({ "target_seq": target_seq, "seq": last })),
+        )
+        .await?;
+        tenant.commit().await?;
+        app.channels.hub.publish_events(&stored).await;
+        Ok(Appended {
+            seq: last,
+            duplicate: false,
+        })
+    }
+
+    pub(super) async fn ack(
+        &self,
+        sink: &mut Sink,
+        matter_id: MatterId,
+        client_msg_id: Uuid,
+        result: Result<Appended>,
+    ) -> Result<(), FrameError> {
+        match result {
+            Ok(appended) => {
+                let ack = ServerFrame::Ack {
+                    matter_id,
+                    client_msg_id,
+                    seq: appended.seq,
+                    duplicate: appended.duplicate,
+                };
+                send_frame(sink, &ack).await.map_err(|_| gone())
+            }
+            Err(err) => Err((
+                err.code(),
+                public_message(&err),
+                Some(matter_id),
+                Some(client_msg_id),
+            )),
+        }
+    }
+}

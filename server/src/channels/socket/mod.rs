@@ -1,0 +1,449 @@
+//! One WebSocket connection: a single task that `select!`s over the socket, its room queue, the
+//! acknowledgements of its in-flight sends, node signals, the ping timer and the re-check timer.
+//!
+//! Writes to the socket have a deadline; a client that cannot keep up is closed with a resumable
+//! code rather than buffered for. Sends are handed to the group-commit writer and acknowledged
+//! as their batches commit, so one socket can have many sends in flight.
+
+mod amend;
+mod ephemeral;
+mod session_check;
+mod subscription;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use docket_protocol::channel::{
+    close, ClientFrame, PresenceState, ServerFrame, UnsubscribeReason, MAX_FRAME_BYTES,
+    MAX_MESSAGE_CHARS, SUBPROTOCOL,
+};
+use docket_protocol::directory::Scope;
+use docket_protocol::error::ErrorCode;
+use docket_protocol::ids::MatterId;
+use futures_util::stream::{FuturesUnordered, SplitSink};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::hub::{Admission, ConnSignal, SlowFlag};
+use super::store::NewEvent;
+use super::writer::Appended;
+use crate::auth::Signed;
+use crate::startup::AppState;
+use crate::{Error, Result};
+
+/// A write that takes longer than this means the client is not reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Sends one socket may have waiting for their commit.
+const MAX_IN_FLIGHT: usize = 128;
+
+type Sink = SplitSink<WebSocket, Message>;
+type PendingAck = Pin<Box<dyn Future<Output = (MatterId, Uuid, Result<Appended>)> + Send>>;
+
+/// Why the loop ended: a close frame to send, or none (the peer went away).
+type Closing = Option<CloseFrame>;
+
+fn closing(code: u16, reason: &'static str) -> Closing {
+    Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    })
+}
+
+/// The state of one connection.
+pub struct Connection {
+    app: AppState,
+    auth: Signed,
+    admission: Admission,
+    signals: mpsc::Receiver<ConnSignal>,
+    queue_tx: mpsc::Sender<Utf8Bytes>,
+    queue_rx: mpsc::Receiver<Utf8Bytes>,
+    slow: Arc<SlowFlag>,
+    /// Subscribed matters and the scopes held on each.
+    subs: HashMap<MatterId, Vec<Scope>>,
+    presence: PresenceState,
+    typing_sent: HashMap<MatterId, Instant>,
+    /// When the latest user frame arrived, if the session has not been touched since.
+    activity: Option<time::OffsetDateTime>,
+    last_heard: Instant,
+    is_firm: bool,
+}
+
+impl Connection {
+    /// A connection for an authenticated, admitted socket.
+    pub fn new(
+        app: AppState,
+        auth: Signed,
+        admission: Admission,
+        signals: mpsc::Receiver<ConnSignal>,
+    ) -> Self {
+        let (queue_tx, queue_rx) = mpsc::channel(app.config.channels.outbound_queue.max(1));
+        let is_firm = auth.actor.firm_role().is_some();
+        Self {
+            app,
+            auth,
+            admission,
+            signals,
+            queue_tx,
+            queue_rx,
+            slow: Arc::default(),
+            subs: HashMap::new(),
+            presence: PresenceState::Online,
+            typing_sent: HashMap::new(),
+            activity: None,
+            last_heard: Instant::now(),
+            is_firm,
+        }
+    }
+
+    fn connection_key(&self) -> String {
+        format!(
+            "{}-{}",
+            self.app.channels.hub.bus().node_id(),
+            self.admission.conn
+        )
+    }
+
+    /// Runs the connection to its end.
+    pub async fn run(mut self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let settings = self.app.config.channels.clone();
+        let hello = ServerFrame::Hello {
+            protocol: SUBPROTOCOL.into(),
+            session_id: self.auth.session_id,
+            user_id: self.auth.user.user_id,
+            heartbeat_seconds: settings.heartbeat_seconds,
+            max_frame_bytes: MAX_FRAME_BYTES as u64,
+        };
+        if send_frame(&mut sink, &hello).await.is_err() {
+            return;
+        }
+        let heartbeat = Duration::from_secs(settings.heartbeat_seconds.max(1));
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        let recheck_every = Duration::from_secs(settings.recheck_seconds.max(1));
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
+        let mut pending: FuturesUnordered<PendingAck> = FuturesUnordered::new();
+        let slow = self.slow.clone();
+
+        let close = loop {
+            tokio::select! {
+                incoming = stream.next() => {
+                    self.last_heard = Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            self.activity = Some(self.app.clock.now());
+                            if let Err(close) = self.on_text(&text, &mut sink, &mut pending).await {
+                                break close;
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            if reply_error(&mut sink, ErrorCode::InvalidInput, "Docket speaks JSON text frames only.", None, None).await.is_err() {
+                                break None;
+                            }
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) | None => break None,
+                        Some(Err(err)) => {
+                            tracing::debug!(error = %err, "socket read failed");
+                            break closing(1009, "frame too large or malformed");
+                        }
+                    }
+                }
+                Some(frame) = self.queue_rx.recv() => {
+                    if write(&mut sink, Message::Text(frame)).await.is_err() {
+                        break closing(close::SLOW_CONSUMER, "not reading; resume from your last seq");
+                    }
+                }
+                Some((matter_id, client_msg_id, result)) = pending.next() => {
+                    let frame = match result {
+                        Ok(appended) => ServerFrame::Ack { matter_id, client_msg_id, seq: appended.seq, duplicate: appended.duplicate },
+                        Err(err) => error_frame(err.code(), &public_message(&err), Some(matter_id), Some(client_msg_id)),
+                    };
+                    if send_frame(&mut sink, &frame).await.is_err() {
+                        break None;
+                    }
+                }
+                () = slow.raised() => break closing(close::SLOW_CONSUMER, "too slow; resume from your last seq"),
+                Some(signal) = self.signals.recv() => match signal {
+                    ConnSignal::Recheck => if let Err(close) = self.recheck(&mut sink).await { break close },
+                    ConnSignal::Shutdown => break closing(close::SERVICE_RESTART, "server restarting; reconnect"),
+                },
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() > heartbeat * 3 {
+                        break closing(1001, "no answer to pings");
+                    }
+                    if write(&mut sink, Message::Ping(Default::default())).await.is_err() {
+                        break None;
+                    }
+                }
+                _ = recheck.tick() => if let Err(close) = self.recheck(&mut sink).await { break close },
+            }
+        };
+        // Sends already handed to the writer still commit; tell the client if it is listening.
+        while let Ok(Some((matter_id, client_msg_id, Ok(appended)))) =
+            tokio::time::timeout(Duration::from_millis(500), pending.next()).await
+        {
+            let ack = ServerFrame::Ack {
+                matter_id,
+                client_msg_id,
+                seq: appended.seq,
+                duplicate: appended.duplicate,
+            };
+            if send_frame(&mut sink, &ack).await.is_err() {
+                break;
+            }
+        }
+        self.leave_all().await;
+        if let Some(frame) = close {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                sink.send(Message::Close(Some(frame))),
+            )
+            .await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+    }
+
+    async fn leave_all(&mut self) {
+        let key = self.connection_key();
+        for (matter_id, _) in std::mem::take(&mut self.subs) {
+            self.app.channels.hub.leave(matter_id, self.admission.conn);
+            let state = self
+                .app
+                .channels
+                .presence
+                .remove(matter_id, self.auth.user.user_id, &key)
+                .await;
+            if state == PresenceState::Offline {
+                let frame = ServerFrame::Presence {
+                    matter_id,
+                    user_id: self.auth.user.user_id,
+                    state,
+                };
+                self.app
+                    .channels
+                    .hub
+                    .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
+                    .await;
+            }
+        }
+    }
+
+    /// Handles one text frame; `Err` closes the connection.
+    async fn on_text(
+        &mut self,
+        text: &str,
+        sink: &mut Sink,
+        pending: &mut FuturesUnordered<PendingAck>,
+    ) -> Result<(), Closing> {
+        let outcome = if text.len() > MAX_FRAME_BYTES {
+            Err((
+                ErrorCode::PayloadTooLarge,
+                format!("Frames are limited to {MAX_FRAME_BYTES} bytes."),
+                None,
+                None,
+            ))
+        } else {
+            match serde_json::from_str::<ClientFrame>(text) {
+                Ok(frame) => self.on_frame(frame, sink, pending).await,
+                Err(err) if err.is_data() => Err((
+                    ErrorCode::InvalidInput,
+                    format!("Not a frame this server knows: {err}"),
+                    None,
+                    None,
+                )),
+                Err(err) => Err((
+                    ErrorCode::MalformedJson,
+                    format!("Not valid JSON: {err}"),
+                    None,
+                    None,
+                )),
+            }
+        };
+        match outcome {
+            Ok(()) => Ok(()),
+            Err((code, message, matter_id, client_msg_id)) => {
+                reply_error(sink, code, &message, matter_id, client_msg_id)
+                    .await
+                    .map_err(|_| None)
+            }
+        }
+    }
+
+    async fn on_frame(
+        &mut self,
+        frame: ClientFrame,
+        sink: &mut Sink,
+        pending: &mut FuturesUnordered<PendingAck>,
+    ) -> Result<(), FrameError> {
+        match frame {
+            ClientFrame::Subscribe { matter_id, since } => {
+                self.subscribe(matter_id, since, sink).await
+            }
+            ClientFrame::Unsubscribe { matter_id } => {
+                if self.subs.remove(&matter_id).is_some() {
+                    self.app.channels.hub.leave(matter_id, self.admission.conn);
+                }
+                send_frame(
+                    sink,
+                    &ServerFrame::Unsubscribed {
+                        matter_id,
+                        reason: UnsubscribeReason::Requested,
+                    },
+                )
+                .await
+                .map_err(|_| gone())
+            }
+            ClientFrame::Send {
+                matter_id,
+                client_msg_id,
+                text,
+                reply_to,
+            } => {
+                self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
+                let text = valid_text(&text).map_err(|e| with_ids(e, matter_id, client_msg_id))?;
+                if pending.len() >= MAX_IN_FLIGHT
+                    || !self.app.channels.rate.allow(self.auth.user.user_id)
+                {
+                    return Err((
+                        ErrorCode::RateLimited,
+                        "Sending too fast; slow down.".into(),
+                        Some(matter_id),
+                        Some(client_msg_id),
+                    ));
+                }
+                let event = NewEvent::message(
+                    matter_id,
+                    self.auth.user.user_id,
+                    Some(self.auth.device_id.0),
+                    client_msg_id,
+                    text,
+                    reply_to,
+                );
+                let writer = self.app.channels.writer.clone();
+                pending.push(Box::pin(async move {
+                    (matter_id, client_msg_id, writer.append(event).await)
+                }));
+                Ok(())
+            }
+            ClientFrame::Edit {
+                matter_id,
+                client_msg_id,
+                target_seq,
+                text,
+            } => {
+                self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
+                let text = valid_text(&text)
+                    .map_err(|e| with_ids(e, matter_id, client_msg_id))?
+                    .to_owned();
+                let result = self
+                    .amend(matter_id, client_msg_id, target_seq, Some(text))
+                    .await;
+                self.ack(sink, matter_id, client_msg_id, result).await
+            }
+            ClientFrame::Delete {
+                matter_id,
+                client_msg_id,
+                target_seq,
+            } => {
+                self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
+                let result = self.amend(matter_id, client_msg_id, target_seq, None).await;
+                self.ack(sink, matter_id, client_msg_id, result).await
+            }
+            ClientFrame::Read { matter_id, seq } => {
+                self.require(matter_id, Scope::Messages, None)?;
+                self.mark_read(matter_id, seq).await
+            }
+            ClientFrame::Typing { matter_id } => {
+                self.require(matter_id, Scope::Messages, None)?;
+                self.pass_typing(matter_id).await
+            }
+            ClientFrame::Presence { state } => self.set_presence(state).await,
+        }
+    }
+}
+
+/// A refused frame: code, message, and the ids it concerned.
+type FrameError = (ErrorCode, String, Option<MatterId>, Option<Uuid>);
+
+fn gone() -> FrameError {
+    (ErrorCode::Internal, "socket closed".into(), None, None)
+}
+
+fn internal(err: Error) -> FrameError {
+    (err.code(), public_message(&err), None, None)
+}
+
+fn with_ids(mut err: FrameError, matter_id: MatterId, client_msg_id: Uuid) -> FrameError {
+    err.2 = Some(matter_id);
+    err.3 = Some(client_msg_id);
+    err
+}
+
+fn public_message(err: &Error) -> String {
+    match err {
+        Error::Database(e) => {
+            tracing::error!(error = ?e, "database error on a socket");
+            "Something went wrong on our side.".into()
+        }
+        Error::Internal(e) => {
+            tracing::error!(error = ?e, "internal error on a socket");
+            "Something went wrong on our side.".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn valid_text(text: &str) -> Result<&str, FrameError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_MESSAGE_CHARS {
+        return Err((
+            ErrorCode::InvalidInput,
+            format!("A message must have 1 to {MAX_MESSAGE_CHARS} characters."),
+            None,
+            None,
+        ));
+    }
+    Ok(trimmed)
+}
+
+fn error_frame(
+    code: ErrorCode,
+    message: &str,
+    matter_id: Option<MatterId>,
+    client_msg_id: Option<Uuid>,
+) -> ServerFrame {
+    ServerFrame::Error {
+        code,
+        message: message.to_owned(),
+        matter_id,
+        client_msg_id,
+    }
+}
+
+async fn reply_error(
+    sink: &mut Sink,
+    code: ErrorCode,
+    message: &str,
+    matter_id: Option<MatterId>,
+    client_msg_id: Option<Uuid>,
+) -> Result<(), ()> {
+    send_frame(sink, &error_frame(code, message, matter_id, client_msg_id)).await
+}
+
+async fn send_frame(sink: &mut Sink, frame: &ServerFrame) -> Result<(), ()> {
+    let text = serde_json::to_string(frame).map_err(|_| ())?;
+    write(sink, Message::Text(text.into())).await
+}
+
+async fn write(sink: &mut Sink, message: Message) -> Result<(), ()> {
+    match tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}

@@ -1,0 +1,225 @@
+//! A connection's subscriptions: joining a matter's room (with replay from a `seq`), the guard
+//! every matter frame passes through, and the re-check that drops or narrows subscriptions whose
+//! access has changed.
+
+use std::collections::HashMap;
+
+use docket_protocol::channel::{ServerFrame, UnsubscribeReason};
+use docket_protocol::directory::Scope;
+use docket_protocol::error::ErrorCode;
+use docket_protocol::ids::MatterId;
+use uuid::Uuid;
+
+use super::{gone, internal, send_frame, Closing, Connection, FrameError, Sink};
+use crate::access::{authorize, matter_scopes, Action, Resource};
+use crate::channels::hub::Member;
+use crate::channels::store;
+use crate::{matters, Error};
+
+/// Events replayed per database round trip.
+const REPLAY_PAGE: i64 = 500;
+
+impl Connection {
+    /// The subscription must exist and hold `scope`.
+    pub(super) fn require(
+        &self,
+        matter_id: MatterId,
+        scope: Scope,
+        client_msg_id: Option<Uuid>,
+    ) -> Result<(), FrameError> {
+        match self.subs.get(&matter_id) {
+            Some(scopes) if scopes.contains(&scope) => Ok(()),
+            Some(_) => Err((
+                ErrorCode::Forbidden,
+                "You may not do that in this matter.".into(),
+                Some(matter_id),
+                client_msg_id,
+            )),
+            None => Err((
+                ErrorCode::Forbidden,
+                "Subscribe to the matter first.".into(),
+                Some(matter_id),
+                client_msg_id,
+            )),
+        }
+    }
+
+    pub(super) async fn subscribe(
+        &mut self,
+        matter_id: MatterId,
+        since: Option<u64>,
+        sink: &mut Sink,
+    ) -> Result<(), FrameError> {
+        // The same answer whether the matter is missing or not visible: existence does not leak.
+        let forbidden = || {
+            (
+                ErrorCode::Forbidden,
+                "No such matter, or you may not see it.".to_owned(),
+                Some(matter_id),
+                None,
+            )
+        };
+        let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
+        let facts = match matters::facts(&mut tenant, &self.auth.actor, matter_id).await {
+            Ok(facts) => facts,
+            Err(Error::NotFound) => return Err(forbidden()),
+            Err(err) => return Err(internal(err)),
+        };
+        tenant.commit().await.map_err(internal)?;
+        authorize(
+            &self.auth.actor,
+            Action::ViewMatter,
+            Resource::Matter(&facts),
+        )
+        .map_err(|_| forbidden())?;
+        let scopes = matter_scopes(&self.auth.actor, &facts);
+        let member = Member {
+            user_id: self.auth.user.user_id,
+            is_firm: self.is_firm,
+            scopes: scopes.clone(),
+            queue: self.queue_tx.clone(),
+            slow: self.slow.clone(),
+        };
+        let head = self
+            .app
+            .channels
+            .hub
+            .join(matter_id, self.admission.conn, member)
+            .await;
+        self.subs.insert(matter_id, scopes.clone());
+        if let Some(since) = since {
+            self.replay(matter_id, since, head, sink).await?;
+        }
+        let key = self.connection_key();
+        let presence = &self.app.channels.presence;
+        let mut reads = Vec::new();
+        if scopes.contains(&Scope::Messages) {
+            presence
+                .set(matter_id, self.auth.user.user_id, &key, self.presence)
+                .await;
+            let frame = ServerFrame::Presence {
+                matter_id,
+                user_id: self.auth.user.user_id,
+                state: self.presence,
+            };
+            self.app
+                .channels
+                .hub
+                .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
+                .await;
+            let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
+            let positions = store::read_positions(tenant.conn(), matter_id)
+                .await
+                .map_err(internal)?;
+            tenant.commit().await.map_err(internal)?;
+            let receipts = &self.app.config.channels;
+            reads = positions
+                .into_iter()
+                .filter(|(user, _, reader_is_firm)| {
+                    *user == self.auth.user.user_id
+                        || match (self.is_firm, reader_is_firm) {
+                            (true, true) => true,
+                            (true, false) => receipts.firm_sees_client_reads,
+                            (false, true) => receipts.clients_see_firm_reads,
+                            (false, false) => false,
+                        }
+                })
+                .map(|(user_id, seq, _)| docket_protocol::channel::ReadPosition { user_id, seq })
+                .collect();
+        }
+        let presence = if scopes.contains(&Scope::Messages) {
+            presence.list(matter_id).await
+        } else {
+            Vec::new()
+        };
+        let subscribed = ServerFrame::Subscribed {
+            matter_id,
+            head_seq: head,
+            presence,
+            reads,
+        };
+        send_frame(sink, &subscribed).await.map_err(|_| gone())
+    }
+
+    /// Writes the events after `since` up to `head` (through RLS, so only what the user may see).
+    async fn replay(
+        &mut self,
+        matter_id: MatterId,
+        since: u64,
+        head: u64,
+        sink: &mut Sink,
+    ) -> Result<(), FrameError> {
+        let mut after = since;
+        while after < head {
+            let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
+            let page = store::page(tenant.conn(), matter_id, after, REPLAY_PAGE)
+                .await
+                .map_err(internal)?;
+            tenant.commit().await.map_err(internal)?;
+            let Some(last) = page.last().map(|e| e.seq as u64) else {
+                break;
+            };
+            for stored in page.iter().take_while(|e| (e.seq as u64) <= head) {
+                send_frame(
+                    sink,
+                    &ServerFrame::Event {
+                        event: stored.to_event(),
+                    },
+                )
+                .await
+                .map_err(|_| gone())?;
+            }
+            if last >= head || (page.len() as i64) < REPLAY_PAGE {
+                break;
+            }
+            after = last;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn recheck_access(&mut self, sink: &mut Sink) -> Result<(), Closing> {
+        if self.subs.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<MatterId> = self.subs.keys().copied().collect();
+        let facts = async {
+            let mut tenant = self.auth.tenant(&self.app).await?;
+            let facts = matters::facts_of(&mut tenant, &self.auth.actor, &ids).await?;
+            tenant.commit().await?;
+            Ok::<_, Error>(facts)
+        }
+        .await;
+        let Ok(facts) = facts else { return Ok(()) };
+        let scopes: HashMap<MatterId, Vec<Scope>> = facts
+            .into_iter()
+            .map(|(id, facts)| (id, matter_scopes(&self.auth.actor, &facts)))
+            .collect();
+        for matter_id in ids {
+            let now = scopes.get(&matter_id).cloned().unwrap_or_default();
+            if now.is_empty() {
+                self.subs.remove(&matter_id);
+                self.app.channels.hub.leave(matter_id, self.admission.conn);
+                let frame = ServerFrame::Unsubscribed {
+                    matter_id,
+                    reason: UnsubscribeReason::AccessRevoked,
+                };
+                send_frame(sink, &frame).await.map_err(|_| None)?;
+            } else if self.subs.get(&matter_id) != Some(&now) {
+                self.subs.insert(matter_id, now.clone());
+                let member = Member {
+                    user_id: self.auth.user.user_id,
+                    is_firm: self.is_firm,
+                    scopes: now,
+                    queue: self.queue_tx.clone(),
+                    slow: self.slow.clone(),
+                };
+                self.app
+                    .channels
+                    .hub
+                    .join(matter_id, self.admission.conn, member)
+                    .await;
+            }
+        }
+        Ok(())
+    }
+}
