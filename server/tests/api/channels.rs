@@ -465,10 +465,8 @@ async fn raw_socket(
     socket
 }
 
-async fn next_json(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+async fn next_json<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    socket: &mut tokio_tungstenite::WebSocketStream<S>,
 ) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
@@ -645,5 +643,80 @@ async fn history_is_paginated_and_scoped() {
             .await
             .0,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_with_a_resumable_code() {
+    let app = spawn_app_with(|c| {
+        c.channels.outbound_queue = 8;
+        c.channels.send_rate_per_second = 100_000;
+        c.channels.send_burst = 100_000;
+    })
+    .await;
+    let f = &app.firm;
+    // A reader with a tiny receive window that subscribes and then stops reading.
+    let token = app.bearer(&f.gc).await.bearer.expect("token");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("rcvbuf");
+    let stream = socket
+        .connect(
+            app.base
+                .trim_start_matches("http://")
+                .parse()
+                .expect("addr"),
+        )
+        .await
+        .expect("connect");
+    let mut request = format!("{}/api/v1/ws", app.base.replace("http", "ws"))
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "docket.v1".parse().expect("header"),
+    );
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    let (mut lazy, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .expect("upgrade");
+    lazy.send(Message::Text(
+        json!({ "type": "subscribe", "matter_id": f.matter_a1 })
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("sent");
+    loop {
+        if next_json(&mut lazy).await["type"] == "subscribed" {
+            break;
+        }
+    }
+
+    let (_, mut sender) = app.sdk(&f.fee_earner).await;
+    subscribed(&mut sender, f.matter_a1, None).await;
+    let big = "z".repeat(7_900);
+    for _ in 0..4 {
+        let sends: Vec<_> = (0..100).map(|_| sender.send(f.matter_a1, &big)).collect();
+        for sent in futures_util::future::join_all(sends).await {
+            sent.expect("the sender is not held back by the slow reader");
+        }
+    }
+    // Reading now drains what the network held, then the close frame with the resumable code.
+    let code = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(message) = lazy.next().await {
+            if let Ok(Message::Close(frame)) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(
+        code,
+        Some(docket_client::protocol::channel::close::SLOW_CONSUMER)
     );
 }

@@ -188,3 +188,103 @@ async fn admin_commands_administer_the_firm_with_audit_rows() {
     );
     assert!(!output.status.success() && stderr(&output).contains("everything"));
 }
+
+/// `docket-cli`, built alongside the tests by `cargo test --workspace` (as `make test` runs it).
+fn docket_cli() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let cli = dir.join("docket-cli");
+    assert!(
+        cli.exists(),
+        "{} is missing: build the workspace (cargo test --workspace)",
+        cli.display()
+    );
+    cli
+}
+
+#[tokio::test]
+async fn the_cli_signs_in_lists_sends_and_tails() {
+    let app = spawn_app().await;
+    let user = &app.firm.dept_head;
+    let session = std::env::temp_dir().join(format!("docket-cli-{}", uuid::Uuid::new_v4()));
+    let cli = |args: &[&str]| {
+        // Async: the server under test runs on this test's runtime thread.
+        let mut command = tokio::process::Command::new(docket_cli());
+        command
+            .args(args)
+            .env("DOCKET_CLI_SESSION", &session)
+            .env_remove("DOCKET_URL")
+            .env_remove("DOCKET_PASSWORD");
+        command
+    };
+    let code = app.fresh_code(&user.totp_secret);
+    let output = cli(&[
+        "sign-in",
+        "--url",
+        &app.base,
+        "--email",
+        &user.email,
+        "--password",
+        crate::helpers::PASSWORD,
+        "--code",
+        &code,
+    ])
+    .output()
+    .await
+    .expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&session)
+            .expect("session file")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+
+    let output = cli(&["matters"]).output().await.expect("runs");
+    let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        listing.contains("A-1") && !listing.contains("B-1"),
+        "{listing}"
+    );
+
+    let output = cli(&["send", "A-1", "Sent from the command line"])
+        .output()
+        .await
+        .expect("runs");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "sent as #1",
+        "{}",
+        stderr(&output)
+    );
+
+    let mut child = cli(&["tail", "A-1"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("a line in time")
+        .expect("read")
+        .expect("a line");
+    assert!(
+        first.starts_with("#1") && first.ends_with("Sent from the command line"),
+        "{first}"
+    );
+
+    let output = cli(&["matters"])
+        .env("DOCKET_CLI_SESSION", "/nonexistent/session")
+        .output()
+        .await
+        .expect("runs");
+    assert!(!output.status.success() && stderr(&output).contains("not signed in"));
+}

@@ -155,7 +155,13 @@ impl Connection {
                     }
                 }
                 Some(frame) = self.queue_rx.recv() => {
-                    if write(&mut sink, Message::Text(frame)).await.is_err() {
+                    // A write blocked on a client that does not read gives way as soon as its
+                    // queue overflows, rather than after the write deadline.
+                    let written = tokio::select! {
+                        result = write(&mut sink, Message::Text(frame)) => result,
+                        () = slow.raised() => Err(()),
+                    };
+                    if written.is_err() {
                         break closing(close::SLOW_CONSUMER, "not reading; resume from your last seq");
                     }
                 }
