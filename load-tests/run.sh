@@ -61,7 +61,7 @@ for scenario in "${scenarios[@]}"; do
         pgbench -n -c 8 -j 2 -T 15 -f load-tests/pgbench/insert-1.sql "$PG/docket_pgbench" | grep -E "^tps|latency average"
         ;;
     idle)
-        for n in 1000 5000 10000 19500; do
+        for n in ${DOCKET_BENCH_IDLE_SOCKETS:-1000 5000 10000 19500}; do
             start_server
             load --processes 2 idle --sockets "$n"
         done
@@ -78,9 +78,11 @@ for scenario in "${scenarios[@]}"; do
         ;;
     sends)
         start_server
-        load --processes 2 sends --senders 100 --rate 1000 --matters 1 --seconds 20
-        load --processes 2 sends --senders 100 --rate 3000 --matters 1 --seconds 20
-        load --processes 2 sends --senders 200 --rate 3000 --matters 1000 --seconds 20
+        # One busy matter (every sender also receives every message: 10-way fan-out included).
+        load --processes 2 sends --senders 10 --rate 1000 --matters 1 --seconds 20
+        load --processes 2 sends --senders 10 --rate 2000 --matters 1 --seconds 20
+        # Spread over many matters (each sender follows and writes its own matter).
+        load --processes 2 sends --senders 200 --rate 2000 --matters 200 --seconds 20
         ;;
     *) echo "unknown scenario $scenario" >&2; exit 2 ;;
     esac

@@ -219,6 +219,11 @@ async fn fan_out(
     })
 }
 
+/// Reads and discards a sender's own updates, so its connection keeps flowing.
+fn drain(mut updates: tokio::sync::mpsc::Receiver<Update>) {
+    tokio::spawn(async move { while updates.recv().await.is_some() {} });
+}
+
 /// Sends open-loop to `matters` in turn; returns (acknowledged, failed).
 async fn publish(
     cli: &Cli,
@@ -228,14 +233,13 @@ async fn publish(
     start_at: u64,
     end: u64,
 ) -> anyhow::Result<(u64, u64)> {
-    let channel = Channel::connect(ChannelOptions::new(
+    // The publisher posts without following the matters (authorised on first use).
+    let (channel, updates) = Channel::connect(ChannelOptions::new(
         vec![cli.common.url.clone()],
         token.to_owned(),
-    ));
-    for matter in matters {
-        channel.subscribe(*matter, None);
-    }
-    let channel = Arc::new(channel);
+    ))
+    .split();
+    drain(updates);
     let interval = 1_000_000.0 / rate.max(0.001);
     let mut tasks = Vec::new();
     let mut n = 0u64;
@@ -293,7 +297,9 @@ async fn sends(
                 None => anyhow::bail!("channel closed while subscribing"),
             }
         }
-        channels.push(Arc::new(channel));
+        let (handle, updates) = channel.split();
+        drain(updates);
+        channels.push(handle);
     }
     let interval = 1_000_000.0 / rate.max(0.001);
     let mut tasks = Vec::new();

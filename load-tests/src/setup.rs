@@ -49,18 +49,22 @@ async fn sign_in(cli: &Cli, who: &str) -> anyhow::Result<String> {
     client
         .sign_in(&login.email, docket_server::demo::DEMO_PASSWORD)
         .await?;
-    // A run moments ago may have used this step's code (refused as a replay): then the next one.
-    let step = totp::step_at(time::OffsetDateTime::now_utc());
-    for candidate in [step, step + 1] {
-        if client
-            .verify_totp(&totp::code_for_step(&login.secret, candidate))
-            .await
-            .is_ok()
-        {
-            return Ok(client.token().context("token")?.to_owned());
+    // A run moments ago may have used this step's code (refused as a replay): then the next
+    // one, and failing both, wait for a fresh step.
+    for _ in 0..3 {
+        let step = totp::step_at(time::OffsetDateTime::now_utc());
+        for candidate in [step, step + 1] {
+            if client
+                .verify_totp(&totp::code_for_step(&login.secret, candidate))
+                .await
+                .is_ok()
+            {
+                return Ok(client.token().context("token")?.to_owned());
+            }
         }
+        tokio::time::sleep(Duration::from_secs(30)).await;
     }
-    bail!("{who} could not complete MFA (wait 30 seconds and retry)")
+    bail!("{who} could not complete MFA")
 }
 
 /// Signs in the partner (who sees every matter: the subscribers) and a fee earner (publisher).

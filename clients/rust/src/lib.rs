@@ -13,7 +13,7 @@
 mod channel;
 mod rest;
 
-pub use channel::{Channel, ChannelOptions, Sent, Update};
+pub use channel::{Channel, ChannelHandle, ChannelOptions, Sent, Update};
 pub use docket_protocol as protocol;
 pub use rest::Client;
 

@@ -146,7 +146,7 @@ async fn open_socket(
     Ok(upgrade
         .protocols([SUBPROTOCOL])
         // tungstenite's 128 KiB default per socket would dominate the memory of idle sockets.
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(HARD_FRAME_LIMIT_BYTES)

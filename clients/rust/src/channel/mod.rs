@@ -113,11 +113,30 @@ enum Command {
     Close,
 }
 
-/// A live channel connection (a background task owns the socket).
+/// A live channel connection (a background task owns the socket). It derefs to its
+/// [`ChannelHandle`] for subscribing and sending.
+///
+/// The application must keep reading [`Channel::next`]: the task stops reading the socket while
+/// its update buffer is full (and the server then closes the connection as too slow, to be
+/// resumed). To send from one task and read in another, [`Channel::split`] it.
 #[derive(Debug)]
 pub struct Channel {
+    handle: ChannelHandle,
+    /// Taken by [`Channel::split`].
+    updates: Option<mpsc::Receiver<Update>>,
+}
+
+/// Subscribes, sends and signals on a channel; cheap to clone and share between tasks.
+#[derive(Clone, Debug)]
+pub struct ChannelHandle {
     commands: mpsc::UnboundedSender<Command>,
-    updates: mpsc::Receiver<Update>,
+}
+
+impl std::ops::Deref for Channel {
+    type Target = ChannelHandle;
+    fn deref(&self) -> &ChannelHandle {
+        &self.handle
+    }
 }
 
 impl Channel {
@@ -126,9 +145,34 @@ impl Channel {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (update_tx, updates) = mpsc::channel(options.buffer.max(1));
         tokio::spawn(Task::new(options, command_rx, update_tx).run());
-        Self { commands, updates }
+        Self {
+            handle: ChannelHandle { commands },
+            updates: Some(updates),
+        }
     }
 
+    /// The next update; `None` once the channel has stopped.
+    pub async fn next(&mut self) -> Option<Update> {
+        self.updates.as_mut()?.recv().await
+    }
+
+    /// A handle for sending from elsewhere.
+    pub fn handle(&self) -> ChannelHandle {
+        self.handle.clone()
+    }
+
+    /// Splits into a handle and the stream of updates. The connection closes when the updates
+    /// receiver is dropped (or [`ChannelHandle::close`] is called).
+    pub fn split(mut self) -> (ChannelHandle, mpsc::Receiver<Update>) {
+        let updates = self
+            .updates
+            .take()
+            .expect("a channel is split at most once");
+        (self.handle.clone(), updates)
+    }
+}
+
+impl ChannelHandle {
     /// Follows a matter. With `since`, events after it are replayed first; later reconnections
     /// resume from the last event delivered.
     pub fn subscribe(&self, matter_id: MatterId, since: Option<u64>) {
@@ -239,11 +283,6 @@ impl Channel {
             .send(Command::Ephemeral(ClientFrame::Presence { state }));
     }
 
-    /// The next update; `None` once the channel has stopped.
-    pub async fn next(&mut self) -> Option<Update> {
-        self.updates.recv().await
-    }
-
     /// Closes the connection and stops the task.
     pub fn close(&self) {
         let _ = self.commands.send(Command::Close);
@@ -252,6 +291,9 @@ impl Channel {
 
 impl Drop for Channel {
     fn drop(&mut self) {
-        let _ = self.commands.send(Command::Close);
+        // A split channel lives on until its updates receiver is dropped.
+        if self.updates.is_some() {
+            self.handle.close();
+        }
     }
 }

@@ -65,6 +65,8 @@ pub struct Connection {
     slow: Arc<SlowFlag>,
     /// Subscribed matters and the scopes held on each.
     subs: HashMap<MatterId, Vec<Scope>>,
+    /// Matters acted on without a subscription, authorised until the next access re-check.
+    authorized: HashMap<MatterId, Vec<Scope>>,
     presence: PresenceState,
     typing_sent: HashMap<MatterId, Instant>,
     /// When the latest user frame arrived, if the session has not been touched since.
@@ -92,6 +94,7 @@ impl Connection {
             queue_rx,
             slow: Arc::default(),
             subs: HashMap::new(),
+            authorized: HashMap::new(),
             presence: PresenceState::Online,
             typing_sent: HashMap::new(),
             activity: None,
@@ -137,7 +140,9 @@ impl Connection {
                     match incoming {
                         Some(Ok(Message::Text(text))) => {
                             self.activity = Some(self.app.clock.now());
-                            if let Err(close) = self.on_text(&text, &mut sink, &mut pending).await {
+                            // Boxed: the frame handlers' futures (database queries and all) are
+                            // large, and inlined they would sit in every idle connection's task.
+                            if let Err(close) = Box::pin(self.on_text(&text, &mut sink, &mut pending)).await {
                                 break close;
                             }
                         }
@@ -158,7 +163,7 @@ impl Connection {
                     // A write blocked on a client that does not read gives way as soon as its
                     // queue overflows, rather than after the write deadline.
                     let written = tokio::select! {
-                        result = write(&mut sink, Message::Text(frame)) => result,
+                        result = write_queued(&mut sink, frame, &mut self.queue_rx) => result,
                         () = slow.raised() => Err(()),
                     };
                     if written.is_err() {
@@ -176,7 +181,7 @@ impl Connection {
                 }
                 () = slow.raised() => break closing(close::SLOW_CONSUMER, "too slow; resume from your last seq"),
                 Some(signal) = self.signals.recv() => match signal {
-                    ConnSignal::Recheck => if let Err(close) = self.recheck(&mut sink).await { break close },
+                    ConnSignal::Recheck => if let Err(close) = Box::pin(self.recheck(&mut sink)).await { break close },
                     ConnSignal::Shutdown => break closing(close::SERVICE_RESTART, "server restarting; reconnect"),
                 },
                 _ = ping.tick() => {
@@ -187,7 +192,7 @@ impl Connection {
                         break None;
                     }
                 }
-                _ = recheck.tick() => if let Err(close) = self.recheck(&mut sink).await { break close },
+                _ = recheck.tick() => if let Err(close) = Box::pin(self.recheck(&mut sink)).await { break close },
             }
         };
         // Sends already handed to the writer still commit; tell the client if it is listening.
@@ -204,7 +209,7 @@ impl Connection {
                 break;
             }
         }
-        self.leave_all().await;
+        Box::pin(self.leave_all()).await;
         if let Some(frame) = close {
             let _ = tokio::time::timeout(
                 Duration::from_secs(1),
@@ -311,7 +316,8 @@ impl Connection {
                 text,
                 reply_to,
             } => {
-                self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
+                self.require(matter_id, Scope::Messages, Some(client_msg_id))
+                    .await?;
                 let text = valid_text(&text).map_err(|e| with_ids(e, matter_id, client_msg_id))?;
                 if pending.len() >= MAX_IN_FLIGHT
                     || !self.app.channels.rate.allow(self.auth.user.user_id)
@@ -343,7 +349,8 @@ impl Connection {
                 target_seq,
                 text,
             } => {
-                self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
+                self.require(matter_id, Scope::Messages, Some(client_msg_id))
+                    .await?;
                 let text = valid_text(&text)
                     .map_err(|e| with_ids(e, matter_id, client_msg_id))?
                     .to_owned();
@@ -357,16 +364,17 @@ impl Connection {
                 client_msg_id,
                 target_seq,
             } => {
-                self.require(matter_id, Scope::Messages, Some(client_msg_id))?;
+                self.require(matter_id, Scope::Messages, Some(client_msg_id))
+                    .await?;
                 let result = self.amend(matter_id, client_msg_id, target_seq, None).await;
                 self.ack(sink, matter_id, client_msg_id, result).await
             }
             ClientFrame::Read { matter_id, seq } => {
-                self.require(matter_id, Scope::Messages, None)?;
+                self.require(matter_id, Scope::Messages, None).await?;
                 self.mark_read(matter_id, seq).await
             }
             ClientFrame::Typing { matter_id } => {
-                self.require(matter_id, Scope::Messages, None)?;
+                self.require(matter_id, Scope::Messages, None).await?;
                 self.pass_typing(matter_id).await
             }
             ClientFrame::Presence { state } => self.set_presence(state).await,
@@ -445,6 +453,31 @@ async fn reply_error(
 async fn send_frame(sink: &mut Sink, frame: &ServerFrame) -> Result<(), ()> {
     let text = serde_json::to_string(frame).map_err(|_| ())?;
     write(sink, Message::Text(text.into())).await
+}
+
+/// Frames written per flush when several are queued: one system call for a burst.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is already queued (up to a batch), then flushes once.
+async fn write_queued(
+    sink: &mut Sink,
+    first: Utf8Bytes,
+    queue: &mut mpsc::Receiver<Utf8Bytes>,
+) -> Result<(), ()> {
+    let batch = async {
+        sink.feed(Message::Text(first)).await?;
+        for _ in 1..WRITE_BATCH {
+            match queue.try_recv() {
+                Ok(frame) => sink.feed(Message::Text(frame)).await?,
+                Err(_) => break,
+            }
+        }
+        sink.flush().await
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, batch).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
 }
 
 async fn write(sink: &mut Sink, message: Message) -> Result<(), ()> {

@@ -19,38 +19,52 @@ use crate::{matters, Error};
 /// Events replayed per database round trip.
 const REPLAY_PAGE: i64 = 500;
 
+/// Matters remembered as authorised without a subscription, at most.
+const MAX_AUTHORIZED: usize = 1_000;
+
 impl Connection {
-    /// The subscription must exist and hold `scope`.
-    pub(super) fn require(
-        &self,
+    /// The user must hold `scope` on the matter. A matter the socket does not follow is
+    /// authorised on first use and remembered until the next access re-check, so one can post to
+    /// a matter without following it (a quick reply from a notification, a CLI send).
+    pub(super) async fn require(
+        &mut self,
         matter_id: MatterId,
         scope: Scope,
         client_msg_id: Option<Uuid>,
     ) -> Result<(), FrameError> {
-        match self.subs.get(&matter_id) {
-            Some(scopes) if scopes.contains(&scope) => Ok(()),
-            Some(_) => Err((
+        let scopes = match self
+            .subs
+            .get(&matter_id)
+            .or_else(|| self.authorized.get(&matter_id))
+        {
+            Some(scopes) => scopes.clone(),
+            None => {
+                let scopes = self.load_scopes(matter_id).await.map_err(|mut e| {
+                    e.3 = client_msg_id;
+                    e
+                })?;
+                if self.authorized.len() >= MAX_AUTHORIZED {
+                    self.authorized.clear();
+                }
+                self.authorized.insert(matter_id, scopes.clone());
+                scopes
+            }
+        };
+        if scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err((
                 ErrorCode::Forbidden,
                 "You may not do that in this matter.".into(),
                 Some(matter_id),
                 client_msg_id,
-            )),
-            None => Err((
-                ErrorCode::Forbidden,
-                "Subscribe to the matter first.".into(),
-                Some(matter_id),
-                client_msg_id,
-            )),
+            ))
         }
     }
 
-    pub(super) async fn subscribe(
-        &mut self,
-        matter_id: MatterId,
-        since: Option<u64>,
-        sink: &mut Sink,
-    ) -> Result<(), FrameError> {
-        // The same answer whether the matter is missing or not visible: existence does not leak.
+    /// The scopes the user holds on a matter, through the tenant transaction; `forbidden` (the
+    /// same answer whether the matter is missing or not visible: existence does not leak).
+    async fn load_scopes(&self, matter_id: MatterId) -> Result<Vec<Scope>, FrameError> {
         let forbidden = || {
             (
                 ErrorCode::Forbidden,
@@ -72,7 +86,16 @@ impl Connection {
             Resource::Matter(&facts),
         )
         .map_err(|_| forbidden())?;
-        let scopes = matter_scopes(&self.auth.actor, &facts);
+        Ok(matter_scopes(&self.auth.actor, &facts))
+    }
+
+    pub(super) async fn subscribe(
+        &mut self,
+        matter_id: MatterId,
+        since: Option<u64>,
+        sink: &mut Sink,
+    ) -> Result<(), FrameError> {
+        let scopes = self.load_scopes(matter_id).await?;
         let member = Member {
             user_id: self.auth.user.user_id,
             is_firm: self.is_firm,
@@ -178,6 +201,8 @@ impl Connection {
     }
 
     pub(super) async fn recheck_access(&mut self, sink: &mut Sink) -> Result<(), Closing> {
+        // Matters used without following them are authorised again on their next use.
+        self.authorized.clear();
         if self.subs.is_empty() {
             return Ok(());
         }
