@@ -13,7 +13,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::helpers::{message_text, next_matching, spawn_app, spawn_app_with, subscribed, TestApp};
+use crate::helpers::{
+    message_text, next_matching, send_in_background, spawn_app, spawn_app_with, subscribed, TestApp,
+};
 
 fn is_event(update: &Update) -> bool {
     matches!(update, Update::Event(_))
@@ -167,16 +169,7 @@ async fn resume_after_a_disconnect_has_no_gap_and_no_duplicate_while_sending_con
     let mut sender_channel = sender;
     subscribed(&mut sender_channel, f.matter_a1, None).await;
 
-    let matter = f.matter_a1;
-    let writer = tokio::spawn(async move {
-        let mut acked = Vec::new();
-        for i in 0..60 {
-            let sent = sender_channel.send(matter, &format!("message {i}")).await;
-            acked.push(sent.expect("every send is acknowledged").seq);
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        acked
-    });
+    let writer = send_in_background(sender_channel, f.matter_a1, 60, Duration::from_millis(5));
     // Sever every socket mid-stream, twice: the SDK reconnects and resumes from its last seq.
     let mut seen = Vec::new();
     for round in 0..2 {
@@ -442,22 +435,32 @@ async fn sends_beyond_the_rate_limit_get_error_frames_not_a_disconnect() {
         .expect("still connected and allowed");
 }
 
+/// The upgrade request for the channel socket with a bearer token.
+fn ws_request(
+    app: &TestApp,
+    token: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = format!("{}/api/v1/ws", app.base.replace("http", "ws"))
+        .into_client_request()
+        .expect("request");
+    let headers = request.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        "docket.v1".parse().expect("header"),
+    );
+    headers.insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    request
+}
+
 /// A raw socket, for frames the SDK would never send.
 async fn raw_socket(
     app: &TestApp,
     token: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let mut request = format!("{}/api/v1/ws", app.base.replace("http", "ws"))
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "docket.v1".parse().expect("header"),
-    );
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
+    let request = ws_request(app, token);
     let (socket, response) = tokio_tungstenite::connect_async(request)
         .await
         .expect("upgrade");
@@ -587,17 +590,7 @@ async fn the_upgrade_demands_the_subprotocol_a_same_origin_cookie_and_respects_c
     let token = app.bearer(&f.finance).await.bearer.expect("token");
     let _one = raw_socket(&app, &token).await;
     let _two = raw_socket(&app, &token).await;
-    let mut request = format!("{}/api/v1/ws", app.base.replace("http", "ws"))
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "docket.v1".parse().expect("header"),
-    );
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
+    let request = ws_request(&app, &token);
     let refused = tokio_tungstenite::connect_async(request)
         .await
         .expect_err("over the cap");
@@ -668,17 +661,7 @@ async fn a_client_that_stops_reading_is_closed_with_a_resumable_code() {
         )
         .await
         .expect("connect");
-    let mut request = format!("{}/api/v1/ws", app.base.replace("http", "ws"))
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "docket.v1".parse().expect("header"),
-    );
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
+    let request = ws_request(&app, &token);
     let (mut lazy, _) = tokio_tungstenite::client_async(request, stream)
         .await
         .expect("upgrade");

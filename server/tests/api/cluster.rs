@@ -8,7 +8,9 @@ use std::time::Duration;
 use docket_client::{Channel, ChannelOptions, Update};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{message_text, next_matching, spawn_app_with, subscribed, TestApp};
+use crate::helpers::{
+    message_text, next_matching, send_in_background, spawn_app_with, subscribed, TestApp,
+};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -219,21 +221,8 @@ async fn a_redis_restart_mid_conversation_loses_no_acknowledged_message() {
     subscribed(&mut sender, f.matter_a1, None).await;
     subscribed(&mut reader, f.matter_a1, Some(0)).await;
 
-    let matter = f.matter_a1;
-    let sending = tokio::spawn(async move {
-        let mut acked = Vec::new();
-        for i in 0..80 {
-            acked.push(
-                sender
-                    .send(matter, &format!("message {i}"))
-                    .await
-                    .expect("acknowledged")
-                    .seq,
-            );
-            tokio::time::sleep(Duration::from_millis(15)).await;
-        }
-        acked
-    });
+    // A send caught by a failure is re-sent under the same id: acknowledged once.
+    let sending = send_in_background(sender, f.matter_a1, 80, Duration::from_millis(15));
     tokio::time::sleep(Duration::from_millis(300)).await;
     redis.down().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -259,22 +248,8 @@ async fn a_node_killed_with_sigkill_loses_nothing_its_clients_resume_elsewhere()
     subscribed(&mut sender, f.matter_a1, None).await;
     subscribed(&mut reader, f.matter_a1, Some(0)).await;
 
-    let matter = f.matter_a1;
-    let sending = tokio::spawn(async move {
-        let mut acked = Vec::new();
-        for i in 0..60 {
-            // A send caught by the kill is re-sent on B under the same id: acknowledged once.
-            acked.push(
-                sender
-                    .send(matter, &format!("message {i}"))
-                    .await
-                    .expect("acknowledged")
-                    .seq,
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        acked
-    });
+    // A send caught by a failure is re-sent under the same id: acknowledged once.
+    let sending = send_in_background(sender, f.matter_a1, 60, Duration::from_millis(10));
     tokio::time::sleep(Duration::from_millis(250)).await;
     a.kill().await;
     let acked = sending.await.expect("sender");

@@ -702,3 +702,22 @@ impl TestApp {
         format!("{scheme}://{user}@{host}/{}", self.db_name)
     }
 }
+
+/// Sends `count` numbered messages from `sender` in the background, pausing between them;
+/// resolves to the acknowledged seqs in order (every send must be acknowledged).
+pub fn send_in_background(
+    sender: docket_client::Channel,
+    matter_id: MatterId,
+    count: usize,
+    pause: std::time::Duration,
+) -> tokio::task::JoinHandle<Vec<u64>> {
+    tokio::spawn(async move {
+        let mut acked = Vec::with_capacity(count);
+        for i in 0..count {
+            let sent = sender.send(matter_id, &format!("message {i}")).await;
+            acked.push(sent.expect("every send is acknowledged").seq);
+            tokio::time::sleep(pause).await;
+        }
+        acked
+    })
+}
