@@ -16,6 +16,8 @@ demo: deps
 ## Every check CI runs: formatting, clippy, unit and black-box tests against real Postgres.
 test: deps lint
 	./scripts/ensure-redis.sh
+	# The black-box tests drive docket-cli, a binary of another package: build it first.
+	$(CARGO) build -p docket-client --bin docket-cli
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test -p docket-protocol --features ts --test typescript
 

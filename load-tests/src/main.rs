@@ -10,8 +10,9 @@
 //!
 //! Publishing is open-loop: every message carries its *scheduled* send time, and latency is
 //! measured from that, so a saturated server cannot hide its latency by slowing the sender.
-//! With `--processes N` the generator runs as N processes (this one and N-1 children), since one
-//! process may hold at most 20,000 open files here; the parent merges their samples.
+//! With `--processes N` the generator runs as N worker processes, since one process may hold at
+//! most 20,000 open files here. Each worker connects and subscribes, says READY; once all have,
+//! the parent tells them when to start (GO), then merges their samples.
 
 mod scenarios;
 mod setup;
@@ -49,11 +50,9 @@ pub struct Common {
     /// Generator processes.
     #[arg(long, default_value_t = 2, global = true)]
     pub processes: usize,
-    /// Internal: this process is worker `i` of `processes`, starting its run at the given unix ms.
+    /// Internal: this process is worker `i` of `processes`.
     #[arg(long, hide = true, global = true)]
     pub worker: Option<usize>,
-    #[arg(long, hide = true, global = true)]
-    pub start_at_ms: Option<u64>,
     /// Internal: session tokens handed to workers (comma-separated: subscriber,publisher).
     #[arg(long, hide = true, global = true)]
     pub tokens: Option<String>,
@@ -116,8 +115,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let prepared = setup::prepare(&cli).await?;
-    let start_at_ms = now_micros() / 1000 + prepared.warmup.as_millis() as u64;
-    let before = cli
+    let mut before = cli
         .common
         .server_pid
         .map(stats::ProcessSample::read)
@@ -129,8 +127,6 @@ async fn main() -> anyhow::Result<()> {
             .args(std::env::args().skip(1))
             .arg("--worker")
             .arg(index.to_string())
-            .arg("--start-at-ms")
-            .arg(start_at_ms.to_string())
             .arg("--tokens")
             .arg(&prepared.tokens)
             .stdin(Stdio::piped())
@@ -143,15 +139,16 @@ async fn main() -> anyhow::Result<()> {
     for child in &mut children {
         readers.push(BufReader::new(child.stdout.take().context("worker stdout")?).lines());
     }
-    // Idle: wait for every worker to hold its sockets, sample memory, then release them.
-    if matches!(cli.scenario, Scenario::Idle { .. }) {
-        for lines in &mut readers {
-            while let Some(line) = lines.next_line().await? {
-                if line.starts_with("READY") {
-                    break;
-                }
+    // Every worker first connects and subscribes, then says READY.
+    for lines in &mut readers {
+        while let Some(line) = lines.next_line().await? {
+            if line.starts_with("READY") {
+                break;
             }
         }
+    }
+    // Idle: sample memory while the sockets are held, then release them.
+    if matches!(cli.scenario, Scenario::Idle { .. }) {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let held = cli
             .common
@@ -165,6 +162,21 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         return Ok(());
+    }
+    // Everyone is ready: start together, shortly, and measure the server from now.
+    let start_at_ms = now_micros() / 1000 + prepared.warmup.as_millis() as u64;
+    before = cli
+        .common
+        .server_pid
+        .map(stats::ProcessSample::read)
+        .transpose()?;
+    for child in &mut children {
+        if let Some(stdin) = child.stdin.as_mut() {
+            stdin
+                .write_all(format!("GO {start_at_ms}\n").as_bytes())
+                .await?;
+            stdin.flush().await?;
+        }
     }
     for lines in &mut readers {
         while let Some(line) = lines.next_line().await? {

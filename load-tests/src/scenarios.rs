@@ -21,7 +21,6 @@ pub async fn run_worker(cli: &Cli, index: usize) -> anyhow::Result<WorkerResult>
     let (subscriber, publisher) = tokens.split_once(',').context("two tokens")?;
     let workers = cli.common.processes.max(1);
     let share = |total: usize| total / workers + usize::from(index < total % workers);
-    let start_at = cli.common.start_at_ms.context("start time")? * 1000;
     match cli.scenario {
         Scenario::Idle { sockets } => idle(cli, subscriber, share(sockets)).await,
         Scenario::Fanout {
@@ -40,7 +39,6 @@ pub async fn run_worker(cli: &Cli, index: usize) -> anyhow::Result<WorkerResult>
                 1,
                 publishing.then_some(rate),
                 seconds,
-                start_at,
             )
             .await
         }
@@ -61,7 +59,6 @@ pub async fn run_worker(cli: &Cli, index: usize) -> anyhow::Result<WorkerResult>
                 per_matter,
                 Some(rate / workers as f64),
                 seconds,
-                start_at,
             )
             .await
         }
@@ -79,7 +76,6 @@ pub async fn run_worker(cli: &Cli, index: usize) -> anyhow::Result<WorkerResult>
                 share(senders),
                 rate / workers as f64,
                 seconds,
-                start_at,
             )
             .await
         }
@@ -174,9 +170,9 @@ async fn fan_out(
     per_matter: usize,
     rate: Option<f64>,
     seconds: u64,
-    start_at: u64,
 ) -> anyhow::Result<WorkerResult> {
     let channels = subscribe_all(cli, subscriber, matters, count, per_matter).await?;
+    let start_at = ready_then_start().await?;
     let end = start_at + seconds * 1_000_000;
     let drain_until = end + 3_000_000;
     let mut receivers = Vec::new();
@@ -217,6 +213,19 @@ async fn fan_out(
         errors,
         seconds: seconds as f64,
     })
+}
+
+/// Tells the parent this worker is ready, and waits for the start time (`GO <unix ms>`).
+async fn ready_then_start() -> anyhow::Result<u64> {
+    println!("READY");
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let line = stdin.next_line().await?.context("the parent went away")?;
+    let ms: u64 = line
+        .strip_prefix("GO ")
+        .context("expected GO")?
+        .trim()
+        .parse()?;
+    Ok(ms * 1000)
 }
 
 /// Reads and discards a sender's own updates, so its connection keeps flowing.
@@ -276,9 +285,7 @@ async fn sends(
     count: usize,
     rate: f64,
     seconds: u64,
-    start_at: u64,
 ) -> anyhow::Result<WorkerResult> {
-    let end = start_at + seconds * 1_000_000;
     let mut channels = Vec::with_capacity(count);
     for i in 0..count.max(1) {
         let mut channel = Channel::connect(ChannelOptions::new(
@@ -301,6 +308,8 @@ async fn sends(
         drain(updates);
         channels.push(handle);
     }
+    let start_at = ready_then_start().await?;
+    let end = start_at + seconds * 1_000_000;
     let interval = 1_000_000.0 / rate.max(0.001);
     let mut tasks = Vec::new();
     let mut n = 0u64;

@@ -13,7 +13,7 @@ use crate::{Cli, Scenario};
 pub struct Prepared {
     /// `subscriber_token,publisher_token`.
     pub tokens: String,
-    /// Time for workers to connect before the measured run starts.
+    /// Between everyone being ready and the measured run starting.
     pub warmup: Duration,
 }
 
@@ -74,16 +74,7 @@ pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
     if let Scenario::Matters { matters, .. } | Scenario::Sends { matters, .. } = &cli.scenario {
         ensure_matters(cli, &subscriber, *matters).await?;
     }
-    let warmup = match &cli.scenario {
-        Scenario::Idle { .. } => Duration::from_secs(0),
-        Scenario::Fanout { subscribers, .. } => Duration::from_secs(5 + *subscribers as u64 / 500),
-        Scenario::Matters {
-            matters,
-            per_matter,
-            ..
-        } => Duration::from_secs(5 + (*matters * *per_matter) as u64 / 500),
-        Scenario::Sends { .. } => Duration::from_secs(5),
-    };
+    let warmup = Duration::from_secs(1);
     Ok(Prepared {
         tokens: format!("{subscriber},{publisher}"),
         warmup,
