@@ -172,16 +172,19 @@ async fn fan_out(
     seconds: u64,
 ) -> anyhow::Result<WorkerResult> {
     let channels = subscribe_all(cli, subscriber, matters, count, per_matter).await?;
+    let mut participants = Vec::with_capacity(channels.len());
+    let mut receivers = Vec::new();
     let start_at = ready_then_start().await?;
     let end = start_at + seconds * 1_000_000;
     let drain_until = end + 3_000_000;
-    let mut receivers = Vec::new();
-    for mut channel in channels {
+    for channel in channels {
+        let (handle, mut updates) = channel.split();
+        participants.push(handle);
         receivers.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             loop {
                 let left = drain_until.saturating_sub(now_micros());
-                match tokio::time::timeout(Duration::from_micros(left), channel.next()).await {
+                match tokio::time::timeout(Duration::from_micros(left), updates.recv()).await {
                     Ok(Some(Update::Event(event))) => {
                         let received = now_micros();
                         if let EventBody::Message {
@@ -200,7 +203,30 @@ async fn fan_out(
         }));
     }
     let (published, errors) = match rate {
-        Some(rate) => publish(cli, publisher, matters, rate, start_at, end).await?,
+        // Many small matters: the participants themselves write, in turn, to their own matter.
+        Some(rate) if per_matter > 1 => {
+            let targets: Vec<(usize, MatterId)> = (0..per_matter)
+                .flat_map(|p| {
+                    matters
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, m)| (i * per_matter + p, *m))
+                })
+                .filter(|(h, _)| *h < participants.len())
+                .collect();
+            publish(&participants, &targets, rate, start_at, end).await
+        }
+        // One matter: a separate publisher (a fee earner) writes to it.
+        Some(rate) => {
+            let (publisher, updates) = Channel::connect(ChannelOptions::new(
+                vec![cli.common.url.clone()],
+                publisher.to_owned(),
+            ))
+            .split();
+            drain(updates);
+            let targets: Vec<(usize, MatterId)> = matters.iter().map(|m| (0, *m)).collect();
+            publish(&[publisher], &targets, rate, start_at, end).await
+        }
         None => (0, 0),
     };
     let mut latencies = Vec::new();
@@ -233,38 +259,37 @@ fn drain(mut updates: tokio::sync::mpsc::Receiver<Update>) {
     tokio::spawn(async move { while updates.recv().await.is_some() {} });
 }
 
-/// Sends open-loop to `matters` in turn; returns (acknowledged, failed).
+/// Sends open-loop at `rate`, message `n` going to `targets[n % len]` (sender index, matter);
+/// returns (acknowledged, failed).
 async fn publish(
-    cli: &Cli,
-    token: &str,
-    matters: &[MatterId],
+    senders: &[docket_client::ChannelHandle],
+    targets: &[(usize, MatterId)],
     rate: f64,
     start_at: u64,
     end: u64,
-) -> anyhow::Result<(u64, u64)> {
-    // The publisher posts without following the matters (authorised on first use).
-    let (channel, updates) = Channel::connect(ChannelOptions::new(
-        vec![cli.common.url.clone()],
-        token.to_owned(),
-    ))
-    .split();
-    drain(updates);
+) -> (u64, u64) {
     let interval = 1_000_000.0 / rate.max(0.001);
     let mut tasks = Vec::new();
     let mut n = 0u64;
     loop {
         let scheduled = start_at + (n as f64 * interval) as u64;
-        if scheduled >= end {
+        if scheduled >= end || targets.is_empty() {
             break;
         }
         let now = now_micros();
         if scheduled > now {
             tokio::time::sleep(Duration::from_micros(scheduled - now)).await;
         }
-        let channel = channel.clone();
-        let matter = matters[n as usize % matters.len()];
+        let (sender, matter) = targets[n as usize % targets.len()];
+        let channel = senders[sender].clone();
         tasks.push(tokio::spawn(async move {
-            channel.send(matter, &scheduled.to_string()).await.is_ok()
+            match channel.send(matter, &scheduled.to_string()).await {
+                Ok(_) => true,
+                Err(err) => {
+                    eprintln!("send failed: {err}");
+                    false
+                }
+            }
         }));
         n += 1;
     }
@@ -274,7 +299,7 @@ async fn publish(
             ok += 1;
         }
     }
-    Ok((ok, n - ok))
+    (ok, n - ok)
 }
 
 /// `count` senders share `rate`; each records send → ack latency from the scheduled time.

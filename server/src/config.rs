@@ -71,7 +71,8 @@ pub struct ChannelSettings {
     pub writer_max_batch: usize,
     /// Ping interval (`DOCKET_WS_HEARTBEAT_SECONDS`, default 20).
     pub heartbeat_seconds: u64,
-    /// How often an open socket re-checks its session and access (`DOCKET_WS_RECHECK_SECONDS`, default 10).
+    /// How often an open socket re-checks its session and access (`DOCKET_WS_RECHECK_SECONDS`,
+    /// default 30; changes that revoke access reach open sockets at once through control messages).
     pub recheck_seconds: u64,
     /// Frames queued per socket before it counts as a slow consumer (`DOCKET_WS_OUTBOUND_QUEUE`, default 256).
     pub outbound_queue: usize,
@@ -91,7 +92,7 @@ impl Default for ChannelSettings {
             writer_shards: 2,
             writer_max_batch: 256,
             heartbeat_seconds: 20,
-            recheck_seconds: 10,
+            recheck_seconds: 30,
             outbound_queue: 256,
             firm_sees_client_reads: true,
             clients_see_firm_reads: false,

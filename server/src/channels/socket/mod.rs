@@ -65,7 +65,7 @@ pub struct Connection {
     slow: Arc<SlowFlag>,
     /// Subscribed matters and the scopes held on each.
     subs: HashMap<MatterId, Vec<Scope>>,
-    /// Matters acted on without a subscription, authorised until the next access re-check.
+    /// Matters acted on without a subscription, re-checked with the subscriptions.
     authorized: HashMap<MatterId, Vec<Scope>>,
     presence: PresenceState,
     typing_sent: HashMap<MatterId, Instant>,
@@ -128,8 +128,10 @@ impl Connection {
         let heartbeat = Duration::from_secs(settings.heartbeat_seconds.max(1));
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let recheck_every = Duration::from_secs(settings.recheck_seconds.max(1));
-        let mut recheck =
-            tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
+        let mut recheck = tokio::time::interval_at(
+            tokio::time::Instant::now() + spread(recheck_every),
+            recheck_every,
+        );
         let mut pending: FuturesUnordered<PendingAck> = FuturesUnordered::new();
         let slow = self.slow.clone();
 
@@ -453,6 +455,13 @@ async fn reply_error(
 async fn send_frame(sink: &mut Sink, frame: &ServerFrame) -> Result<(), ()> {
     let text = serde_json::to_string(frame).map_err(|_| ())?;
     write(sink, Message::Text(text.into())).await
+}
+
+/// A first delay between one and two periods, chosen at random: sockets that connected together
+/// (after a restart, say) must not all re-check in the same instant.
+fn spread(period: Duration) -> Duration {
+    use rand::Rng;
+    period + period.mul_f64(rand::thread_rng().gen_range(0.0..1.0))
 }
 
 /// Frames written per flush when several are queued: one system call for a burst.

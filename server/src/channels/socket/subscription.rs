@@ -24,7 +24,7 @@ const MAX_AUTHORIZED: usize = 1_000;
 
 impl Connection {
     /// The user must hold `scope` on the matter. A matter the socket does not follow is
-    /// authorised on first use and remembered until the next access re-check, so one can post to
+    /// authorised on first use and re-checked with the subscriptions, so one can post to
     /// a matter without following it (a quick reply from a notification, a CLI send).
     pub(super) async fn require(
         &mut self,
@@ -201,12 +201,16 @@ impl Connection {
     }
 
     pub(super) async fn recheck_access(&mut self, sink: &mut Sink) -> Result<(), Closing> {
-        // Matters used without following them are authorised again on their next use.
-        self.authorized.clear();
-        if self.subs.is_empty() {
+        if self.subs.is_empty() && self.authorized.is_empty() {
             return Ok(());
         }
-        let ids: Vec<MatterId> = self.subs.keys().copied().collect();
+        // One query re-checks both the followed matters and those only posted to.
+        let ids: Vec<MatterId> = self
+            .subs
+            .keys()
+            .chain(self.authorized.keys())
+            .copied()
+            .collect();
         let facts = async {
             let mut tenant = self.auth.tenant(&self.app).await?;
             let facts = matters::facts_of(&mut tenant, &self.auth.actor, &ids).await?;
@@ -219,7 +223,15 @@ impl Connection {
             .into_iter()
             .map(|(id, facts)| (id, matter_scopes(&self.auth.actor, &facts)))
             .collect();
-        for matter_id in ids {
+        self.authorized.retain(|id, held| match scopes.get(id) {
+            Some(now) if !now.is_empty() => {
+                held.clone_from(now);
+                true
+            }
+            _ => false,
+        });
+        let followed: Vec<MatterId> = self.subs.keys().copied().collect();
+        for matter_id in followed {
             let now = scopes.get(&matter_id).cloned().unwrap_or_default();
             if now.is_empty() {
                 self.subs.remove(&matter_id);
