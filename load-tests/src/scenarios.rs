@@ -202,7 +202,7 @@ async fn fan_out(
             }
         }));
     }
-    let (published, errors) = match rate {
+    let acks = match rate {
         // Many small matters: the participants themselves write, in turn, to their own matter.
         Some(rate) if per_matter > 1 => {
             let targets: Vec<(usize, MatterId)> = (0..per_matter)
@@ -227,8 +227,10 @@ async fn fan_out(
             let targets: Vec<(usize, MatterId)> = matters.iter().map(|m| (0, *m)).collect();
             publish(&[publisher], &targets, rate, start_at, end).await
         }
-        None => (0, 0),
+        None => Vec::new(),
     };
+    let published = acks.iter().filter(|a| a.is_some()).count() as u64;
+    let errors = acks.len() as u64 - published;
     let mut latencies = Vec::new();
     for receiver in receivers {
         latencies.extend(receiver.await?);
@@ -260,14 +262,14 @@ fn drain(mut updates: tokio::sync::mpsc::Receiver<Update>) {
 }
 
 /// Sends open-loop at `rate`, message `n` going to `targets[n % len]` (sender index, matter);
-/// returns (acknowledged, failed).
+/// returns each send's acknowledgement latency from its scheduled time (`None`: it failed).
 async fn publish(
     senders: &[docket_client::ChannelHandle],
     targets: &[(usize, MatterId)],
     rate: f64,
     start_at: u64,
     end: u64,
-) -> (u64, u64) {
+) -> Vec<Option<u64>> {
     let interval = 1_000_000.0 / rate.max(0.001);
     let mut tasks = Vec::new();
     let mut n = 0u64;
@@ -284,22 +286,20 @@ async fn publish(
         let channel = senders[sender].clone();
         tasks.push(tokio::spawn(async move {
             match channel.send(matter, &scheduled.to_string()).await {
-                Ok(_) => true,
+                Ok(_) => Some(now_micros().saturating_sub(scheduled)),
                 Err(err) => {
                     eprintln!("send failed: {err}");
-                    false
+                    None
                 }
             }
         }));
         n += 1;
     }
-    let mut ok = 0;
+    let mut acks = Vec::with_capacity(tasks.len());
     for task in tasks {
-        if task.await.unwrap_or(false) {
-            ok += 1;
-        }
+        acks.push(task.await.ok().flatten());
     }
-    (ok, n - ok)
+    acks
 }
 
 /// `count` senders share `rate`; each records send → ack latency from the scheduled time.
@@ -311,63 +311,32 @@ async fn sends(
     rate: f64,
     seconds: u64,
 ) -> anyhow::Result<WorkerResult> {
-    let mut channels = Vec::with_capacity(count);
-    for i in 0..count.max(1) {
-        let mut channel = Channel::connect(ChannelOptions::new(
-            vec![cli.common.url.clone()],
-            token.to_owned(),
-        ));
-        let matter = matters[i % matters.len()];
-        channel.subscribe(matter, None);
-        loop {
-            match tokio::time::timeout(Duration::from_secs(30), channel.next())
-                .await
-                .context("subscribing")?
-            {
-                Some(Update::Subscribed { .. }) => break,
-                Some(_) => {}
-                None => anyhow::bail!("channel closed while subscribing"),
-            }
-        }
-        let (handle, updates) = channel.split();
-        drain(updates);
-        channels.push(handle);
-    }
+    let channels = subscribe_all(cli, token, matters, count.max(1), 1).await?;
+    let senders: Vec<_> = channels
+        .into_iter()
+        .map(|channel| {
+            let (handle, updates) = channel.split();
+            drain(updates);
+            handle
+        })
+        .collect();
+    let targets: Vec<(usize, MatterId)> = (0..senders.len())
+        .map(|i| (i, matters[i % matters.len()]))
+        .collect();
     let start_at = ready_then_start().await?;
-    let end = start_at + seconds * 1_000_000;
-    let interval = 1_000_000.0 / rate.max(0.001);
-    let mut tasks = Vec::new();
-    let mut n = 0u64;
-    loop {
-        let scheduled = start_at + (n as f64 * interval) as u64;
-        if scheduled >= end {
-            break;
-        }
-        let now = now_micros();
-        if scheduled > now {
-            tokio::time::sleep(Duration::from_micros(scheduled - now)).await;
-        }
-        let which = n as usize % channels.len();
-        let channel = channels[which].clone();
-        let matter = matters[which % matters.len()];
-        tasks.push(tokio::spawn(async move {
-            let result = channel.send(matter, &scheduled.to_string()).await;
-            result.ok().map(|_| now_micros().saturating_sub(scheduled))
-        }));
-        n += 1;
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        match task.await? {
-            Some(latency) => latencies.push(latency),
-            None => errors += 1,
-        }
-    }
-    let acked = latencies.len() as u64;
+    let acks = publish(
+        &senders,
+        &targets,
+        rate,
+        start_at,
+        start_at + seconds * 1_000_000,
+    )
+    .await;
+    let errors = acks.iter().filter(|a| a.is_none()).count() as u64;
+    let latencies: Vec<u64> = acks.into_iter().flatten().collect();
     Ok(WorkerResult {
+        messages: latencies.len() as u64,
         latencies_us: latencies,
-        messages: acked,
         errors,
         seconds: seconds as f64,
     })
