@@ -75,17 +75,22 @@ impl Connection {
                 .presence
                 .set(matter_id, self.auth.user.user_id, &key, state)
                 .await;
-            let frame = ServerFrame::Presence {
-                matter_id,
-                user_id: self.auth.user.user_id,
-                state,
-            };
-            self.app
-                .channels
-                .hub
-                .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
-                .await;
+            self.announce_presence(matter_id, state).await;
         }
         Ok(())
+    }
+
+    /// Tells everyone in the matter (on every node) this user's presence there.
+    pub(super) async fn announce_presence(&self, matter_id: MatterId, state: PresenceState) {
+        let frame = ServerFrame::Presence {
+            matter_id,
+            user_id: self.auth.user.user_id,
+            state,
+        };
+        self.app
+            .channels
+            .hub
+            .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
+            .await;
     }
 }

@@ -233,16 +233,7 @@ impl Connection {
                 .remove(matter_id, self.auth.user.user_id, &key)
                 .await;
             if state == PresenceState::Offline {
-                let frame = ServerFrame::Presence {
-                    matter_id,
-                    user_id: self.auth.user.user_id,
-                    state,
-                };
-                self.app
-                    .channels
-                    .hub
-                    .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
-                    .await;
+                self.announce_presence(matter_id, state).await;
             }
         }
     }

@@ -120,16 +120,7 @@ impl Connection {
             presence
                 .set(matter_id, self.auth.user.user_id, &key, self.presence)
                 .await;
-            let frame = ServerFrame::Presence {
-                matter_id,
-                user_id: self.auth.user.user_id,
-                state: self.presence,
-            };
-            self.app
-                .channels
-                .hub
-                .publish_ephemeral(matter_id, Scope::Messages, None, &frame)
-                .await;
+            self.announce_presence(matter_id, self.presence).await;
             let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
             let positions = store::read_positions(tenant.conn(), matter_id)
                 .await
