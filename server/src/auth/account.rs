@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use docket_protocol::auth::{Alert, AlertDetail, CurrentSession, DeviceInfo, SessionInfo};
 use docket_protocol::ids::{DeviceId, SessionId};
 
-use super::{cookies, Authenticated, Signed};
+use super::{cookies, session, Authenticated, Signed};
 use crate::audit::{self, AuditRecord};
 use crate::channels::Control;
 use crate::error::{Json, Path};
@@ -40,13 +40,7 @@ pub async fn sign_out(
     auth: Authenticated,
 ) -> Result<(StatusCode, HeaderMap)> {
     let mut tenant = auth.tenant(&app).await?;
-    sqlx::query!(
-        "update session set revoked_at = $2, revoked_reason = 'signed_out' where session_id = $1 and revoked_at is null",
-        auth.session_id.0,
-        app.clock.now()
-    )
-    .execute(tenant.conn())
-    .await?;
+    session::revoke(&mut tenant, auth.session_id, app.clock.now(), "signed_out").await?;
     audit::record(
         &mut tenant,
         AuditRecord::new("auth.signed_out").target("session", auth.session_id),
@@ -111,14 +105,7 @@ pub async fn revoke_session(
     Path(session_id): Path<SessionId>,
 ) -> Result<StatusCode> {
     let mut tenant = signed.tenant(&app).await?;
-    let revoked = sqlx::query!(
-        "update session set revoked_at = $2, revoked_reason = 'revoked_by_user' where session_id = $1 and revoked_at is null",
-        session_id.0,
-        app.clock.now()
-    )
-    .execute(tenant.conn())
-    .await?;
-    if revoked.rows_affected() == 0 {
+    if !session::revoke(&mut tenant, session_id, app.clock.now(), "revoked_by_user").await? {
         return Err(Error::NotFound);
     }
     audit::record(

@@ -218,17 +218,29 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Revokes a session that has run out, audits why, and closes its open sockets.
-pub async fn end(app: &AppState, auth: &Authenticated, reason: &'static str) -> Result<()> {
-    let mut tenant = auth.tenant(app).await?;
-    sqlx::query!(
+/// Marks one of the tenant actor's sessions revoked (RLS admits only their own); returns whether
+/// a live session was revoked.
+pub async fn revoke(
+    tenant: &mut Tenant,
+    session_id: SessionId,
+    now: OffsetDateTime,
+    reason: &str,
+) -> Result<bool> {
+    let revoked = sqlx::query!(
         "update session set revoked_at = $2, revoked_reason = $3 where session_id = $1 and revoked_at is null",
-        auth.session_id.0,
-        app.clock.now(),
+        session_id.0,
+        now,
         reason
     )
     .execute(tenant.conn())
     .await?;
+    Ok(revoked.rows_affected() == 1)
+}
+
+/// Revokes a session that has run out, audits why, and closes its open sockets.
+pub async fn end(app: &AppState, auth: &Authenticated, reason: &'static str) -> Result<()> {
+    let mut tenant = auth.tenant(app).await?;
+    revoke(&mut tenant, auth.session_id, app.clock.now(), reason).await?;
     audit::record(
         &mut tenant,
         AuditRecord::new("auth.session.expired")

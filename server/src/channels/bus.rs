@@ -54,8 +54,6 @@ pub enum Control {
     SessionEnded { session_id: SessionId },
     /// Some or all of a user's sessions ended, or their access changed: re-check everything.
     UserChanged { user_id: UserId },
-    /// Who may see a matter changed (e.g. it was closed): re-check its sockets.
-    MatterChanged { matter_id: MatterId },
     /// Something affecting many matters changed (a practice area's portal switch): re-check all.
     PolicyChanged,
 }
@@ -149,27 +147,34 @@ impl Bus {
     /// Publishes to the other nodes. Failures are logged, not returned: the record is in
     /// Postgres, and the other nodes catch up by `seq` once Redis is back.
     pub async fn publish(&self, payload: BusPayload) {
+        self.publish_all(vec![payload]).await;
+    }
+
+    /// Publishes several messages in one round trip (a pipeline), in order.
+    pub async fn publish_all(&self, payloads: Vec<BusPayload>) {
         let Some(redis) = &self.redis else { return };
-        let channel = match &payload {
-            BusPayload::Event { matter_id, .. } | BusPayload::Ephemeral { matter_id, .. } => {
-                redis.matter_channel(*matter_id)
+        if payloads.is_empty() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for payload in payloads {
+            let channel = match &payload {
+                BusPayload::Event { matter_id, .. } | BusPayload::Ephemeral { matter_id, .. } => {
+                    redis.matter_channel(*matter_id)
+                }
+                BusPayload::Control(_) => redis.control_channel(),
+            };
+            match serde_json::to_string(&BusMessage {
+                origin: self.node_id,
+                payload,
+            }) {
+                Ok(body) => {
+                    pipe.cmd("PUBLISH").arg(channel).arg(body).ignore();
+                }
+                Err(err) => tracing::error!(error = %err, "bus message does not serialise"),
             }
-            BusPayload::Control(_) => redis.control_channel(),
-        };
-        let message = BusMessage {
-            origin: self.node_id,
-            payload,
-        };
-        let body = match serde_json::to_string(&message) {
-            Ok(body) => body,
-            Err(err) => return tracing::error!(error = %err, "bus message does not serialise"),
-        };
-        let mut publisher = redis.publisher.clone();
-        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(&channel)
-            .arg(body)
-            .query_async(&mut publisher)
-            .await;
+        }
+        let result: redis::RedisResult<()> = pipe.query_async(&mut redis.publisher.clone()).await;
         if let Err(err) = result {
             tracing::warn!(error = %err, "publishing to Redis failed; other nodes will catch up from Postgres");
         }

@@ -23,7 +23,6 @@ pub mod writer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap};
@@ -35,6 +34,7 @@ use docket_protocol::ids::{MatterId, UserId};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sqlx::PgPool;
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 pub use bus::Control;
@@ -214,7 +214,7 @@ pub struct SendRate {
     rate: f64,
     burst: f64,
     /// A std `Mutex`: a map update, never held across an await.
-    buckets: Arc<Mutex<HashMap<UserId, (f64, Instant)>>>,
+    buckets: Arc<Mutex<HashMap<UserId, (f64, OffsetDateTime)>>>,
 }
 
 impl SendRate {
@@ -226,15 +226,15 @@ impl SendRate {
         }
     }
 
-    /// Takes a token for `user`, if one is left.
-    pub fn allow(&self, user: UserId) -> bool {
-        let now = Instant::now();
+    /// Takes a token for `user` at `now` (the server's clock), if one is left.
+    pub fn allow(&self, user: UserId, now: OffsetDateTime) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > 100_000 {
-            buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs() < 60);
+            buckets.retain(|_, (_, at)| (now - *at).whole_seconds() < 60);
         }
         let (tokens, at) = buckets.entry(user).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        let elapsed = (now - *at).as_seconds_f64().max(0.0);
+        *tokens = (*tokens + elapsed * self.rate).min(self.burst);
         *at = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
@@ -265,8 +265,13 @@ mod tests {
     fn the_send_rate_allows_a_burst_then_refuses() {
         let rate = SendRate::new(1, 3);
         let user = UserId::new();
-        assert!((0..3).all(|_| rate.allow(user)));
-        assert!(!rate.allow(user));
-        assert!(rate.allow(UserId::new()), "buckets are per user");
+        let now = OffsetDateTime::now_utc();
+        assert!((0..3).all(|_| rate.allow(user, now)));
+        assert!(!rate.allow(user, now));
+        assert!(rate.allow(UserId::new(), now), "buckets are per user");
+        assert!(
+            rate.allow(user, now + time::Duration::seconds(1)),
+            "a token a second comes back"
+        );
     }
 }

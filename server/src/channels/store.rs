@@ -150,7 +150,7 @@ pub async fn last_seq(conn: &mut PgConnection, matter_id: MatterId) -> Result<u6
 /// The `seq`s already stored for these sends, keyed by (matter, author, client_msg_id).
 pub async fn find_sent(
     conn: &mut PgConnection,
-    sends: &[NewEvent],
+    sends: &[&NewEvent],
 ) -> Result<Vec<(Uuid, Uuid, Uuid, u64)>> {
     let rows = sqlx::query!(
         r#"select matter_id as "matter_id!", author_id as "author_id!", client_msg_id as "client_msg_id!", seq as "seq!"

@@ -148,8 +148,7 @@ async fn commit(
 ) -> Result<(Vec<Appended>, Vec<StoredEvent>)> {
     let key = |e: &NewEvent| -> Key { (e.matter_id.0, e.author_id.0, e.client_msg_id) };
     let mut tx = pool.begin().await?;
-    let owned: Vec<NewEvent> = events.iter().map(|e| (*e).clone()).collect();
-    let mut known: HashMap<Key, u64> = store::find_sent(&mut tx, &owned)
+    let mut known: HashMap<Key, u64> = store::find_sent(&mut tx, events)
         .await?
         .into_iter()
         .map(|(m, a, c, seq)| ((m, a, c), seq))

@@ -161,7 +161,12 @@ async fn revoking_a_grant_stops_delivery_to_an_open_socket() {
 
 #[tokio::test]
 async fn resume_after_a_disconnect_has_no_gap_and_no_duplicate_while_sending_continues() {
-    let app = spawn_app_with(|c| c.channels.send_rate_per_second = 1_000).await;
+    let app = spawn_app_with(|c| {
+        // The send bucket follows the server's (manual) clock, which stands still here.
+        c.channels.send_rate_per_second = 1_000;
+        c.channels.send_burst = 1_000;
+    })
+    .await;
     let f = &app.firm;
     let (_, sender) = app.sdk(&f.fee_earner).await;
     let (_, mut reader) = app.sdk(&f.gc).await;
@@ -428,7 +433,7 @@ async fn sends_beyond_the_rate_limit_get_error_frames_not_a_disconnect() {
         }
     }
     assert!(limited >= 2, "{limited}");
-    tokio::time::sleep(Duration::from_millis(1100)).await; // refill one token (real time)
+    app.clock.advance(time::Duration::milliseconds(1100)); // refills one token (server clock)
     channel
         .send(f.matter_a1, "after a pause")
         .await

@@ -241,6 +241,7 @@ impl Hub {
 
     /// Delivers committed events on this node and publishes them to the others.
     pub async fn publish_events(&self, events: &[StoredEvent]) {
+        let mut payloads = Vec::new();
         for stored in events {
             let event = stored.to_event();
             let frame = match serde_json::to_string(&ServerFrame::Event { event }) {
@@ -251,24 +252,24 @@ impl Hub {
                 }
             };
             let matter_id = MatterId(stored.matter_id);
+            let seq = stored.seq as u64;
             self.deliver_event(
                 matter_id,
-                stored.seq as u64,
+                seq,
                 stored.scope.clone(),
                 Utf8Bytes::from(frame.clone()),
             );
             if self.0.bus.is_distributed() {
-                self.0
-                    .bus
-                    .publish(BusPayload::Event {
-                        matter_id,
-                        seq: stored.seq as u64,
-                        scope: stored.scope.clone(),
-                        frame,
-                    })
-                    .await;
+                payloads.push(BusPayload::Event {
+                    matter_id,
+                    seq,
+                    scope: stored.scope.clone(),
+                    frame,
+                });
             }
         }
+        // One round trip for the whole batch: the writer acknowledges its senders after this.
+        self.0.bus.publish_all(payloads).await;
     }
 
     /// Sends an ephemeral frame (typing, presence, read position) to a matter's sockets everywhere.
@@ -338,7 +339,7 @@ impl Hub {
             let affected = match control {
                 Control::SessionEnded { session_id } => entry.session_id == *session_id,
                 Control::UserChanged { user_id } => entry.user_id == *user_id,
-                Control::MatterChanged { .. } | Control::PolicyChanged => true,
+                Control::PolicyChanged => true,
             };
             if affected {
                 let _ = entry.signals.try_send(ConnSignal::Recheck);

@@ -43,10 +43,7 @@ impl Connection {
                 None => serde_json::json!({ "target_seq": target_seq }),
             },
         };
-        if let Some((.., seq)) = store::find_sent(tenant.conn(), std::slice::from_ref(&new))
-            .await?
-            .pop()
-        {
+        if let Some((.., seq)) = store::find_sent(tenant.conn(), &[&new]).await?.pop() {
             return Ok(Appended {
                 seq,
                 duplicate: true,

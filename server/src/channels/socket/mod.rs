@@ -313,7 +313,11 @@ impl Connection {
                     .await?;
                 let text = valid_text(&text).map_err(|e| with_ids(e, matter_id, client_msg_id))?;
                 if pending.len() >= MAX_IN_FLIGHT
-                    || !self.app.channels.rate.allow(self.auth.user.user_id)
+                    || !self
+                        .app
+                        .channels
+                        .rate
+                        .allow(self.auth.user.user_id, self.app.clock.now())
                 {
                     return Err((
                         ErrorCode::RateLimited,
