@@ -201,7 +201,31 @@ pub struct MatterSummary {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub opened_at: OffsetDateTime,
+    /// Where the viewer stands in the matter's channel.
+    pub activity: MatterActivity,
 }
+
+/// The viewer's position in a matter's channel, for the matter list. Counts only events the viewer
+/// may see: without the messages scope there is nothing unread and no read position.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MatterActivity {
+    /// The seq of the newest event the viewer may see; 0 when there is none.
+    pub head_seq: u64,
+    /// How far the viewer has read; 0 when they have not.
+    pub read_seq: u64,
+    /// Messages from others after `read_seq`, not deleted; capped at [`MAX_UNREAD`].
+    pub unread: u32,
+    /// When the newest event the viewer may see was written.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub last_activity_at: Option<OffsetDateTime>,
+}
+
+/// The most unread messages counted per matter ("999+" beyond), so a long-unread matter costs no
+/// more than a busy one.
+pub const MAX_UNREAD: u32 = 999;
 
 /// A client user's access to a matter.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -217,7 +241,7 @@ pub struct Grant {
 }
 
 /// A matter with the people on it. Firm users see the team and every grant; client users see the
-/// team and their own grant only.
+/// team and their own grant only. Everyone sees the participants.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -226,6 +250,19 @@ pub struct MatterDetail {
     pub summary: MatterSummary,
     pub team: Vec<PersonRef>,
     pub grants: Vec<Grant>,
+    /// Who takes part in the channel: the responsible fee earner and team, and the client users who
+    /// can see its messages. Names only, for every viewer.
+    pub participants: Vec<Participant>,
+}
+
+/// Someone who takes part in a matter's channel, as shown beside messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Participant {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub kind: UserKind,
 }
 
 /// `POST /api/v1/matters`.

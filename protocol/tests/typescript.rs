@@ -42,8 +42,10 @@ fn generate() -> String {
         directory::CreateClientRequest,
         directory::InviteClientUserRequest,
         directory::Invited,
+        directory::MatterActivity,
         directory::MatterSummary,
         directory::Grant,
+        directory::Participant,
         directory::MatterDetail,
         directory::CreateMatterRequest,
         directory::GrantRequest,
@@ -85,8 +87,12 @@ fn generate() -> String {
         channel::MAX_FRAME_BYTES
     ));
     out.push_str(&format!(
-        "export const MAX_MESSAGE_CHARS = {};\n\n",
+        "export const MAX_MESSAGE_CHARS = {};\n",
         channel::MAX_MESSAGE_CHARS
+    ));
+    out.push_str(&format!(
+        "export const MAX_UNREAD = {};\n\n",
+        directory::MAX_UNREAD
     ));
     for declaration in declarations {
         out.push_str(&declaration);

@@ -15,6 +15,9 @@ use time::Duration;
 /// `docket serve` anywhere else (see [`Config::check_production_safety`]).
 const DEMO_KEY_ENCRYPTION_KEY: [u8; 32] = *b"docket-demo-key-not-for-real-use";
 
+/// Where Vite puts the web client's build, seen from the repository root.
+const DEFAULT_WEB_DIR: &str = "clients/web/dist";
+
 /// The settings as a file may give them; every field optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +36,7 @@ struct FileConfig {
     firm_name: Option<String>,
     max_body_bytes: Option<usize>,
     redis_prefix: Option<String>,
+    web_dir: Option<PathBuf>,
     #[serde(default)]
     channels: ChannelFileConfig,
 }
@@ -176,6 +180,9 @@ pub struct Config {
     /// Prefix of every Redis key and channel (`DOCKET_REDIS_PREFIX`, default `docket:`), so
     /// deployments (and tests) can share a Redis.
     pub redis_prefix: String,
+    /// The built web client, served at `/` (`DOCKET_WEB_DIR`, default `clients/web/dist`, relative
+    /// to the working directory). Missing is fine: the API still works.
+    pub web_dir: PathBuf,
     /// Real-time channel settings.
     pub channels: ChannelSettings,
 }
@@ -265,6 +272,10 @@ impl Config {
             redis_prefix: env("DOCKET_REDIS_PREFIX")
                 .or(file.redis_prefix)
                 .unwrap_or_else(|| "docket:".into()),
+            web_dir: env("DOCKET_WEB_DIR")
+                .map(PathBuf::from)
+                .or(file.web_dir)
+                .unwrap_or_else(|| DEFAULT_WEB_DIR.into()),
             channels: ChannelSettings::resolve(file.channels)?,
         })
     }
@@ -289,6 +300,7 @@ impl Config {
             firm_name: "Docket".into(),
             max_body_bytes: 64 * 1024,
             redis_prefix: "docket:".into(),
+            web_dir: DEFAULT_WEB_DIR.into(),
             channels: ChannelSettings::default(),
         }
     }

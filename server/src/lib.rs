@@ -12,6 +12,7 @@
 //! - [`audit`]: the hash-chained audit trail, its verification and export.
 //! - [`admin`]: what a practice manager does from the command line.
 //! - [`demo`]: the demo firm and the embedded default for `docket demo`.
+//! - [`web`]: the built web client, served from memory, and the browser's security headers.
 //!
 //! Plumbing beside them: [`config`], [`error`], [`db`] (pools, migrations, the tenant transaction),
 //! [`clock`], [`keyring`], [`mail`], [`startup`] (router and server), [`telemetry`], [`openapi`].
@@ -34,5 +35,6 @@ pub mod openapi;
 pub mod practice_areas;
 pub mod startup;
 pub mod telemetry;
+pub mod web;
 
 pub use error::{Error, Result};

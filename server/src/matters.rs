@@ -1,12 +1,17 @@
 //! Matters: the unit of isolation. Listing and reading what the actor may see, and opening new
-//! matters (firm admins and partners).
+//! matters (firm admins and partners). The list carries each matter's channel activity for the
+//! viewer (`activity`); the detail names the channel's participants (`participants`).
+
+mod activity;
+mod participants;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use docket_protocol::directory::{
-    CreateMatterRequest, FirmRole, Grant, MatterDetail, MatterSummary, PersonRef, Scope,
+    CreateMatterRequest, FirmRole, Grant, MatterActivity, MatterDetail, MatterSummary, PersonRef,
+    Scope,
 };
 use docket_protocol::ids::{MatterId, UserId};
 
@@ -61,7 +66,7 @@ impl MatterRow {
         })
     }
 
-    fn summary(self, scopes: Vec<Scope>) -> Result<MatterSummary> {
+    fn summary(self, scopes: Vec<Scope>, activity: MatterActivity) -> Result<MatterSummary> {
         let internal = |e: docket_protocol::directory::UnknownName| Error::Internal(e.into());
         Ok(MatterSummary {
             matter_id: self.matter_id.into(),
@@ -78,6 +83,7 @@ impl MatterRow {
             },
             scopes,
             opened_at: self.opened_at,
+            activity,
         })
     }
 }
@@ -150,6 +156,8 @@ pub async fn list_matters(
 ) -> Result<Json<Vec<MatterSummary>>> {
     let mut tenant = signed.tenant(&app).await?;
     let rows = query_matters(&mut tenant, signed.user.user_id, None).await?;
+    let ids: Vec<MatterId> = rows.iter().map(|r| MatterId(r.matter_id)).collect();
+    let mut activity = activity::activity_of(&mut tenant, &ids).await?;
     tenant.commit().await?;
     let mut matters = Vec::with_capacity(rows.len());
     for row in rows {
@@ -159,12 +167,15 @@ pub async fn list_matters(
             tracing::warn!(matter_id = %row.matter_id, "row-level security admitted a matter the policy refuses");
             continue;
         }
-        matters.push(row.summary(scopes)?);
+        let activity = activity
+            .remove(&MatterId(row.matter_id))
+            .unwrap_or_default();
+        matters.push(row.summary(scopes, activity)?);
     }
     Ok(Json(matters))
 }
 
-/// One matter, with its team and grants.
+/// One matter, with its team, grants, participants and the viewer's activity.
 #[utoipa::path(get, path = "/api/v1/matters/{matter_id}", tag = "matters",
     params(("matter_id" = MatterId, Path)),
     responses((status = 200, body = MatterDetail), (status = 404, body = ErrorResponses)))]
@@ -216,10 +227,16 @@ pub async fn matter_detail(
     .into_iter()
     .map(|r| Ok(Grant { user_id: r.user_id.into(), display_name: r.display_name, scopes: parse_scopes(&r.scopes)?, granted_at: r.granted_at }))
     .collect::<Result<_>>()?;
+    let participants = participants::participants(tenant, matter_id).await?;
+    let activity = activity::activity_of(tenant, &[matter_id])
+        .await?
+        .remove(&matter_id)
+        .unwrap_or_default();
     Ok(MatterDetail {
-        summary: row.summary(scopes)?,
+        summary: row.summary(scopes, activity)?,
         team,
         grants,
+        participants,
     })
 }
 

@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
-use crate::{access, auth, channels, clients, matters, openapi, practice_areas, Error};
+use crate::{access, auth, channels, clients, matters, openapi, practice_areas, web, Error};
 
 /// State shared by every request. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -69,7 +69,8 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface: the API under `/api/v1`, health checks, and the web client (read from
+/// `config.web_dir` now) for everything else.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
@@ -81,12 +82,21 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::serve_spec))
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;
-    Router::new()
+    let web_client = web::WebClient::load(&state.config.web_dir);
+    let security_headers =
+        web::security_headers(&state.config.public_url, state.config.cookie_secure);
+    let mut router = Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .with_state(state)
+        .fallback_service(web::router(web_client))
+        .with_state(state);
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::overriding(name, value));
+    }
+    router
         .layer(DefaultBodyLimit::max(max_body))
+        // The web client's files set their own; API answers must never be cached.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

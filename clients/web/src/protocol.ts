@@ -3,6 +3,7 @@
 export const SUBPROTOCOL = "docket.v1";
 export const MAX_FRAME_BYTES = 16384;
 export const MAX_MESSAGE_CHARS = 8000;
+export const MAX_UNREAD = 999;
 
 export type UserId = string;
 
@@ -62,19 +63,52 @@ export type InviteClientUserRequest = { email: string, display_name: string, rol
 
 export type Invited = { user_id: UserId, invitation_id: InvitationId, expires_at: string, };
 
+export type MatterActivity = { 
+/**
+ * The seq of the newest event the viewer may see; 0 when there is none.
+ */
+head_seq: number, 
+/**
+ * How far the viewer has read; 0 when they have not.
+ */
+read_seq: number, 
+/**
+ * Messages from others after `read_seq`, not deleted; capped at [`MAX_UNREAD`].
+ */
+unread: number, 
+/**
+ * When the newest event the viewer may see was written.
+ */
+last_activity_at: string | null, };
+
 export type MatterSummary = { matter_id: MatterId, reference: string, title: string, client_id: ClientId, client_name: string, practice_area: string, status: MatterStatus, sensitivity: Sensitivity, responsible_fee_earner: PersonRef, 
 /**
  * What the viewer may see of this matter.
  */
-scopes: Array<Scope>, opened_at: string, };
+scopes: Array<Scope>, opened_at: string, 
+/**
+ * Where the viewer stands in the matter's channel.
+ */
+activity: MatterActivity, };
 
 export type Grant = { user_id: UserId, display_name: string, scopes: Array<Scope>, granted_at: string, };
 
-export type MatterDetail = { team: Array<PersonRef>, grants: Array<Grant>, matter_id: MatterId, reference: string, title: string, client_id: ClientId, client_name: string, practice_area: string, status: MatterStatus, sensitivity: Sensitivity, responsible_fee_earner: PersonRef, 
+export type Participant = { user_id: UserId, display_name: string, kind: UserKind, };
+
+export type MatterDetail = { team: Array<PersonRef>, grants: Array<Grant>, 
+/**
+ * Who takes part in the channel: the responsible fee earner and team, and the client users who
+ * can see its messages. Names only, for every viewer.
+ */
+participants: Array<Participant>, matter_id: MatterId, reference: string, title: string, client_id: ClientId, client_name: string, practice_area: string, status: MatterStatus, sensitivity: Sensitivity, responsible_fee_earner: PersonRef, 
 /**
  * What the viewer may see of this matter.
  */
-scopes: Array<Scope>, opened_at: string, };
+scopes: Array<Scope>, opened_at: string, 
+/**
+ * Where the viewer stands in the matter's channel.
+ */
+activity: MatterActivity, };
 
 export type CreateMatterRequest = { reference: string, title: string, client_id: ClientId, practice_area_id: PracticeAreaId, responsible_fee_earner_id: UserId, sensitivity: Sensitivity, 
 /**

@@ -10,5 +10,7 @@ mod cli;
 mod cluster;
 mod http;
 mod isolation;
+mod matter_activity;
 mod matters;
 mod sessions;
+mod web;

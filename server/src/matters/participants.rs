@@ -1,0 +1,46 @@
+//! Who takes part in a matter's channel, by name: what every viewer needs to label messages.
+
+use docket_protocol::directory::Participant;
+use docket_protocol::ids::MatterId;
+
+use crate::db::Tenant;
+use crate::{Error, Result};
+
+/// The responsible fee earner and the team (firm), then the client users who can see the
+/// matter's messages (client), each by display name only.
+///
+/// No new database function is needed for client viewers: row-level security already shows them
+/// firm staff and their own client's users (and a matter they can see is their client's), and
+/// whether a colleague can read the messages comes from `docket_user_matter_scopes`, the policy's
+/// own definer function, rather than from the grants, which a client user may not read (they see
+/// only their own). The caller has authorised the viewer on the matter.
+pub async fn participants(tenant: &mut Tenant, matter_id: MatterId) -> Result<Vec<Participant>> {
+    sqlx::query!(
+        r#"select u.user_id, u.display_name, u.kind
+           from user_account u
+           where u.user_id in (
+               select m.responsible_fee_earner_id from matter m where m.matter_id = $1
+               union all
+               select t.user_id from matter_team t where t.matter_id = $1
+               union all
+               select c.user_id from matter m join user_account c on c.client_id = m.client_id
+               where m.matter_id = $1 and c.kind = 'client'
+                 and 'messages' = any(docket_user_matter_scopes(c.user_id, m.matter_id)))
+           order by u.kind = 'client', u.display_name, u.user_id"#,
+        matter_id.0
+    )
+    .fetch_all(tenant.conn())
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(Participant {
+            user_id: r.user_id.into(),
+            display_name: r.display_name,
+            kind: r
+                .kind
+                .parse()
+                .map_err(|e: docket_protocol::directory::UnknownName| Error::Internal(e.into()))?,
+        })
+    })
+    .collect()
+}
