@@ -6,10 +6,12 @@ export SQLX_OFFLINE := true
 CARGO ?= cargo
 DEV_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket_dev
 
-.PHONY: demo test lint fmt deps build sqlx-prepare dev-db protocol-ts
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-## Run a demo firm on this machine: private PostgreSQL, seeded data, API on 127.0.0.1:8080.
-demo: deps
+.PHONY: demo test lint fmt deps build web web-test screenshots sqlx-prepare dev-db protocol-ts
+
+## Run a demo firm on this machine: private PostgreSQL, seeded data, portal on 127.0.0.1:8080.
+demo: deps web
 	$(CARGO) build -p docket-server --bin docket
 	$(CARGO) run -q -p docket-server --bin docket -- demo
 
@@ -20,6 +22,25 @@ test: deps lint
 	$(CARGO) build -p docket-client --bin docket-cli
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test -p docket-protocol --features ts --test typescript
+	$(MAKE) web-test
+
+## The web client: type check, unit tests (Vitest), build, then the journeys in headless Chromium
+## against a real portal at desktop and phone sizes.
+web-test: web
+	./scripts/ensure-deps.sh --browser
+	$(CARGO) build -p docket-server --bin docket
+	cd clients/web && npx vitest run
+	cd clients/web && DOCKET_BIN=$(TARGET_DIR)/debug/docket npm run --silent e2e
+
+## Refresh docs/screenshots/ (the end-to-end journeys, saving what they see).
+screenshots: web
+	./scripts/ensure-deps.sh --browser
+	$(CARGO) build -p docket-server --bin docket
+	cd clients/web && DOCKET_SCREENSHOTS=1 DOCKET_BIN=$(TARGET_DIR)/debug/docket npm run --silent e2e
+
+## Build the web client into clients/web/dist.
+web:
+	./scripts/build-web.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Docket needs beyond Rust, Node and Python, from Debian's packages, if missing:
-# the PostgreSQL server binaries (run privately by `docket demo` and the tests) and Redis.
+# the PostgreSQL server binaries (run privately by `docket demo` and the tests) and Redis; with
+# `--browser`, also Chromium for the web client's end-to-end tests.
 # Idempotent: installs nothing when everything is present.
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "--browser" ]; then
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import type { ClientFrame, EventPage, ServerFrame } from "../protocol";
+import { Channel, type WebSocketLike } from "./channel";
+
+class FakeSocket implements WebSocketLike {
+  readyState = 0;
+  sent: ClientFrame[] = [];
+  onmessage: WebSocketLike["onmessage"] = null;
+  onclose: WebSocketLike["onclose"] = null;
+  onerror: WebSocketLike["onerror"] = null;
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as ClientFrame);
+  }
+  close() {
+    this.readyState = 3;
+  }
+  hello() {
+    this.readyState = 1;
+    this.frame({ type: "hello", protocol: "docket.v1", session_id: "s", user_id: "me", heartbeat_seconds: 20, max_frame_bytes: 16384 });
+  }
+  frame(frame: ServerFrame) {
+    this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
+  }
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: "" } as CloseEvent);
+  }
+}
+
+function setup(history: (after: number, limit: number) => EventPage = () => ({ events: [], head_seq: 0, more: false })) {
+  const sockets: FakeSocket[] = [];
+  const timers: (() => void)[] = [];
+  let id = 0;
+  const channel = new Channel({
+    url: "ws://portal/api/v1/ws",
+    me: "me",
+    openSocket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    fetchHistory: async (_m, after, limit) => history(after, limit),
+    newId: () => `id-${++id}`,
+    setTimeout: (fn) => timers.push(fn),
+    clearTimeout: () => undefined,
+    now: () => 0,
+  });
+  return { channel, sockets, timers };
+}
+
+const message = (seq: number, text: string, author = "them", client_msg_id?: string): ServerFrame => ({
+  type: "event",
+  event: { matter_id: "m", seq, at: "2026-11-29T10:00:00Z", author_id: author, client_msg_id, body: { kind: "message", text, reply_to: null, deleted: false } },
+});
+
+describe("Channel", () => {
+  it("resubscribes from the last applied event and re-sends unacknowledged messages after a drop", () => {
+    const { channel, sockets, timers } = setup();
+    channel.connect();
+    channel.watch("m", 4);
+    sockets[0].hello();
+    expect(sockets[0].sent).toEqual([{ type: "subscribe", matter_id: "m", since: 4 }]);
+    sockets[0].frame(message(5, "five"));
+    channel.send("m", "are you there?", null);
+    expect(sockets[0].sent[1]).toMatchObject({ type: "send", client_msg_id: "id-1" });
+
+    sockets[0].drop();
+    expect(channel.state).toBe("reconnecting");
+    channel.send("m", "written offline", null);
+    timers.shift()!();
+    sockets[1].hello();
+    expect(sockets[1].sent).toEqual([
+      { type: "subscribe", matter_id: "m", since: 5 },
+      { type: "send", matter_id: "m", client_msg_id: "id-1", text: "are you there?" },
+      { type: "send", matter_id: "m", client_msg_id: "id-2", text: "written offline" },
+    ]);
+    // The server already had the first: same seq, and the event clears the bubble once.
+    sockets[1].frame({ type: "ack", matter_id: "m", client_msg_id: "id-1", seq: 6, duplicate: true });
+    sockets[1].frame(message(6, "are you there?", "me", "id-1"));
+    sockets[1].frame(message(6, "are you there?", "me", "id-1"));
+    const c = channel.conversation("m");
+    expect(c.messages().map((m) => m.text)).toEqual(["five", "are you there?"]);
+    expect(c.pendingMessages().map((p) => p.text)).toEqual(["written offline"]);
+  });
+
+  it("fetches a gap over REST before applying what follows it", async () => {
+    const { channel, sockets } = setup((after, limit) => ({
+      events: Array.from({ length: limit }, (_, i) => (message(after + 1 + i, `h${after + 1 + i}`) as { event: EventPage["events"][0] }).event),
+      head_seq: 9,
+      more: false,
+    }));
+    channel.connect();
+    channel.watch("m", 2);
+    sockets[0].hello();
+    sockets[0].frame(message(6, "six"));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(channel.conversation("m").messages().map((m) => m.seq)).toEqual([3, 4, 5, 6]);
+  });
+
+  it("stops for good when the server ends the session", () => {
+    const { channel, sockets, timers } = setup();
+    channel.connect();
+    sockets[0].hello();
+    sockets[0].drop(4001);
+    expect(channel.state).toBe("ended");
+    expect(timers).toHaveLength(0);
+  });
+
+  it("marks a refused send as failed and does not re-send it by itself", () => {
+    const { channel, sockets, timers } = setup();
+    channel.connect();
+    sockets[0].hello();
+    const id = channel.send("m", "spam", null);
+    sockets[0].frame({ type: "error", code: "rate_limited", message: "slow down", matter_id: "m", client_msg_id: id });
+    expect(channel.conversation("m").pendingMessages()[0].state).toBe("failed");
+    sockets[0].drop();
+    timers.shift()!();
+    sockets[1].hello();
+    expect(sockets[1].sent.filter((f) => f.type === "send")).toHaveLength(0);
+    channel.retry("m", id);
+    expect(sockets[1].sent.filter((f) => f.type === "send")).toHaveLength(1);
+  });
+});

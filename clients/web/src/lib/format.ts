@@ -1,0 +1,29 @@
+// Dates, times and names for display, in the reader's locale.
+
+const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const day = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
+const full = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** "14:05" today, "3 Mar" before. */
+export function shortWhen(iso: string, now = new Date()): string {
+  const at = new Date(iso);
+  return at.toDateString() === now.toDateString() ? time.format(at) : day.format(at);
+}
+
+/** "3 Mar 2026, 14:05". */
+export function fullWhen(iso: string): string {
+  return full.format(new Date(iso));
+}
+
+/** Up to two initials for an avatar. */
+export function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
+  return letters.map((p) => p[0]?.toUpperCase() ?? "").join("") || "?";
+}
+
+/** "2 minutes" / "45 seconds". */
+export function duration(seconds: number): string {
+  if (seconds >= 90) return `${Math.round(seconds / 60)} minutes`;
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}

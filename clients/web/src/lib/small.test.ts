@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { ApiError, csrfToken, describe as describeError } from "./api";
+import { reconnectDelay } from "./backoff";
+import { IdleWatch } from "./idle";
+
+describe("csrfToken", () => {
+  it("finds the token among other cookies", () => {
+    expect(csrfToken("a=1; docket_csrf=abc%3D; b=2")).toBe("abc=");
+    expect(csrfToken("a=1")).toBeUndefined();
+    expect(csrfToken("docket_csrf=")).toBeUndefined();
+  });
+});
+
+describe("error words", () => {
+  it("explain throttling with the wait", () => {
+    expect(describeError(new ApiError(429, "rate_limited", "x", 120))).toContain("2 minutes");
+    expect(describeError(new ApiError(401, "invalid_mfa_code", "x"))).toContain("code is not right");
+    expect(describeError(new Error("boom"))).toContain("Something went wrong");
+  });
+});
+
+describe("reconnectDelay", () => {
+  it("grows, is capped and never zero", () => {
+    expect(reconnectDelay(0, () => 0)).toBe(125);
+    expect(reconnectDelay(0, () => 1)).toBe(500);
+    expect(reconnectDelay(3, () => 1)).toBe(4_000);
+    expect(reconnectDelay(30, () => 1)).toBe(8_000);
+    expect(reconnectDelay(30, () => 0)).toBe(2_000);
+  });
+});
+
+describe("IdleWatch", () => {
+  const minute = 60_000;
+  it("warns two minutes before the server would end the session", () => {
+    const idle = new IdleWatch(15 * minute, 0);
+    // The server may have recorded activity up to 30 s early: the page counts from there.
+    expect(idle.expiresAt()).toBe(15 * minute - 30_000);
+    expect(idle.phase(12 * minute)).toBe("active");
+    expect(idle.phase(13 * minute)).toBe("warning");
+    expect(idle.secondsLeft(14 * minute)).toBe(30);
+    expect(idle.phase(15 * minute)).toBe("expired");
+  });
+
+  it("touches at most once a minute while the person is active, and a touch resets the clock", () => {
+    const idle = new IdleWatch(15 * minute, 0);
+    expect(idle.shouldTouch(30_000)).toBe(false);
+    expect(idle.shouldTouch(minute)).toBe(true);
+    idle.touched(10 * minute);
+    expect(idle.phase(20 * minute)).toBe("active");
+    expect(idle.shouldTouch(26 * minute)).toBe(false);
+  });
+});

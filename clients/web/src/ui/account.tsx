@@ -1,0 +1,139 @@
+// The account page: the person's sessions and devices, each revocable, and their alerts.
+
+import { useEffect, useState } from "preact/hooks";
+import type { Alert, CurrentSession, DeviceInfo, SessionInfo } from "../protocol";
+import { api, describe } from "../lib/api";
+import { fullWhen } from "../lib/format";
+import { Notice, PageTitle } from "./auth";
+
+export function Account({ session }: { session: CurrentSession }) {
+  const [sessions, setSessions] = useState<SessionInfo[]>();
+  const [devices, setDevices] = useState<DeviceInfo[]>();
+  const [alerts, setAlerts] = useState<Alert[]>();
+  const [error, setError] = useState<string>();
+  const [done, setDone] = useState<string>();
+
+  const load = () =>
+    Promise.all([
+      api<SessionInfo[]>("GET", "/me/sessions"),
+      api<DeviceInfo[]>("GET", "/me/devices"),
+      api<Alert[]>("GET", "/me/alerts"),
+    ])
+      .then(([s, d, a]) => {
+        setSessions(s);
+        setDevices(d);
+        setAlerts(a);
+      })
+      .catch((e) => setError(describe(e)));
+  useEffect(() => {
+    void load();
+  }, []);
+
+  const revoke = async (what: string, path: string) => {
+    setError(undefined);
+    setDone(undefined);
+    try {
+      await api("DELETE", path);
+      setDone(`${what} signed out.`);
+      await load();
+    } catch (e) {
+      setError(describe(e));
+    }
+  };
+
+  return (
+    <main id="main" class="page account">
+      <PageTitle>Your account</PageTitle>
+      <dl class="profile">
+        <dt>Name</dt>
+        <dd>{session.user.display_name}</dd>
+        <dt>E-mail</dt>
+        <dd>{session.user.email}</dd>
+        <dt>This session ends by</dt>
+        <dd>{fullWhen(session.expires_at)}</dd>
+      </dl>
+      <Notice kind="error" text={error} />
+      <Notice kind="success" text={done} />
+
+      <section aria-labelledby="sessions-title">
+        <h2 id="sessions-title">Where you are signed in</h2>
+        {!sessions ? (
+          <p class="muted">Loading…</p>
+        ) : (
+          <ul class="cards">
+            {sessions.map((s) => (
+              <li key={s.session_id} class="card" data-testid="session">
+                <p class="card-title">
+                  {s.device_label}
+                  {s.current && <span class="tag">This session</span>}
+                </p>
+                <p class="muted">
+                  Signed in {fullWhen(s.created_at)} · last active {fullWhen(s.last_seen_at)}
+                  {s.source_ip ? ` · from ${s.source_ip}` : ""}
+                </p>
+                {!s.current && (
+                  <button
+                    type="button"
+                    class="danger"
+                    onClick={() => void revoke("That session was", `/me/sessions/${s.session_id}`)}
+                    aria-label={`Sign out this session: ${s.device_label}, signed in ${fullWhen(s.created_at)}`}
+                  >
+                    Sign out this session
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section aria-labelledby="devices-title">
+        <h2 id="devices-title">Your devices</h2>
+        <p class="muted">Removing a device signs it out and asks for a new-device check next time it signs in.</p>
+        {!devices ? (
+          <p class="muted">Loading…</p>
+        ) : (
+          <ul class="cards">
+            {devices.map((d) => (
+              <li key={d.device_id} class="card" data-testid="device">
+                <p class="card-title">
+                  {d.label}
+                  {d.current && <span class="tag">This device</span>}
+                </p>
+                <p class="muted">
+                  First seen {fullWhen(d.first_seen_at)} · last seen {fullWhen(d.last_seen_at)}
+                </p>
+                {!d.current && (
+                  <button
+                    type="button"
+                    class="danger"
+                    onClick={() => void revoke("That device was", `/me/devices/${d.device_id}`)}
+                    aria-label={`Remove device: ${d.label}`}
+                  >
+                    Remove device
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section aria-labelledby="alerts-title">
+        <h2 id="alerts-title">Security alerts</h2>
+        {alerts && alerts.length === 0 && <p class="muted">No alerts.</p>}
+        <ul class="cards">
+          {alerts?.map((a) => (
+            <li key={a.alert_id} class="card">
+              <p class="card-title">New device signed in: {a.detail.device_label}</p>
+              <p class="muted">
+                {fullWhen(a.created_at)}
+                {a.detail.source_ip ? ` · from ${a.detail.source_ip}` : ""}
+              </p>
+            </li>
+          ))}
+        </ul>
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,194 @@
+// The application: who is signed in, at what stage, and which page to show. After sign-in one
+// channel (one WebSocket) serves every page; an ended session, from a request or from the socket,
+// returns the person to the sign-in page with the reason.
+
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import type { CurrentSession, EventPage, MatterId, MatterSummary, SessionGrant } from "../protocol";
+import { api, ApiError, describe, onSessionEnded } from "../lib/api";
+import { Channel } from "../lib/channel";
+import { IdleWatch } from "../lib/idle";
+import { AcceptInvitation, Enrol, MfaVerify, SignIn } from "./auth";
+import { Account } from "./account";
+import { MatterList } from "./matters";
+import { MatterView } from "./matter";
+import { navigate, usePath } from "./router";
+import { IdleWarning, Shell } from "./shell";
+
+type Auth =
+  | { kind: "loading" }
+  | { kind: "signed_out"; notice?: string }
+  | { kind: "mfa_required" }
+  | { kind: "mfa_enrolment_required" }
+  | { kind: "active"; session: CurrentSession };
+
+export function App() {
+  const path = usePath();
+  const [auth, setAuth] = useState<Auth>({ kind: "loading" });
+
+  const signedOut = useCallback((notice?: string) => {
+    setAuth({ kind: "signed_out", notice });
+    if (location.pathname !== "/accept-invitation") navigate("/sign-in", true);
+  }, []);
+
+  const loadSession = useCallback(async () => {
+    try {
+      const session = await api<CurrentSession>("GET", "/auth/session", undefined, { quiet: true });
+      if (session.stage === "active") {
+        setAuth({ kind: "active", session });
+        if (location.pathname === "/sign-in") navigate("/", true);
+      } else {
+        setAuth({ kind: session.stage });
+      }
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "session_expired") signedOut(describe(e));
+      else if (e instanceof ApiError && e.sessionEnded) signedOut();
+      else setAuth({ kind: "signed_out", notice: describe(e) });
+    }
+  }, [signedOut]);
+
+  useEffect(() => {
+    void loadSession();
+    return onSessionEnded((e) => signedOut(describe(e)));
+  }, [loadSession, signedOut]);
+
+  const onStage = (grant: SessionGrant) => {
+    if (grant.stage === "active") void loadSession();
+    else setAuth({ kind: grant.stage });
+  };
+  const restart = () => {
+    void api("POST", "/auth/sign-out", undefined, { quiet: true }).catch(() => undefined);
+    setAuth({ kind: "signed_out" });
+  };
+
+  if (path === "/accept-invitation" && auth.kind !== "active") return <AcceptInvitation />;
+  switch (auth.kind) {
+    case "loading":
+      return (
+        <main class="auth" id="main" aria-busy="true">
+          <p class="muted">Loading…</p>
+        </main>
+      );
+    case "signed_out":
+      return <SignIn notice={auth.notice} onStage={onStage} />;
+    case "mfa_required":
+      return <MfaVerify onActive={() => void loadSession()} onCancel={restart} />;
+    case "mfa_enrolment_required":
+      return <Enrol onActive={() => void loadSession()} onCancel={restart} />;
+    case "active":
+      return <SignedIn session={auth.session} path={path} onSignedOut={signedOut} />;
+  }
+}
+
+function SignedIn({
+  session,
+  path,
+  onSignedOut,
+}: {
+  session: CurrentSession;
+  path: string;
+  onSignedOut: (notice?: string) => void;
+}) {
+  const me = session.user.user_id;
+  const channel = useMemo(
+    () =>
+      new Channel({
+        url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/v1/ws`,
+        me,
+        openSocket: (url, protocol) => new WebSocket(url, protocol),
+        fetchHistory: (matterId, after, limit) =>
+          api<EventPage>("GET", `/matters/${matterId}/events?after=${after}&limit=${limit}`),
+        newId: () => crypto.randomUUID(),
+        setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+        clearTimeout: (handle) => window.clearTimeout(handle as number),
+        now: () => Date.now(),
+      }),
+    [me],
+  );
+  const [, setVersion] = useState(0);
+  const [matters, setMatters] = useState<MatterSummary[]>();
+  const [listError, setListError] = useState<string>();
+  const idle = useMemo(() => new IdleWatch(session.idle_timeout_seconds * 1000, Date.now()), [session]);
+
+  useEffect(() => {
+    let frame = 0;
+    const unlisten = channel.listen(() => {
+      // Coalesce bursts of frames into one render.
+      if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1)));
+    });
+    channel.connect();
+    const online = () => channel.nudge();
+    const visibility = () => channel.setPresence(document.hidden ? "away" : "online");
+    window.addEventListener("online", online);
+    document.addEventListener("visibilitychange", visibility);
+    return () => {
+      unlisten();
+      cancelAnimationFrame(frame);
+      window.removeEventListener("online", online);
+      document.removeEventListener("visibilitychange", visibility);
+      channel.close();
+    };
+  }, [channel]);
+
+  useEffect(() => {
+    if (channel.state === "ended") onSignedOut("Your session has ended. Please sign in again.");
+  });
+
+  useEffect(() => {
+    api<MatterSummary[]>("GET", "/matters")
+      .then((list) => {
+        for (const m of list) {
+          channel.watch(m.matter_id, m.activity.head_seq);
+          channel.conversation(m.matter_id).noteRead(me, m.activity.read_seq);
+        }
+        setMatters(list);
+      })
+      .catch((e) => setListError(describe(e)));
+  }, [channel, me]);
+
+  const signOut = async () => {
+    try {
+      await api("POST", "/auth/sign-out");
+    } finally {
+      channel.close();
+      onSignedOut("You have signed out.");
+    }
+  };
+  const expired = () => {
+    // The server ends it too; signing out now makes sure nothing stays on screen meanwhile.
+    void api("POST", "/auth/sign-out", undefined, { quiet: true }).catch(() => undefined);
+    channel.close();
+    onSignedOut("For your security you were signed out after a period without activity.");
+  };
+  const keepAlive = async () => {
+    await api<CurrentSession>("GET", "/auth/session");
+    idle.touched(Date.now());
+  };
+
+  const matterId = path.startsWith("/matters/") ? (path.slice("/matters/".length) as MatterId) : undefined;
+  let page;
+  if (matterId) {
+    page = (
+      <MatterView
+        key={matterId}
+        matterId={matterId}
+        channel={channel}
+        session={session}
+        summary={matters?.find((m) => m.matter_id === matterId)}
+        onWatch={(m) => {
+          channel.watch(m.matter_id, m.activity.head_seq);
+          channel.conversation(m.matter_id).noteRead(me, m.activity.read_seq);
+        }}
+      />
+    );
+  } else if (path === "/account") {
+    page = <Account session={session} />;
+  } else {
+    page = <MatterList matters={matters} error={listError} channel={channel} firm={session.user.kind === "firm"} />;
+  }
+  return (
+    <Shell session={session} state={channel.state} onSignOut={signOut} path={path}>
+      {page}
+      <IdleWarning idle={idle} onStay={keepAlive} onExpired={expired} />
+    </Shell>
+  );
+}

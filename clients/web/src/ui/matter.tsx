@@ -1,0 +1,481 @@
+// One matter's channel: the conversation with live updates, optimistic sending, edits and
+// withdrawals, replies, read indicators, typing and presence. Firm users also see which client
+// users are on the matter.
+
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import type { CurrentSession, MatterDetail, MatterId, MatterSummary, UserId } from "../protocol";
+import { MAX_MESSAGE_CHARS } from "../protocol";
+import { api, ApiError, describe } from "../lib/api";
+import type { Channel } from "../lib/channel";
+import type { Message, Pending } from "../lib/conversation";
+import { fullWhen, initials, shortWhen } from "../lib/format";
+import { Notice, PageTitle } from "./auth";
+import { follow } from "./router";
+
+export function MatterView({
+  matterId,
+  channel,
+  session,
+  summary,
+  onWatch,
+}: {
+  matterId: MatterId;
+  channel: Channel;
+  session: CurrentSession;
+  summary?: MatterSummary;
+  onWatch: (summary: MatterSummary) => void;
+}) {
+  const [detail, setDetail] = useState<MatterDetail>();
+  const [missing, setMissing] = useState<string>();
+  const [historyError, setHistoryError] = useState<string>();
+  const me = session.user.user_id;
+
+  useEffect(() => {
+    api<MatterDetail>("GET", `/matters/${matterId}`)
+      .then((d) => {
+        setDetail(d);
+        onWatch(d);
+        return channel.loadEarlier(matterId);
+      })
+      .catch((e) => {
+        if (e instanceof ApiError && (e.code === "not_found" || e.code === "forbidden" || e.code === "invalid_input")) {
+          setMissing(describe(new ApiError(404, "not_found", "")));
+        } else {
+          setHistoryError(describe(e));
+        }
+      });
+  }, [matterId]);
+
+  if (missing) {
+    return (
+      <main id="main" class="page">
+        <PageTitle>Matter not found</PageTitle>
+        <p>{missing}</p>
+        <p>
+          <a href="/" onClick={follow}>
+            Back to your matters
+          </a>
+        </p>
+      </main>
+    );
+  }
+  const heading = detail ?? summary;
+  const names = new Map<UserId, string>();
+  if (detail) {
+    for (const p of detail.participants) names.set(p.user_id, p.display_name);
+    for (const p of detail.team) names.set(p.user_id, p.display_name);
+    for (const g of detail.grants) names.set(g.user_id, g.display_name);
+    names.set(detail.responsible_fee_earner.user_id, detail.responsible_fee_earner.display_name);
+  }
+  names.set(me, "You");
+  const name = (id: UserId | null) => (id ? names.get(id) ?? "Former participant" : "Docket");
+  const canWrite = !!heading && heading.scopes.includes("messages") && heading.status === "open";
+
+  return (
+    <main id="main" class="page matter">
+      <div class="matter-head">
+        <a href="/" onClick={follow} class="back">
+          <span aria-hidden="true">‹</span> Matters
+        </a>
+        <PageTitle>{heading?.title ?? "Matter"}</PageTitle>
+        {heading && (
+          <p class="matter-meta">
+            {heading.reference} · {heading.practice_area}
+            {session.user.kind === "firm" ? ` · ${heading.client_name}` : ""} · Handled by{" "}
+            {heading.responsible_fee_earner.display_name}
+          </p>
+        )}
+        {detail && <People detail={detail} channel={channel} me={me} firm={session.user.kind === "firm"} />}
+      </div>
+      <Notice kind="error" text={historyError} />
+      {heading && !heading.scopes.includes("messages") ? (
+        <p class="empty">Messages on this matter are not shared with you.</p>
+      ) : (
+        <Conversation matterId={matterId} channel={channel} me={me} name={name} canWrite={canWrite} />
+      )}
+    </main>
+  );
+}
+
+/** Who is on the matter and who is here now. */
+function People({ detail, channel, me, firm }: { detail: MatterDetail; channel: Channel; me: UserId; firm: boolean }) {
+  const presence = channel.conversation(detail.matter_id).presence;
+  const others = detail.participants.filter((p) => p.user_id !== me);
+  const clients = detail.participants.filter((p) => p.kind === "client");
+  return (
+    <div class="people">
+      <ul class="presence" aria-label="People on this matter">
+        {others.map((p) => {
+          const state = presence.get(p.user_id) ?? "offline";
+          return (
+            <li key={p.user_id} class={`person person-${state}`}>
+              <span class="avatar" aria-hidden="true">
+                {initials(p.display_name)}
+              </span>
+              <span class="person-name">{p.display_name}</span>
+              <span class="visually-hidden">, {state === "online" ? "online now" : state === "away" ? "away" : "offline"}</span>
+            </li>
+          );
+        })}
+      </ul>
+      {firm && (
+        <details class="client-users">
+          <summary>Client users on this matter ({clients.length})</summary>
+          <ul>
+            {clients.map((p) => {
+              const grant = detail.grants.find((g) => g.user_id === p.user_id);
+              return (
+                <li key={p.user_id}>
+                  {p.display_name}
+                  <span class="muted"> — {grant ? `sees ${grant.scopes.join(", ")}` : "client administrator"}</span>
+                </li>
+              );
+            })}
+          </ul>
+        </details>
+      )}
+    </div>
+  );
+}
+
+function Conversation({
+  matterId,
+  channel,
+  me,
+  name,
+  canWrite,
+}: {
+  matterId: MatterId;
+  channel: Channel;
+  me: UserId;
+  name: (id: UserId | null) => string;
+  canWrite: boolean;
+}) {
+  const conversation = channel.conversation(matterId);
+  const messages = conversation.messages();
+  const pending = conversation.pendingMessages();
+  const [replyTo, setReplyTo] = useState<Message>();
+  const [editing, setEditing] = useState<Message>();
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
+  const log = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+
+  // Mark as read what is on screen while the page is visible.
+  const newest = conversation.latestFromOthers();
+  useEffect(() => {
+    if (newest > 0 && !document.hidden) channel.markRead(matterId, conversation.head);
+  }, [newest, matterId]);
+  useEffect(() => {
+    const visible = () => {
+      if (!document.hidden && conversation.head > 0) channel.markRead(matterId, conversation.head);
+    };
+    document.addEventListener("visibilitychange", visible);
+    return () => document.removeEventListener("visibilitychange", visible);
+  }, [matterId]);
+
+  // Keep the newest message in view unless the reader has scrolled up. On wide screens the list
+  // scrolls; on phones the page does.
+  const listScrolls = () => {
+    const el = log.current;
+    return !!el && el.scrollHeight > el.clientHeight + 1;
+  };
+  useLayoutEffect(() => {
+    const el = log.current;
+    if (!el || !stick.current) return;
+    if (listScrolls()) el.scrollTop = el.scrollHeight;
+    else window.scrollTo(0, document.documentElement.scrollHeight);
+  });
+  const onScroll = () => {
+    const el = log.current;
+    if (el) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+  };
+  useEffect(() => {
+    const onPageScroll = () => {
+      if (listScrolls()) return;
+      const page = document.documentElement;
+      stick.current = page.scrollHeight - window.scrollY - window.innerHeight < 120;
+    };
+    window.addEventListener("scroll", onPageScroll, { passive: true });
+    return () => window.removeEventListener("scroll", onPageScroll);
+  }, []);
+
+  // "Seen by" under the newest of my messages each other reader has reached.
+  const seen = new Map<number, string[]>();
+  const mine = messages.filter((m) => m.authorId === me && !m.deleted);
+  for (const [user, seq] of conversation.reads) {
+    if (user === me) continue;
+    const last = [...mine].reverse().find((m) => m.seq <= seq);
+    if (last) seen.set(last.seq, [...(seen.get(last.seq) ?? []), name(user)]);
+  }
+  const typing = conversation.typingAt(Date.now()).map(name);
+
+  const earlier = async () => {
+    setLoadingEarlier(true);
+    stick.current = false;
+    try {
+      await channel.loadEarlier(matterId);
+    } finally {
+      setLoadingEarlier(false);
+    }
+  };
+
+  return (
+    <section class="conversation" aria-label="Conversation">
+      <div class="messages" ref={log} onScroll={onScroll} role="log" aria-live="polite" aria-label="Messages" tabIndex={0}>
+      <ol class="message-list">
+        {conversation.hasEarlier && (
+          <li class="earlier">
+            <button type="button" class="quiet" onClick={earlier} disabled={loadingEarlier}>
+              {loadingEarlier ? "Loading…" : "Show earlier messages"}
+            </button>
+          </li>
+        )}
+        {messages.length === 0 && pending.length === 0 && !conversation.hasEarlier && (
+          <li class="empty">No messages yet. Questions about this matter can be asked here.</li>
+        )}
+        {messages.map((m) => (
+          <Bubble
+            key={m.seq}
+            message={m}
+            own={m.authorId === me}
+            author={name(m.authorId)}
+            quoted={m.replyTo ? conversation.message(m.replyTo) : undefined}
+            quotedAuthor={(q) => name(q.authorId)}
+            seenBy={seen.get(m.seq)}
+            canWrite={canWrite}
+            onReply={() => (setEditing(undefined), setReplyTo(m))}
+            onEdit={() => (setReplyTo(undefined), setEditing(m))}
+            onWithdraw={() => {
+              if (confirm("Withdraw this message? Others will see that a message was withdrawn.")) {
+                channel.withdraw(matterId, m.seq);
+              }
+            }}
+          />
+        ))}
+        {pending.map((p) => (
+          <PendingBubble
+            key={p.clientMsgId}
+            pending={p}
+            quoted={p.replyTo ? conversation.message(p.replyTo) : undefined}
+            onRetry={() => channel.retry(matterId, p.clientMsgId)}
+            onDiscard={() => channel.discard(matterId, p.clientMsgId)}
+          />
+        ))}
+      </ol>
+      </div>
+      <p class="typing" aria-live="polite">
+        {typing.length === 1 ? `${typing[0]} is typing…` : typing.length > 1 ? `${typing.join(" and ")} are typing…` : ""}
+      </p>
+      {canWrite ? (
+        <Composer
+          key={editing?.seq ?? "new"}
+          initial={editing?.text ?? ""}
+          editing={editing}
+          replyTo={replyTo}
+          replyAuthor={replyTo ? name(replyTo.authorId) : ""}
+          onCancel={() => (setReplyTo(undefined), setEditing(undefined))}
+          onTyping={() => channel.typing(matterId)}
+          onSubmit={(text) => {
+            stick.current = true;
+            if (editing) channel.edit(matterId, editing.seq, text);
+            else channel.send(matterId, text, replyTo?.seq ?? null);
+            setReplyTo(undefined);
+            setEditing(undefined);
+          }}
+        />
+      ) : (
+        <p class="muted composer-closed">This matter is closed to new messages.</p>
+      )}
+    </section>
+  );
+}
+
+function Quote({ message, author }: { message?: Message; author: string }) {
+  if (!message) return <p class="quote">Reply to an earlier message</p>;
+  return (
+    <p class="quote">
+      <span class="quote-author">{author}</span> {message.deleted ? "Message withdrawn" : clip(message.text ?? "")}
+    </p>
+  );
+}
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}
+
+function Bubble({
+  message,
+  own,
+  author,
+  quoted,
+  quotedAuthor,
+  seenBy,
+  canWrite,
+  onReply,
+  onEdit,
+  onWithdraw,
+}: {
+  message: Message;
+  own: boolean;
+  author: string;
+  quoted?: Message;
+  quotedAuthor: (m: Message) => string;
+  seenBy?: string[];
+  canWrite: boolean;
+  onReply: () => void;
+  onEdit: () => void;
+  onWithdraw: () => void;
+}) {
+  if (message.kind === "system") {
+    return (
+      <li class="system" data-seq={message.seq}>
+        {message.text}
+      </li>
+    );
+  }
+  return (
+    <li class={`bubble ${own ? "own" : "theirs"}${message.deleted ? " withdrawn" : ""}`} data-seq={message.seq} data-testid="message">
+      <p class="bubble-head">
+        <span class="author">{author}</span>{" "}
+        <time dateTime={message.at} title={fullWhen(message.at)}>
+          {shortWhen(message.at)}
+        </time>
+        {message.edited && <span class="edited"> · edited</span>}
+      </p>
+      {message.replyTo !== null && !message.deleted && <Quote message={quoted} author={quoted ? quotedAuthor(quoted) : ""} />}
+      {message.deleted ? (
+        <p class="text withdrawn-text">Message withdrawn</p>
+      ) : (
+        <p class="text" data-testid="message-text">
+          {message.text}
+        </p>
+      )}
+      {canWrite && !message.deleted && (
+        <p class="actions">
+          <button type="button" class="link" onClick={onReply} aria-label={`Reply to ${author}`}>
+            Reply
+          </button>
+          {own && (
+            <>
+              <button type="button" class="link" onClick={onEdit} aria-label="Edit your message">
+                Edit
+              </button>
+              <button type="button" class="link" onClick={onWithdraw} aria-label="Withdraw your message">
+                Withdraw
+              </button>
+            </>
+          )}
+        </p>
+      )}
+      {seenBy && <p class="seen">Seen by {seenBy.join(", ")}</p>}
+    </li>
+  );
+}
+
+function PendingBubble({
+  pending,
+  quoted,
+  onRetry,
+  onDiscard,
+}: {
+  pending: Pending;
+  quoted?: Message;
+  onRetry: () => void;
+  onDiscard: () => void;
+}) {
+  return (
+    <li class={`bubble own pending ${pending.state}`} data-testid="pending">
+      <p class="bubble-head">
+        <span class="author">You</span>
+      </p>
+      {pending.replyTo !== null && <Quote message={quoted} author="" />}
+      <p class="text">{pending.text}</p>
+      {pending.state === "sending" ? (
+        <p class="status">Sending…</p>
+      ) : (
+        <div class="status failed-status" role="alert">
+          <p>{pending.error}</p>
+          <button type="button" class="link" onClick={onRetry}>
+            Retry
+          </button>
+          <button type="button" class="link" onClick={onDiscard}>
+            Discard
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+function Composer({
+  initial,
+  editing,
+  replyTo,
+  replyAuthor,
+  onCancel,
+  onTyping,
+  onSubmit,
+}: {
+  initial: string;
+  editing?: Message;
+  replyTo?: Message;
+  replyAuthor: string;
+  onCancel: () => void;
+  onTyping: () => void;
+  onSubmit: (text: string) => void;
+}) {
+  const [text, setText] = useState(initial);
+  const input = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    if (editing || replyTo) input.current?.focus();
+  }, [editing, replyTo]);
+  const trimmed = text.trim();
+  const tooLong = [...text].length > MAX_MESSAGE_CHARS;
+  const submit = (e?: Event) => {
+    e?.preventDefault();
+    if (!trimmed || tooLong) return;
+    onSubmit(trimmed);
+    setText("");
+  };
+  return (
+    <form class="composer" onSubmit={submit}>
+      {(editing || replyTo) && (
+        <div class="composer-context">
+          <p>{editing ? "Editing your message" : `Replying to ${replyAuthor}: ${clip(replyTo?.text ?? "")}`}</p>
+          <button type="button" class="link" onClick={onCancel}>
+            Cancel
+          </button>
+        </div>
+      )}
+      <label for="composer-text" class="visually-hidden">
+        {editing ? "Edit message" : "Message"}
+      </label>
+      <div class="composer-row">
+        <textarea
+          id="composer-text"
+          ref={input}
+          rows={2}
+          value={text}
+          placeholder="Write a message"
+          aria-describedby="composer-hint"
+          onInput={(e) => {
+            setText(e.currentTarget.value);
+            onTyping();
+          }}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) submit(e);
+            if (e.key === "Escape" && (editing || replyTo)) onCancel();
+          }}
+        />
+        <button type="submit" class="primary" disabled={!trimmed || tooLong}>
+          {editing ? "Save" : "Send"}
+        </button>
+      </div>
+      <p id="composer-hint" class={`hint${tooLong ? " hint-error" : ""}`}>
+        {tooLong
+          ? `Too long: ${[...text].length} of ${MAX_MESSAGE_CHARS} characters.`
+          : "Enter sends; Shift+Enter starts a new line."}
+      </p>
+    </form>
+  );
+}

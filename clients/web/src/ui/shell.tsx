@@ -1,0 +1,114 @@
+// The frame around signed-in pages: skip link, header with navigation and the connection state,
+// and the idle-timeout warning.
+
+import { useEffect, useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import type { CurrentSession } from "../protocol";
+import type { ConnectionState } from "../lib/channel";
+import { onServerActivity } from "../lib/api";
+import { duration } from "../lib/format";
+import type { IdleWatch } from "../lib/idle";
+import { follow } from "./router";
+
+const CONNECTION_TEXT: Record<ConnectionState, string> = {
+  connecting: "Connecting…",
+  online: "Live",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+  ended: "Signed out",
+};
+
+export function Shell({
+  session,
+  state,
+  path,
+  onSignOut,
+  children,
+}: {
+  session: CurrentSession;
+  state: ConnectionState;
+  path: string;
+  onSignOut: () => void;
+  children: ComponentChildren;
+}) {
+  const current = (href: string) =>
+    (href === "/" ? path === "/" || path.startsWith("/matters") : path === href) ? "page" : undefined;
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <a class="brand" href="/" onClick={follow}>
+          Docket
+        </a>
+        <nav aria-label="Main">
+          <a href="/" onClick={follow} aria-current={current("/")}>
+            Matters
+          </a>
+          <a href="/account" onClick={follow} aria-current={current("/account")}>
+            Account
+          </a>
+        </nav>
+        <p class={`connection connection-${state}`} role="status" data-testid="connection">
+          <span class="dot" aria-hidden="true" />
+          {CONNECTION_TEXT[state]}
+        </p>
+        <div class="who">
+          <span class="who-name">{session.user.display_name}</span>
+          <button type="button" class="quiet" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      {children}
+    </>
+  );
+}
+
+/** Warns before the server ends an unattended session; activity on the page keeps it alive. */
+export function IdleWarning({
+  idle,
+  onStay,
+  onExpired,
+}: {
+  idle: IdleWatch;
+  onStay: () => Promise<void>;
+  onExpired: () => void;
+}) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const tick = window.setInterval(() => setNow(Date.now()), 1000);
+    const unlisten = onServerActivity(() => idle.touched(Date.now()));
+    const activity = () => {
+      if (idle.shouldTouch(Date.now())) void onStay().catch(() => undefined);
+    };
+    window.addEventListener("keydown", activity);
+    window.addEventListener("pointerdown", activity);
+    return () => {
+      window.clearInterval(tick);
+      unlisten();
+      window.removeEventListener("keydown", activity);
+      window.removeEventListener("pointerdown", activity);
+    };
+  }, [idle, onStay]);
+  const phase = idle.phase(now);
+  useEffect(() => {
+    if (phase === "expired") onExpired();
+  }, [phase]);
+  if (phase !== "warning") return null;
+  return (
+    <div class="idle-backdrop">
+      <div class="idle" role="alertdialog" aria-modal="true" aria-labelledby="idle-title" aria-describedby="idle-text">
+        <h2 id="idle-title">Are you still there?</h2>
+        <p id="idle-text">
+          For your security you will be signed out in {duration(idle.secondsLeft(now))} unless you stay
+          signed in.
+        </p>
+        <button type="button" class="primary" autoFocus onClick={() => void onStay()}>
+          Stay signed in
+        </button>
+      </div>
+    </div>
+  );
+}
