@@ -201,6 +201,7 @@ async fn demo_with_database(mut config: Config, dir: &std::path::Path) -> anyhow
     let logins_path = dir.join("demo-logins.txt");
     demo::write_logins(&logins_path, &url, &logins)?;
     println!("\nDocket demo is running at {url}");
+    println!("  Portal:   {url}  (open it in a browser and sign in as a user below)");
     println!("  API:      {url}/api/v1/  (OpenAPI: {url}/api/v1/openapi.json)");
     println!(
         "  Logins:   {} (password and TOTP secret for each demo user)",

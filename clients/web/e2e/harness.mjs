@@ -38,14 +38,15 @@ async function freePort() {
 
 /** A demo portal in its own folder, database and Redis prefix; can be stopped and started again. */
 export class Portal {
-  static async create(name) {
+  /** `settings`: extra `DOCKET_*` environment for the server (e.g. a short idle timeout). */
+  static async create(name, settings = {}) {
     const dir = mkdtempSync(path.join(tmpdir(), `docket-e2e-${name}-`));
     // When run as root, the private PostgreSQL runs as the postgres user and must reach it.
     chmodSync(dir, 0o755);
-    return new Portal(dir, await freePort(), await freePort(), `e2e-${name}-${process.pid}:`);
+    return new Portal(dir, await freePort(), await freePort(), `e2e-${name}-${process.pid}:`, settings);
   }
 
-  constructor(dir, port, pgPort, redisPrefix) {
+  constructor(dir, port, pgPort, redisPrefix, settings) {
     this.dir = dir;
     this.port = port;
     this.pgPort = pgPort;
@@ -60,6 +61,7 @@ export class Portal {
       DOCKET_DATA_DIR: dir,
       REDIS_URL: process.env.DOCKET_TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
       DOCKET_REDIS_PREFIX: redisPrefix,
+      ...settings,
     };
     this.log = "";
   }

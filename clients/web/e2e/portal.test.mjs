@@ -210,6 +210,19 @@ for (const viewport of viewports) {
           assert.equal(await shown.count(), 1, `"${text}" shown exactly once`);
         }
         assert.equal(await page.getByTestId("pending").count(), 0, "nothing left pending");
+        // Nothing confidential kept by the page or its service worker: the session is an HttpOnly
+        // cookie, and the offline cache holds the shell only, never the API.
+        const kept = await page.evaluate(async () => {
+          const cached = [];
+          for (const name of await caches.keys()) {
+            for (const request of await (await caches.open(name)).keys()) cached.push(new URL(request.url).pathname);
+          }
+          return { local: localStorage.length, session: sessionStorage.length, cookies: document.cookie, cached };
+        });
+        assert.equal(kept.local + kept.session, 0, "nothing in web storage");
+        assert.ok(!kept.cookies.includes("docket_session"), "the session cookie is not readable by scripts");
+        assert.ok(kept.cached.length > 0, "the service worker cached the shell");
+        assert.deepEqual(kept.cached.filter((p) => p.startsWith("/api/")), [], "no API response cached");
       }
     });
 

@@ -131,7 +131,7 @@ async fn open_socket(
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if origin != public_origin(&app.config.public_url) {
+        if !origin_allowed(origin, &app.config.public_url) {
             return Err(Error::Forbidden);
         }
     }
@@ -162,6 +162,30 @@ fn public_origin(public_url: &str) -> &str {
     match public_url[after_scheme..].find('/') {
         Some(slash) => &public_url[..after_scheme + slash],
         None => public_url,
+    }
+}
+
+/// Whether a browser page at `origin` may open a socket with its cookie: only the portal's own
+/// origin. On a loopback public URL (the demo, development) the loopback names of the same scheme
+/// and port count as one, since people type `localhost` as often as `127.0.0.1`; cookies are still
+/// per host, so this opens nothing across sites.
+fn origin_allowed(origin: &str, public_url: &str) -> bool {
+    let public = public_origin(public_url);
+    if origin == public {
+        return true;
+    }
+    let loopback = |o: &str| {
+        let (scheme, rest) = o.split_once("://")?;
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !p.contains(']') => (h, p),
+            _ => (rest, ""),
+        };
+        matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+            .then(|| (scheme.to_owned(), port.to_owned()))
+    };
+    match (loopback(origin), loopback(public)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -259,6 +283,35 @@ mod tests {
             public_origin("http://127.0.0.1:8080"),
             "http://127.0.0.1:8080"
         );
+    }
+
+    #[test]
+    fn only_the_portals_origin_may_use_the_cookie() {
+        assert!(origin_allowed(
+            "https://portal.example",
+            "https://portal.example/"
+        ));
+        assert!(!origin_allowed(
+            "https://evil.example",
+            "https://portal.example"
+        ));
+        assert!(!origin_allowed("", "https://portal.example"));
+        assert!(origin_allowed(
+            "http://localhost:8080",
+            "http://127.0.0.1:8080"
+        ));
+        assert!(!origin_allowed(
+            "http://localhost:8081",
+            "http://127.0.0.1:8080"
+        ));
+        assert!(!origin_allowed(
+            "https://localhost:8080",
+            "http://127.0.0.1:8080"
+        ));
+        assert!(!origin_allowed(
+            "http://localhost.evil.example:8080",
+            "http://127.0.0.1:8080"
+        ));
     }
 
     #[test]

@@ -9,14 +9,17 @@ const SERVER_GRANULARITY_MS = 30_000;
 
 export class IdleWatch {
   private lastTouch: number;
+  /** Two minutes' warning, or a quarter of a short timeout. */
+  private readonly warnBeforeMs: number;
+  private readonly touchEveryMs: number;
 
   constructor(
     private readonly timeoutMs: number,
     now: number,
-    private readonly warnBeforeMs = 120_000,
-    private readonly touchEveryMs = 60_000,
   ) {
     this.lastTouch = now;
+    this.warnBeforeMs = Math.min(120_000, timeoutMs / 4);
+    this.touchEveryMs = Math.min(60_000, timeoutMs / 4);
   }
 
   /** A request reached the server at `now`. */

@@ -41,6 +41,13 @@ describe("IdleWatch", () => {
     expect(idle.phase(15 * minute)).toBe("expired");
   });
 
+  it("gives a short timeout a proportionate warning", () => {
+    const idle = new IdleWatch(2 * minute, 0);
+    expect(idle.phase(50_000)).toBe("active");
+    expect(idle.phase(60_000)).toBe("warning");
+    expect(idle.shouldTouch(30_000)).toBe(true);
+  });
+
   it("touches at most once a minute while the person is active, and a touch resets the clock", () => {
     const idle = new IdleWatch(15 * minute, 0);
     expect(idle.shouldTouch(30_000)).toBe(false);

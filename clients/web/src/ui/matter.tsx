@@ -68,7 +68,7 @@ export function MatterView({
     names.set(detail.responsible_fee_earner.user_id, detail.responsible_fee_earner.display_name);
   }
   names.set(me, "You");
-  const name = (id: UserId | null) => (id ? names.get(id) ?? "Former participant" : "Docket");
+  const name = (id: UserId | null) => (id ? names.get(id) ?? "Another participant" : "Docket");
   const canWrite = !!heading && heading.scopes.includes("messages") && heading.status === "open";
 
   return (
