@@ -239,7 +239,7 @@ for (const viewport of viewports) {
       // The other session (the first page) is returned to sign-in with the reason.
       await privatePage.getByRole("heading", { name: "Sign in" }).waitFor();
       await privatePage.getByText(/session has ended|session has expired/).waitFor();
-      await page.getByRole("button", { name: "Sign out", exact: true }).click();
+      await page.getByRole("button", { name: "Sign out", exact: true }).last().click();
       await page.getByRole("heading", { name: "Sign in" }).waitFor();
       await page.getByText("You have signed out.").waitFor();
     });

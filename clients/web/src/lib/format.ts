@@ -27,3 +27,25 @@ export function duration(seconds: number): string {
   if (seconds >= 90) return `${Math.round(seconds / 60)} minutes`;
   return `${seconds} second${seconds === 1 ? "" : "s"}`;
 }
+
+/** "Chrome on Linux" from a browser's user-agent string (the device label the server keeps). */
+export function deviceName(userAgent: string): string {
+  const browser =
+    (/Edg(e|A|iOS)?\//.test(userAgent) && "Edge") ||
+    (/Firefox\/|FxiOS\//.test(userAgent) && "Firefox") ||
+    (/(Headless)?Chrome\/|CriOS\/|Chromium\//.test(userAgent) && "Chrome") ||
+    (/Safari\//.test(userAgent) && "Safari") ||
+    undefined;
+  const system =
+    (/iPhone|iPad|iPod/.test(userAgent) && "iOS") ||
+    (/Android/.test(userAgent) && "Android") ||
+    (/Windows/.test(userAgent) && "Windows") ||
+    (/Mac OS X|Macintosh/.test(userAgent) && "macOS") ||
+    (/CrOS/.test(userAgent) && "ChromeOS") ||
+    (/Linux/.test(userAgent) && "Linux") ||
+    undefined;
+  if (browser && system) return `${browser} on ${system}`;
+  if (browser || system) return (browser ?? system) as string;
+  const short = userAgent.trim();
+  return short.length > 60 ? `${short.slice(0, 57)}…` : short || "Unknown device";
+}

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError, csrfToken, describe as describeError } from "./api";
 import { reconnectDelay } from "./backoff";
 import { IdleWatch } from "./idle";
+import { deviceName } from "./format";
 
 describe("csrfToken", () => {
   it("finds the token among other cookies", () => {
@@ -55,5 +56,21 @@ describe("IdleWatch", () => {
     idle.touched(10 * minute);
     expect(idle.phase(20 * minute)).toBe("active");
     expect(idle.shouldTouch(26 * minute)).toBe(false);
+  });
+});
+
+describe("deviceName", () => {
+  it("names common browsers and systems, and keeps other labels", () => {
+    const chromeLinux =
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+    expect(deviceName(chromeLinux)).toBe("Chrome on Linux");
+    expect(
+      deviceName("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"),
+    ).toBe("Safari on iOS");
+    expect(deviceName("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36 Edg/130.0")).toBe(
+      "Edge on Windows",
+    );
+    expect(deviceName("docket-cli/0.1")).toBe("docket-cli/0.1");
+    expect(deviceName("")).toBe("Unknown device");
   });
 });

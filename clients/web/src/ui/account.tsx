@@ -3,10 +3,10 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Alert, CurrentSession, DeviceInfo, SessionInfo } from "../protocol";
 import { api, describe } from "../lib/api";
-import { fullWhen } from "../lib/format";
+import { deviceName, fullWhen } from "../lib/format";
 import { Notice, PageTitle } from "./auth";
 
-export function Account({ session }: { session: CurrentSession }) {
+export function Account({ session, onSignOut }: { session: CurrentSession; onSignOut: () => void }) {
   const [sessions, setSessions] = useState<SessionInfo[]>();
   const [devices, setDevices] = useState<DeviceInfo[]>();
   const [alerts, setAlerts] = useState<Alert[]>();
@@ -52,6 +52,9 @@ export function Account({ session }: { session: CurrentSession }) {
         <dt>This session ends by</dt>
         <dd>{fullWhen(session.expires_at)}</dd>
       </dl>
+      <button type="button" class="quiet" onClick={onSignOut}>
+        Sign out
+      </button>
       <Notice kind="error" text={error} />
       <Notice kind="success" text={done} />
 
@@ -63,8 +66,8 @@ export function Account({ session }: { session: CurrentSession }) {
           <ul class="cards">
             {sessions.map((s) => (
               <li key={s.session_id} class="card" data-testid="session">
-                <p class="card-title">
-                  {s.device_label}
+                <p class="card-title" title={s.device_label}>
+                  {deviceName(s.device_label)}
                   {s.current && <span class="tag">This session</span>}
                 </p>
                 <p class="muted">
@@ -76,7 +79,7 @@ export function Account({ session }: { session: CurrentSession }) {
                     type="button"
                     class="danger"
                     onClick={() => void revoke("That session was", `/me/sessions/${s.session_id}`)}
-                    aria-label={`Sign out this session: ${s.device_label}, signed in ${fullWhen(s.created_at)}`}
+                    aria-label={`Sign out this session: ${deviceName(s.device_label)}, signed in ${fullWhen(s.created_at)}`}
                   >
                     Sign out this session
                   </button>
@@ -96,8 +99,8 @@ export function Account({ session }: { session: CurrentSession }) {
           <ul class="cards">
             {devices.map((d) => (
               <li key={d.device_id} class="card" data-testid="device">
-                <p class="card-title">
-                  {d.label}
+                <p class="card-title" title={d.label}>
+                  {deviceName(d.label)}
                   {d.current && <span class="tag">This device</span>}
                 </p>
                 <p class="muted">
@@ -108,7 +111,7 @@ export function Account({ session }: { session: CurrentSession }) {
                     type="button"
                     class="danger"
                     onClick={() => void revoke("That device was", `/me/devices/${d.device_id}`)}
-                    aria-label={`Remove device: ${d.label}`}
+                    aria-label={`Remove device: ${deviceName(d.label)}`}
                   >
                     Remove device
                   </button>
@@ -125,7 +128,7 @@ export function Account({ session }: { session: CurrentSession }) {
         <ul class="cards">
           {alerts?.map((a) => (
             <li key={a.alert_id} class="card">
-              <p class="card-title">New device signed in: {a.detail.device_label}</p>
+              <p class="card-title">New device signed in: {deviceName(a.detail.device_label)}</p>
               <p class="muted">
                 {fullWhen(a.created_at)}
                 {a.detail.source_ip ? ` · from ${a.detail.source_ip}` : ""}

@@ -181,7 +181,7 @@ function SignedIn({
       />
     );
   } else if (path === "/account") {
-    page = <Account session={session} />;
+    page = <Account session={session} onSignOut={signOut} />;
   } else {
     page = <MatterList matters={matters} error={listError} channel={channel} firm={session.user.kind === "firm"} />;
   }

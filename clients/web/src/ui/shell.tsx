@@ -1,7 +1,7 @@
 // The frame around signed-in pages: skip link, header with navigation and the connection state,
 // and the idle-timeout warning.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { ComponentChildren } from "preact";
 import type { CurrentSession } from "../protocol";
 import type { ConnectionState } from "../lib/channel";
@@ -97,18 +97,37 @@ export function IdleWarning({
     if (phase === "expired") onExpired();
   }, [phase]);
   if (phase !== "warning") return null;
+  return <IdleDialog secondsLeft={idle.secondsLeft(now)} onStay={onStay} />;
+}
+
+/** A native modal dialog: the page behind is inert and focus stays inside until it closes. */
+function IdleDialog({ secondsLeft, onStay }: { secondsLeft: number; onStay: () => Promise<void> }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => dialog?.close();
+  }, []);
   return (
-    <div class="idle-backdrop">
-      <div class="idle" role="alertdialog" aria-modal="true" aria-labelledby="idle-title" aria-describedby="idle-text">
-        <h2 id="idle-title">Are you still there?</h2>
-        <p id="idle-text">
-          For your security you will be signed out in {duration(idle.secondsLeft(now))} unless you stay
-          signed in.
-        </p>
-        <button type="button" class="primary" autoFocus onClick={() => void onStay()}>
-          Stay signed in
-        </button>
-      </div>
-    </div>
+    <dialog
+      ref={ref}
+      class="idle"
+      role="alertdialog"
+      aria-labelledby="idle-title"
+      aria-describedby="idle-text"
+      onCancel={(e) => {
+        // Escape means "I am here".
+        e.preventDefault();
+        void onStay();
+      }}
+    >
+      <h2 id="idle-title">Are you still there?</h2>
+      <p id="idle-text">
+        For your security you will be signed out in {duration(secondsLeft)} unless you stay signed in.
+      </p>
+      <button type="button" class="primary" autoFocus onClick={() => void onStay()}>
+        Stay signed in
+      </button>
+    </dialog>
   );
 }
