@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::directory::UserProfile;
-use crate::ids::{AlertId, DeviceId, SessionId};
+use crate::ids::{AlertId, DeviceId, DocumentId, MatterId, SessionId};
 
 /// How the session token is handed over.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,10 +190,17 @@ pub enum AlertDetail {
         device_label: String,
         source_ip: Option<String>,
     },
+    /// A client user uploaded a document on a matter this fee earner is responsible for.
+    ClientUpload {
+        matter_id: MatterId,
+        document_id: DocumentId,
+        title: String,
+        uploaded_by: String,
+    },
 }
 
 /// An alert for the user, in `GET /api/v1/me/alerts`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Alert {

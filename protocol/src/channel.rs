@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::documents::Category;
 use crate::error::ErrorCode;
-use crate::ids::{DeviceId, MatterId, SessionId, UserId};
+use crate::ids::{DeviceId, DocumentId, MatterId, SessionId, UserId};
 
 /// The WebSocket subprotocol a client must offer.
 pub const SUBPROTOCOL: &str = "docket.v1";
@@ -188,6 +189,8 @@ pub enum ServerFrame {
         user_id: UserId,
         seq: u64,
     },
+    /// An alert for this user (e.g. a client uploaded a document on their matter), as it is raised.
+    Alert { alert: crate::auth::Alert },
 }
 
 /// The envelope of every matter event. New kinds are added to [`EventBody`]; a client that does
@@ -236,9 +239,28 @@ pub enum EventBody {
     Delete { target_seq: u64 },
     /// A notice from the portal itself (e.g. "access granted to …").
     System { text: String },
+    /// A document version reached the client's side: the firm published it (a new document or a
+    /// new version), or a client uploaded it. Shown as a card; the content is fetched over REST.
+    Document {
+        document_id: DocumentId,
+        version: u32,
+        title: String,
+        category: Category,
+        action: DocumentAction,
+    },
     /// A kind this version does not know; skip it.
     #[serde(other)]
     Unknown,
+}
+
+/// What happened to a document, in a channel card.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentAction {
+    Published,
+    Uploaded,
 }
 
 /// `GET /api/v1/matters/{matter_id}/events`: a page of history, oldest first.

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (the database) is unavailable.
     Unavailable,
+    /// An uploaded file was refused; `reason` in the body says why (stable, e.g. `executable`).
+    FileRefused,
 }
 
 impl ErrorCode {
@@ -66,6 +68,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::FileRefused => "file_refused",
         }
     }
 }
@@ -85,6 +88,11 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     /// A sentence for people; not stable.
     pub message: String,
+    /// For `file_refused`: the stable reason (`empty`, `executable`, `script`, `macro_enabled`,
+    /// `encrypted`, `archive`, `nested_archive`, `decompression_bomb`, `unknown_type`, `malware`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub reason: Option<String>,
 }
 
 #[cfg(test)]

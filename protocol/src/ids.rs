@@ -79,3 +79,11 @@ id_type!(
     /// An alert raised for a user.
     AlertId
 );
+id_type!(
+    /// A document on a matter (all its versions).
+    DocumentId
+);
+id_type!(
+    /// One version of a document.
+    VersionId
+);

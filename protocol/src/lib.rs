@@ -10,12 +10,14 @@
 //! - [`auth`]: sign-in, MFA, sessions, devices, invitations.
 //! - [`channel`]: the matter channel's WebSocket frames and event envelope.
 //! - [`directory`]: practice areas, clients, users, matters and grants.
+//! - [`documents`]: documents, versions, the review lifecycle, uploads and the DMS mirror.
 //! - [`audit`]: the audit trail as exported.
 
 pub mod audit;
 pub mod auth;
 pub mod channel;
 pub mod directory;
+pub mod documents;
 pub mod error;
 pub mod ids;
 

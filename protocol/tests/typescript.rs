@@ -3,7 +3,7 @@
 //! to regenerate the file (`make protocol-ts`).
 #![cfg(feature = "ts")]
 
-use docket_protocol::{audit, auth, channel, directory, error, ids};
+use docket_protocol::{audit, auth, channel, directory, documents, error, ids};
 use ts_rs::{Config, TS};
 
 macro_rules! declarations {
@@ -25,6 +25,8 @@ fn generate() -> String {
         ids::DeviceId,
         ids::InvitationId,
         ids::AlertId,
+        ids::DocumentId,
+        ids::VersionId,
         error::ErrorCode,
         error::ErrorBody,
         directory::FirmRole,
@@ -72,8 +74,19 @@ fn generate() -> String {
         channel::ReadPosition,
         channel::ServerFrame,
         channel::Event,
+        channel::DocumentAction,
         channel::EventBody,
         channel::EventPage,
+        documents::Category,
+        documents::VersionState,
+        documents::VersionOrigin,
+        documents::DocumentVersion,
+        documents::ReviewTrail,
+        documents::Document,
+        documents::UploadParams,
+        documents::DmsParams,
+        documents::SendBackRequest,
+        documents::ReviewItem,
     );
     let mut out = String::from(
         "// Generated from the Rust types in protocol/ by `make protocol-ts`. Do not edit by hand.\n\n",

@@ -37,6 +37,14 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     redis_prefix: Option<String>,
     web_dir: Option<PathBuf>,
+    clamd: Option<String>,
+    max_upload_mb: Option<u64>,
+    blob_store: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<SecretString>,
+    s3_allow_http: Option<bool>,
     #[serde(default)]
     channels: ChannelFileConfig,
 }
@@ -171,7 +179,7 @@ pub struct Config {
     pub absolute_lifetime: Duration,
     /// How long an invitation link stays valid (`DOCKET_INVITATION_TTL_HOURS`, default 72).
     pub invitation_ttl: Duration,
-    /// Local state: the mail spool, later document blobs (`DOCKET_DATA_DIR`, default `.docket`).
+    /// Local state: the mail spool, document blobs by default (`DOCKET_DATA_DIR`, default `.docket`).
     pub data_dir: PathBuf,
     /// Shown in authenticator apps and e-mails (`DOCKET_FIRM_NAME`).
     pub firm_name: String,
@@ -183,9 +191,36 @@ pub struct Config {
     /// The built web client, served at `/` (`DOCKET_WEB_DIR`, default `clients/web/dist`, relative
     /// to the working directory). Missing is fine: the API still works.
     pub web_dir: PathBuf,
+    /// ClamAV's daemon (`DOCKET_CLAMD`): `host:port` or a unix socket path. None means uploads
+    /// are not scanned for malware. See [`crate::intake::Clamd`].
+    pub clamd: Option<String>,
+    /// Largest upload, in MiB (`DOCKET_MAX_UPLOAD_MB`, default 100); see
+    /// [`Config::max_upload_bytes`].
+    pub max_upload_mb: u64,
+    /// Where encrypted document blobs live (`DOCKET_BLOB_STORE`): `file:///absolute/path` or
+    /// `s3://bucket/prefix`; `None` means `<data_dir>/blobs`. See [`crate::vault::BlobStore`].
+    pub blob_store: Option<String>,
+    /// The S3-compatible endpoint (`DOCKET_S3_ENDPOINT`); none means AWS itself.
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region (`DOCKET_S3_REGION`, default `eu-west-2`, London: keeps a UK firm's
+    /// documents in the UK unless it says otherwise).
+    pub s3_region: String,
+    /// S3 credentials (`DOCKET_S3_ACCESS_KEY_ID`, `DOCKET_S3_SECRET_ACCESS_KEY`); none means the
+    /// instance's role (instance metadata).
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Allows a plain-HTTP S3 endpoint (`DOCKET_S3_ALLOW_HTTP`, default false): for local test
+    /// servers only.
+    pub s3_allow_http: bool,
     /// Real-time channel settings.
     pub channels: ChannelSettings,
 }
+
+/// The default S3 region: London.
+const DEFAULT_S3_REGION: &str = "eu-west-2";
+
+/// The default upload limit, in MiB.
+const DEFAULT_MAX_UPLOAD_MB: u64 = 100;
 
 /// A 32-byte secret. Its `Debug` shows nothing.
 pub type SecretBox32 = std::sync::Arc<secrecy::SecretBox<[u8; 32]>>;
@@ -276,6 +311,21 @@ impl Config {
                 .map(PathBuf::from)
                 .or(file.web_dir)
                 .unwrap_or_else(|| DEFAULT_WEB_DIR.into()),
+            clamd: env("DOCKET_CLAMD").or(file.clamd),
+            max_upload_mb: parsed_env("DOCKET_MAX_UPLOAD_MB")?
+                .or(file.max_upload_mb)
+                .unwrap_or(DEFAULT_MAX_UPLOAD_MB),
+            blob_store: env("DOCKET_BLOB_STORE").or(file.blob_store),
+            s3_endpoint: env("DOCKET_S3_ENDPOINT").or(file.s3_endpoint),
+            s3_region: env("DOCKET_S3_REGION")
+                .or(file.s3_region)
+                .unwrap_or_else(|| DEFAULT_S3_REGION.into()),
+            s3_access_key_id: env("DOCKET_S3_ACCESS_KEY_ID").or(file.s3_access_key_id),
+            s3_secret_access_key: secret_env("DOCKET_S3_SECRET_ACCESS_KEY")
+                .or(file.s3_secret_access_key),
+            s3_allow_http: parsed_env("DOCKET_S3_ALLOW_HTTP")?
+                .or(file.s3_allow_http)
+                .unwrap_or(false),
             channels: ChannelSettings::resolve(file.channels)?,
         })
     }
@@ -301,8 +351,21 @@ impl Config {
             max_body_bytes: 64 * 1024,
             redis_prefix: "docket:".into(),
             web_dir: DEFAULT_WEB_DIR.into(),
+            clamd: None,
+            max_upload_mb: DEFAULT_MAX_UPLOAD_MB,
+            blob_store: None,
+            s3_endpoint: None,
+            s3_region: DEFAULT_S3_REGION.into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
             channels: ChannelSettings::default(),
         }
+    }
+
+    /// The largest upload, in bytes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_mb.saturating_mul(1024 * 1024)
     }
 
     /// Refuses a configuration that is unsafe outside one's own machine, saying what to fix.

@@ -40,6 +40,15 @@ pub enum Error {
     Conflict(String),
     #[error("invitation invalid")]
     InvitationInvalid,
+    /// An upload was refused; `reason` is stable, `message` for people.
+    #[error("file refused ({reason}): {message}")]
+    FileRefused {
+        reason: &'static str,
+        message: String,
+    },
+    /// The matter's key was destroyed (crypto-shredding): its documents are gone for good.
+    #[error("the documents of this matter have been destroyed")]
+    MatterKeyDestroyed,
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
     #[error("database error")]
@@ -66,9 +75,10 @@ impl Error {
             Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             Self::CsrfFailed => ErrorCode::CsrfFailed,
             Self::Forbidden => ErrorCode::Forbidden,
-            Self::NotFound => ErrorCode::NotFound,
+            Self::NotFound | Self::MatterKeyDestroyed => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::InvitationInvalid => ErrorCode::InvitationInvalid,
+            Self::FileRefused { .. } => ErrorCode::FileRefused,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
             Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
@@ -77,7 +87,11 @@ impl Error {
 
     fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::FileRefused {
+                reason: "too_large",
+                ..
+            } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidInput(_) | Self::FileRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -91,7 +105,7 @@ impl Error {
             | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::InvitationInvalid => StatusCode::GONE,
+            Self::InvitationInvalid | Self::MatterKeyDestroyed => StatusCode::GONE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,7 +114,10 @@ impl Error {
 
     fn public_message(&self) -> String {
         match self {
-            Self::InvalidInput(m) | Self::MalformedJson(m) | Self::Conflict(m) => m.clone(),
+            Self::InvalidInput(m)
+            | Self::MalformedJson(m)
+            | Self::Conflict(m)
+            | Self::FileRefused { message: m, .. } => m.clone(),
             Self::InvalidCredentials => "The e-mail address or password is not right.".into(),
             Self::InvalidMfaCode => "That code is not right or has already been used.".into(),
             Self::SessionExpired => "Your session has ended. Please sign in again.".into(),
@@ -141,6 +158,10 @@ impl IntoResponse for Error {
         let body = ErrorBody {
             code: self.code(),
             message: self.public_message(),
+            reason: match &self {
+                Self::FileRefused { reason, .. } => Some((*reason).to_owned()),
+                _ => None,
+            },
         };
         let mut response = (self.status(), axum::Json(body)).into_response();
         if let Self::RateLimited { retry_after_secs } = self {

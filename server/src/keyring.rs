@@ -1,13 +1,16 @@
 //! The server's keys. One key-encryption key (KEK) comes from configuration; purpose-specific keys
 //! are derived from it with HMAC-SHA256, so a key used to seal TOTP secrets can never decrypt
-//! anything else. Later the per-matter data keys are wrapped by the KEK too.
+//! anything else. Each matter's document key is wrapped by the KEK too ([`Purpose::MatterKey`], see
+//! [`crate::vault`]), recorded with the KEK's [`Keyring::key_id`] so the KEK can rotate.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use data_encoding::HEXLOWER;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
+use zeroize::Zeroize;
 
 /// The first byte of every sealed value: which key version sealed it, so keys can rotate.
 const SEAL_VERSION: u8 = 1;
@@ -29,12 +32,15 @@ impl std::fmt::Debug for Keyring {
 pub enum Purpose {
     /// Sealing users' TOTP secrets.
     TotpSecret,
+    /// Wrapping a matter's document key; the context is the matter id.
+    MatterKey,
 }
 
 impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
             Self::TotpSecret => b"docket/totp-secret/v1",
+            Self::MatterKey => b"docket/matter-key/v1",
         }
     }
 }
@@ -47,12 +53,25 @@ impl Keyring {
         }
     }
 
-    fn cipher(&self, purpose: Purpose) -> XChaCha20Poly1305 {
+    fn derive(&self, label: &[u8]) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.kek.expose_secret())
             .expect("HMAC takes a key of any length");
-        mac.update(purpose.label());
-        let key = mac.finalize().into_bytes();
-        XChaCha20Poly1305::new(&key)
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
+
+    fn cipher(&self, purpose: Purpose) -> XChaCha20Poly1305 {
+        let mut key = self.derive(purpose.label());
+        let cipher = XChaCha20Poly1305::new(&key.into());
+        key.zeroize();
+        cipher
+    }
+
+    /// A short, non-secret fingerprint of the KEK (hex of the first 8 bytes of
+    /// HMAC(KEK, "docket/kek-id")), stored beside everything the KEK wraps so that, after a
+    /// rotation, the server can tell which KEK a value needs.
+    pub fn key_id(&self) -> String {
+        HEXLOWER.encode(&self.derive(b"docket/kek-id")[..8])
     }
 
     /// Encrypts `plaintext`, binding it to `context` (e.g. the owning user's id) so a sealed value
@@ -114,5 +133,13 @@ mod tests {
             .open(Purpose::TotpSecret, b"user-a", &sealed)
             .is_err());
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
+    }
+
+    #[test]
+    fn key_id_is_a_stable_fingerprint_that_differs_per_key() {
+        let ring = Keyring::new([7; 32]);
+        assert_eq!(ring.key_id().len(), 16);
+        assert_eq!(ring.key_id(), Keyring::new([7; 32]).key_id());
+        assert_ne!(ring.key_id(), Keyring::new([8; 32]).key_id());
     }
 }

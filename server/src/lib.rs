@@ -27,7 +27,9 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod documents;
 pub mod error;
+pub mod intake;
 pub mod keyring;
 pub mod mail;
 pub mod matters;
@@ -35,6 +37,7 @@ pub mod openapi;
 pub mod practice_areas;
 pub mod startup;
 pub mod telemetry;
+pub mod vault;
 pub mod web;
 
 pub use error::{Error, Result};

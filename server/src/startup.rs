@@ -20,7 +20,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
-use crate::{access, auth, channels, clients, matters, openapi, practice_areas, web, Error};
+use crate::{
+    access, auth, channels, clients, documents, matters, openapi, practice_areas, web, Error,
+};
 
 /// State shared by every request. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -38,6 +40,10 @@ pub struct AppInner {
     pub mailer: Mailer,
     /// The real-time layer: hub, writer, presence, bus.
     pub channels: Channels,
+    /// Encrypted document content.
+    pub blobs: crate::vault::BlobStore,
+    /// Malware scanning of uploads, when configured.
+    pub clamd: Option<crate::intake::Clamd>,
 }
 
 impl std::ops::Deref for AppState {
@@ -58,6 +64,8 @@ impl AppState {
         use secrecy::ExposeSecret;
         let keyring = Keyring::new(*config.key_encryption_key.expose_secret());
         let channels = Channels::start(pool.clone(), clock.clone(), &config).await?;
+        let blobs = crate::vault::BlobStore::from_config(&config)?;
+        let clamd = config.clamd.as_deref().map(crate::intake::Clamd::new);
         Ok(Self(Arc::new(AppInner {
             pool,
             config,
@@ -65,6 +73,8 @@ impl AppState {
             keyring,
             mailer,
             channels,
+            blobs,
+            clamd,
         })))
     }
 }
@@ -79,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(clients::router())
         .merge(practice_areas::router())
         .merge(channels::router())
+        .merge(documents::router())
         .route("/openapi.json", get(openapi::serve_spec))
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;
@@ -92,7 +103,12 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(web::router(web_client))
         .with_state(state);
     for (name, value) in security_headers {
-        router = router.layer(SetResponseHeaderLayer::overriding(name, value));
+        router = if name == header::CONTENT_SECURITY_POLICY {
+            // A document shown inline sets a stricter, sandboxing policy of its own.
+            router.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        } else {
+            router.layer(SetResponseHeaderLayer::overriding(name, value))
+        };
     }
     router
         .layer(DefaultBodyLimit::max(max_body))

@@ -21,7 +21,11 @@ export type InvitationId = string;
 
 export type AlertId = string;
 
-export type ErrorCode = "invalid_input" | "malformed_json" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "invalid_mfa_code" | "mfa_required" | "reauthentication_required" | "csrf_failed" | "forbidden" | "not_found" | "conflict" | "invitation_invalid" | "rate_limited" | "internal" | "unavailable";
+export type DocumentId = string;
+
+export type VersionId = string;
+
+export type ErrorCode = "invalid_input" | "malformed_json" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "invalid_mfa_code" | "mfa_required" | "reauthentication_required" | "csrf_failed" | "forbidden" | "not_found" | "conflict" | "invitation_invalid" | "rate_limited" | "internal" | "unavailable" | "file_refused";
 
 export type ErrorBody = { 
 /**
@@ -31,7 +35,12 @@ code: ErrorCode,
 /**
  * A sentence for people; not stable.
  */
-message: string, };
+message: string, 
+/**
+ * For `file_refused`: the stable reason (`empty`, `executable`, `script`, `macro_enabled`,
+ * `encrypted`, `archive`, `nested_archive`, `decompression_bomb`, `unknown_type`, `malware`).
+ */
+reason?: string, };
 
 export type FirmRole = "admin" | "partner" | "fee_earner" | "staff";
 
@@ -180,7 +189,7 @@ current: boolean, };
 
 export type DeviceInfo = { device_id: DeviceId, label: string, first_seen_at: string, last_seen_at: string, current: boolean, };
 
-export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, };
+export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, } | { "kind": "client_upload", matter_id: MatterId, document_id: DocumentId, title: string, uploaded_by: string, };
 
 export type Alert = { alert_id: AlertId, created_at: string, read: boolean, detail: AlertDetail, };
 
@@ -234,7 +243,7 @@ heartbeat_seconds: number, max_frame_bytes: number, } | { "type": "event", event
 /**
  * True when this `client_msg_id` had already been stored (a resend).
  */
-duplicate: boolean, } | { "type": "error", code: ErrorCode, message: string, matter_id?: MatterId, client_msg_id?: string, } | { "type": "presence", matter_id: MatterId, user_id: UserId, state: PresenceState, } | { "type": "typing", matter_id: MatterId, user_id: UserId, } | { "type": "read", matter_id: MatterId, user_id: UserId, seq: number, };
+duplicate: boolean, } | { "type": "error", code: ErrorCode, message: string, matter_id?: MatterId, client_msg_id?: string, } | { "type": "presence", matter_id: MatterId, user_id: UserId, state: PresenceState, } | { "type": "typing", matter_id: MatterId, user_id: UserId, } | { "type": "read", matter_id: MatterId, user_id: UserId, seq: number, } | { "type": "alert", alert: Alert, };
 
 export type Event = { matter_id: MatterId, seq: number, at: string, 
 /**
@@ -251,7 +260,9 @@ client_msg_id?: string,
  */
 devices?: Array<DeviceId>, body: EventBody, };
 
-export type EventBody = { "kind": "message", text: string | null, reply_to: number | null, deleted: boolean, } | { "kind": "edit", target_seq: number, text: string | null, } | { "kind": "delete", target_seq: number, } | { "kind": "system", text: string, } | { "kind": "unknown" };
+export type DocumentAction = "published" | "uploaded";
+
+export type EventBody = { "kind": "message", text: string | null, reply_to: number | null, deleted: boolean, } | { "kind": "edit", target_seq: number, text: string | null, } | { "kind": "delete", target_seq: number, } | { "kind": "system", text: string, } | { "kind": "document", document_id: DocumentId, version: number, title: string, category: Category, action: DocumentAction, } | { "kind": "unknown" };
 
 export type EventPage = { events: Array<Event>, 
 /**
@@ -262,3 +273,84 @@ head_seq: number,
  * More events follow the last one on this page.
  */
 more: boolean, };
+
+export type Category = "correspondence" | "contracts" | "court_documents" | "financial" | "identity_verification" | "other";
+
+export type VersionState = "internal" | "pending_review" | "published";
+
+export type VersionOrigin = "firm" | "client" | "dms";
+
+export type DocumentVersion = { version_id: VersionId, 
+/**
+ * 1, 2, … per document.
+ */
+number: number, state: VersionState, origin: VersionOrigin, 
+/**
+ * The sanitised file name, with the extension that matches the content.
+ */
+filename: string, 
+/**
+ * The content's type as detected (never the name's claim).
+ */
+media_type: string, size_bytes: number, 
+/**
+ * Hex SHA-256 of the content.
+ */
+sha256: string, 
+/**
+ * Whether the browser may show it inline (PDFs and images).
+ */
+inline_viewable: boolean, uploaded_by: PersonRef, uploaded_at: string, 
+/**
+ * Firm users only: the review trail of this version.
+ */
+review?: ReviewTrail, published_at?: string, };
+
+export type ReviewTrail = { submitted_by?: PersonRef, submitted_at?: string, reviewed_by?: PersonRef, reviewed_at?: string, 
+/**
+ * Why the reviewer sent it back, if they did (the latest time).
+ */
+sent_back_reason?: string, };
+
+export type Document = { document_id: DocumentId, matter_id: MatterId, title: string, category: Category, 
+/**
+ * The DMS's id for it, when the DMS put it here.
+ */
+external_id?: string, 
+/**
+ * The version shown by default: the latest published one (for firm users, the latest of all
+ * when none is published yet).
+ */
+current: DocumentVersion, 
+/**
+ * Every version the viewer may open, newest first (including `current`).
+ */
+versions: Array<DocumentVersion>, };
+
+export type UploadParams = { 
+/**
+ * The name the file had on the uploader's device (sanitised before use).
+ */
+filename: string, 
+/**
+ * New documents only.
+ */
+category?: Category, 
+/**
+ * New documents only; defaults to the file name without its extension.
+ */
+title?: string, };
+
+export type DmsParams = { filename: string, category: Category, title: string, };
+
+export type SendBackRequest = { 
+/**
+ * Why, for the fee earner: 1 to 2,000 characters.
+ */
+reason: string, };
+
+export type ReviewItem = { matter_id: MatterId, matter_reference: string, matter_title: string, document_id: DocumentId, title: string, category: Category, version: DocumentVersion, 
+/**
+ * Whether the viewer may publish it (four-eyes areas need someone other than the submitter).
+ */
+can_publish: boolean, };

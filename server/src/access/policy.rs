@@ -11,6 +11,7 @@
 //! An invisible matter is `NotFound`, never `Forbidden`, so existence does not leak.
 
 use docket_protocol::directory::{ClientRole, FirmRole, Scope};
+use docket_protocol::documents::Category;
 use docket_protocol::ids::{ClientId, UserId};
 
 use crate::{Error, Result};
@@ -45,7 +46,8 @@ impl Actor {
         }
     }
 
-    fn is_supervisor(&self) -> bool {
+    /// Admins and partners: they see every matter and may review any document.
+    pub fn is_supervisor(&self) -> bool {
         matches!(self.firm_role(), Some(FirmRole::Admin | FirmRole::Partner))
     }
 }
@@ -95,6 +97,13 @@ pub enum Action {
     ViewClient,
     /// Invite a user of a client.
     InviteClientUser,
+    /// See a (published, for clients) document of a category: firm users on the matter; client
+    /// users with the documents scope, or with the invoices scope for financial documents.
+    ViewDocument(Category),
+    /// Upload a document to an open matter (documents scope; clients and firm).
+    UploadDocument,
+    /// Add versions and submit them for review (firm users on an open matter).
+    ManageDocuments,
 }
 
 const ALL_SCOPES: [Scope; 4] = [
@@ -150,6 +159,13 @@ pub fn authorize(actor: &Actor, action: Action, resource: Resource<'_>) -> Resul
                 Action::ViewScope(scope) => scopes.contains(&scope),
                 Action::PostMessage => scopes.contains(&Scope::Messages) && !matter.closed,
                 Action::ManageGrants => actor.firm_role().is_some(),
+                Action::ViewDocument(category) => {
+                    actor.firm_role().is_some()
+                        || scopes.contains(&Scope::Documents)
+                        || (category == Category::Financial && scopes.contains(&Scope::Invoices))
+                }
+                Action::UploadDocument => scopes.contains(&Scope::Documents) && !matter.closed,
+                Action::ManageDocuments => actor.firm_role().is_some() && !matter.closed,
                 Action::ExportMatterAudit => {
                     actor.is_supervisor() || matter.responsible_fee_earner_id == actor.user_id()
                 }

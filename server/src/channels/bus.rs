@@ -56,6 +56,8 @@ pub enum Control {
     UserChanged { user_id: UserId },
     /// Something affecting many matters changed (a practice area's portal switch): re-check all.
     PolicyChanged,
+    /// An alert for a user's open sockets: `frame` is the serialised `ServerFrame::Alert`.
+    Alert { user_id: UserId, frame: String },
 }
 
 /// The node's connection to the other nodes.

@@ -1,7 +1,7 @@
 //! The channel log in Postgres: reading pages (as a user, through RLS, or for node-level
 //! delivery), appending batches, and read positions.
 
-use docket_protocol::channel::{Event, EventBody};
+use docket_protocol::channel::{DocumentAction, Event, EventBody};
 use docket_protocol::ids::{MatterId, UserId};
 use serde_json::{json, Value};
 use sqlx::PgConnection;
@@ -52,6 +52,7 @@ impl StoredEvent {
             "system" => EventBody::System {
                 text: self.body["text"].as_str().unwrap_or_default().to_owned(),
             },
+            "document_published" | "document_uploaded" => self.document_card(),
             _ => EventBody::Unknown,
         };
         Event {
@@ -62,6 +63,38 @@ impl StoredEvent {
             client_msg_id: self.client_msg_id,
             devices: None,
             body,
+        }
+    }
+}
+
+impl StoredEvent {
+    /// A document card (`document_published`, `document_uploaded`); unknown if malformed.
+    fn document_card(&self) -> EventBody {
+        let body = &self.body;
+        let document_id = body["document_id"]
+            .as_str()
+            .and_then(|id| id.parse::<Uuid>().ok());
+        let category = body["category"].as_str().and_then(|c| c.parse().ok());
+        match (
+            document_id,
+            body["version"].as_u64(),
+            body["title"].as_str(),
+            category,
+        ) {
+            (Some(document_id), Some(version), Some(title), Some(category)) => {
+                EventBody::Document {
+                    document_id: document_id.into(),
+                    version: version as u32,
+                    title: title.to_owned(),
+                    category,
+                    action: if self.kind == "document_uploaded" {
+                        DocumentAction::Uploaded
+                    } else {
+                        DocumentAction::Published
+                    },
+                }
+            }
+            _ => EventBody::Unknown,
         }
     }
 }

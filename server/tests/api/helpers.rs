@@ -247,6 +247,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.redis_url = Some(redis_url().into());
     config.redis_prefix = format!("docket-test:{}:", uuid::Uuid::new_v4().simple());
     config.channels.recheck_seconds = 1;
+    // Local state (document blobs) of its own, outside the source tree.
+    config.data_dir =
+        std::env::temp_dir().join(format!("docket-test-{}", uuid::Uuid::new_v4().simple()));
     configure(&mut config);
     let clock = Clock::manual();
     let mailer = Mailer::memory();
@@ -548,6 +551,7 @@ impl TestApp {
 }
 
 /// An HTTP client: a browser (cookies + CSRF) or an SDK (bearer token).
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
@@ -597,6 +601,11 @@ impl Client {
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// The server's address, for requests built by hand (e.g. raw upload bodies).
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {

@@ -27,9 +27,12 @@ const WITH_RLS: &[&str] = &[
     "channel_read",
     "client",
     "device",
+    "document",
+    "document_version",
     "invitation",
     "matter",
     "matter_grant",
+    "matter_key",
     "matter_team",
     "recovery_code",
     "session",
@@ -94,6 +97,26 @@ async fn populate(app: &TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    // Documents in both clients' matters: published, and internal (never for clients' eyes).
+    let partner = app.bearer(&f.partner).await;
+    for matter in [f.matter_a1, f.matter_b1] {
+        for publish in [true, false] {
+            let (status, doc) = crate::documents::upload_pdf(&partner, matter, "contracts").await;
+            assert_eq!(status, StatusCode::CREATED, "{doc}");
+            if publish {
+                let id = doc["document_id"].as_str().expect("id");
+                for step in ["submit", "publish"] {
+                    let (status, _) = partner
+                        .post(
+                            &format!("/api/v1/documents/{id}/versions/1/{step}"),
+                            json!({}),
+                        )
+                        .await;
+                    assert_eq!(status, StatusCode::OK);
+                }
+            }
+        }
+    }
     // Channel traffic in both clients' matters, with read positions.
     for (user, matter) in [(&f.gc, f.matter_a1), (&f.private_client, f.matter_b1)] {
         let (_, mut channel) = app.sdk(user).await;
@@ -135,8 +158,9 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
                         field(row, "kind") == Some("client")
                             && field(row, "client_id") != Some(&own_client)
                     }
-                    "matter" | "matter_team" | "matter_grant" | "channel_event"
-                    | "channel_head" | "channel_read" => {
+                    "document_version" if field(row, "state") != Some("published") => true,
+                    "matter" | "matter_team" | "matter_grant" | "matter_key" | "channel_event"
+                    | "document" | "document_version" | "channel_head" | "channel_read" => {
                         !own_matters.contains(field(row, "matter_id").unwrap_or(""))
                     }
                     "session" | "device" | "recovery_code" | "user_alert" | "invitation" => {

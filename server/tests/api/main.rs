@@ -1,6 +1,7 @@
 //! Black-box tests: the real application on port 0, a fresh database per test, a real HTTP client.
 //! One test binary, so the database template is built once per run.
 
+mod clamd_fixture;
 mod helpers;
 
 mod audit;
@@ -8,9 +9,12 @@ mod auth;
 mod channels;
 mod cli;
 mod cluster;
+mod documents;
 mod http;
+mod intake;
 mod isolation;
 mod matter_activity;
 mod matters;
 mod sessions;
+mod vault;
 mod web;

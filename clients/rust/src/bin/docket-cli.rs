@@ -171,6 +171,12 @@ async fn main() -> anyhow::Result<()> {
                             }
                             EventBody::Delete { target_seq } => format!("(deleted #{target_seq})"),
                             EventBody::System { text } => text,
+                            EventBody::Document {
+                                title,
+                                version,
+                                action,
+                                ..
+                            } => format!("(document {action:?}: {title}, version {version})"),
                             EventBody::Unknown => "(an event this version cannot show)".into(),
                         };
                         println!("#{:<6} {} {}: {}", event.seq, event.at, author, text);

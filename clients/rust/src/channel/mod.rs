@@ -83,6 +83,8 @@ pub enum Update {
         message: String,
         matter_id: Option<MatterId>,
     },
+    /// An alert for the signed-in user (e.g. a client uploaded a document).
+    Alert(docket_protocol::auth::Alert),
     /// The session ended; the channel has stopped. Sign in again.
     SessionEnded,
 }

@@ -333,6 +333,7 @@ impl Task {
                 user_id,
                 seq,
             },
+            ServerFrame::Alert { alert } => Update::Alert(alert),
             ServerFrame::Hello { .. } => return Ok(()),
         };
         self.emit(update).await

@@ -35,12 +35,14 @@ const ROOM_INBOX: usize = 4_096;
 pub type ConnId = u64;
 
 /// What a connection is told by the node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConnSignal {
     /// Re-check the session and every subscription now.
     Recheck,
     /// The node is shutting down: close with "reconnect elsewhere".
     Shutdown,
+    /// A frame for this user (an alert), already serialised.
+    Frame(Utf8Bytes),
 }
 
 struct ConnEntry {
@@ -340,6 +342,14 @@ impl Hub {
                 Control::SessionEnded { session_id } => entry.session_id == *session_id,
                 Control::UserChanged { user_id } => entry.user_id == *user_id,
                 Control::PolicyChanged => true,
+                Control::Alert { user_id, frame } => {
+                    if entry.user_id == *user_id {
+                        let _ = entry
+                            .signals
+                            .try_send(ConnSignal::Frame(Utf8Bytes::from(frame.clone())));
+                    }
+                    false
+                }
             };
             if affected {
                 let _ = entry.signals.try_send(ConnSignal::Recheck);
@@ -350,7 +360,7 @@ impl Hub {
     fn signal_all(&self, signal: ConnSignal) {
         let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
         for entry in conns.values() {
-            let _ = entry.signals.try_send(signal);
+            let _ = entry.signals.try_send(signal.clone());
         }
     }
 

@@ -185,6 +185,7 @@ impl Connection {
                 Some(signal) = self.signals.recv() => match signal {
                     ConnSignal::Recheck => if let Err(close) = Box::pin(self.recheck(&mut sink)).await { break close },
                     ConnSignal::Shutdown => break closing(close::SERVICE_RESTART, "server restarting; reconnect"),
+                    ConnSignal::Frame(frame) => if write(&mut sink, Message::Text(frame)).await.is_err() { break None },
                 },
                 _ = ping.tick() => {
                     if self.last_heard.elapsed() > heartbeat * 3 {
