@@ -12,6 +12,8 @@ export class ApiError extends Error {
     message: string,
     /** Seconds to wait before retrying (`Retry-After`), when the server said. */
     readonly retryAfter?: number,
+    /** For `file_refused`: why, as a stable word (`executable`, `malware`, …). */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = "ApiError";
@@ -101,7 +103,8 @@ export async function api<T>(
   throw error;
 }
 
-function toError(status: number, text: string, retryAfter: string | null): ApiError {
+/** The error a failed response carries (also for uploads made with XMLHttpRequest). */
+export function toError(status: number, text: string, retryAfter: string | null): ApiError {
   let body: Partial<ErrorBody> = {};
   try {
     body = JSON.parse(text) as ErrorBody;
@@ -114,6 +117,7 @@ function toError(status: number, text: string, retryAfter: string | null): ApiEr
     body.code ?? (status >= 500 ? "internal" : "invalid_input"),
     body.message ?? `The request failed (${status}).`,
     Number.isFinite(seconds) ? seconds : undefined,
+    body.reason ?? undefined,
   );
 }
 
@@ -136,6 +140,7 @@ export function describe(error: unknown): string {
     case "invitation_invalid":
       return "This invitation link has expired or was already used. Ask your contact at the firm for a new one.";
     case "network":
+    case "file_refused":
       return error.message;
     case "not_found":
       return "This could not be found, or you do not have access to it.";

@@ -3,14 +3,24 @@
 // in `seq` is reported as a gap to fetch, optimistic bubbles settle when their own event arrives,
 // and edits and withdrawals change what is shown but never remove the entry.
 
-import type { Event, EventPage, PresenceState, UserId } from "../protocol";
+import type { Category, DocumentAction, Event, EventPage, PresenceState, UserId } from "../protocol";
 
-/** A message (or portal notice) as displayed. */
+/** A document card in the conversation. */
+export interface DocumentCard {
+  documentId: string;
+  version: number;
+  title: string;
+  category: Category;
+  action: DocumentAction;
+}
+
+/** A message (or portal notice, or document card) as displayed. */
 export interface Message {
   seq: number;
   at: string;
   authorId: UserId | null;
-  kind: "message" | "system";
+  kind: "message" | "system" | "document";
+  document?: DocumentCard;
   /** Current text; null once withdrawn. */
   text: string | null;
   replyTo: number | null;
@@ -155,6 +165,25 @@ export class Conversation {
           replyTo: null,
           edited: false,
           deleted: false,
+        });
+        break;
+      case "document":
+        this.entries.set(event.seq, {
+          seq: event.seq,
+          at: event.at,
+          authorId: event.author_id,
+          kind: "document",
+          text: body.title,
+          replyTo: null,
+          edited: false,
+          deleted: false,
+          document: {
+            documentId: body.document_id,
+            version: body.version,
+            title: body.title,
+            category: body.category,
+            action: body.action,
+          },
         });
         break;
       case "edit": {

@@ -128,10 +128,16 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
         <ul class="cards">
           {alerts?.map((a) => (
             <li key={a.alert_id} class="card">
-              <p class="card-title">New device signed in: {deviceName(a.detail.device_label)}</p>
+              {a.detail.kind === "new_device" ? (
+                <p class="card-title">New device signed in: {deviceName(a.detail.device_label)}</p>
+              ) : (
+                <p class="card-title">
+                  {a.detail.uploaded_by} uploaded “{a.detail.title}”
+                </p>
+              )}
               <p class="muted">
                 {fullWhen(a.created_at)}
-                {a.detail.source_ip ? ` · from ${a.detail.source_ip}` : ""}
+                {a.detail.kind === "new_device" && a.detail.source_ip ? ` · from ${a.detail.source_ip}` : ""}
               </p>
             </li>
           ))}

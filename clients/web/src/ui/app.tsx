@@ -10,6 +10,7 @@ import { IdleWatch } from "../lib/idle";
 import { AcceptInvitation, Enrol, MfaVerify, SignIn } from "./auth";
 import { Account } from "./account";
 import { MatterList } from "./matters";
+import { ReviewQueue } from "./documents";
 import { MatterView } from "./matter";
 import { navigate, usePath } from "./router";
 import { IdleWarning, Shell } from "./shell";
@@ -164,13 +165,15 @@ function SignedIn({
     idle.touched(Date.now());
   };
 
-  const matterId = path.startsWith("/matters/") ? (path.slice("/matters/".length) as MatterId) : undefined;
+  const [, , pathMatter, pathTab] = path.split("/");
+  const matterId = path.startsWith("/matters/") && pathMatter ? (pathMatter as MatterId) : undefined;
   let page;
   if (matterId) {
     page = (
       <MatterView
         key={matterId}
         matterId={matterId}
+        tab={pathTab === "documents" ? "documents" : "conversation"}
         channel={channel}
         session={session}
         summary={matters?.find((m) => m.matter_id === matterId)}
@@ -180,6 +183,8 @@ function SignedIn({
         }}
       />
     );
+  } else if (path === "/review" && session.user.kind === "firm") {
+    page = <ReviewQueue />;
   } else if (path === "/account") {
     page = <Account session={session} onSignOut={signOut} />;
   } else {

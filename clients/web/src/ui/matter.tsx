@@ -9,17 +9,21 @@ import { api, ApiError, describe } from "../lib/api";
 import type { Channel } from "../lib/channel";
 import type { Message, Pending } from "../lib/conversation";
 import { fullWhen, initials, shortWhen } from "../lib/format";
+import { categoryLabel } from "../lib/documents";
 import { Notice, PageTitle } from "./auth";
+import { DocumentsTab } from "./documents";
 import { follow } from "./router";
 
 export function MatterView({
   matterId,
+  tab,
   channel,
   session,
   summary,
   onWatch,
 }: {
   matterId: MatterId;
+  tab: "conversation" | "documents";
   channel: Channel;
   session: CurrentSession;
   summary?: MatterSummary;
@@ -87,8 +91,22 @@ export function MatterView({
         )}
         {detail && <People detail={detail} channel={channel} me={me} firm={session.user.kind === "firm"} />}
       </div>
+      <nav class="tabs" aria-label="Matter">
+        <a href={`/matters/${matterId}`} onClick={follow} aria-current={tab === "conversation" ? "page" : undefined}>
+          Conversation
+        </a>
+        <a href={`/matters/${matterId}/documents`} onClick={follow} aria-current={tab === "documents" ? "page" : undefined}>
+          Documents
+        </a>
+      </nav>
       <Notice kind="error" text={historyError} />
-      {heading && !heading.scopes.includes("messages") ? (
+      {tab === "documents" ? (
+        <DocumentsTab
+          matterId={matterId}
+          session={session}
+          canUpload={!!heading && heading.status === "open" && heading.scopes.includes("documents")}
+        />
+      ) : heading && !heading.scopes.includes("messages") ? (
         <p class="empty">Messages on this matter are not shared with you.</p>
       ) : (
         <Conversation matterId={matterId} channel={channel} me={me} name={name} canWrite={canWrite} />
@@ -236,6 +254,7 @@ function Conversation({
         {messages.map((m) => (
           <Bubble
             key={m.seq}
+            matterId={matterId}
             message={m}
             own={m.authorId === me}
             author={name(m.authorId)}
@@ -304,6 +323,7 @@ function clip(text: string): string {
 }
 
 function Bubble({
+  matterId,
   message,
   own,
   author,
@@ -315,6 +335,7 @@ function Bubble({
   onEdit,
   onWithdraw,
 }: {
+  matterId: MatterId;
   message: Message;
   own: boolean;
   author: string;
@@ -326,6 +347,26 @@ function Bubble({
   onEdit: () => void;
   onWithdraw: () => void;
 }) {
+  if (message.kind === "document" && message.document) {
+    const card = message.document;
+    return (
+      <li class="doc-card" data-seq={message.seq} data-testid="document-card">
+        <p class="bubble-head">
+          <span class="author">{author}</span>{" "}
+          <time dateTime={message.at} title={fullWhen(message.at)}>
+            {shortWhen(message.at)}
+          </time>
+        </p>
+        <p>
+          {card.action === "uploaded" ? "Uploaded" : card.version > 1 ? `Published version ${card.version} of` : "Published"}{" "}
+          <a href={`/matters/${matterId}/documents`} onClick={follow}>
+            {card.title}
+          </a>{" "}
+          <span class="muted">({categoryLabel(card.category)})</span>
+        </p>
+      </li>
+    );
+  }
   if (message.kind === "system") {
     return (
       <li class="system" data-seq={message.seq}>
@@ -479,3 +520,4 @@ function Composer({
     </form>
   );
 }
+

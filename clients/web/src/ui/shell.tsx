@@ -46,6 +46,11 @@ export function Shell({
           <a href="/" onClick={follow} aria-current={current("/")}>
             Matters
           </a>
+          {session.user.kind === "firm" && (
+            <a href="/review" onClick={follow} aria-current={current("/review")}>
+              Review
+            </a>
+          )}
           <a href="/account" onClick={follow} aria-current={current("/account")}>
             Account
           </a>
