@@ -5,7 +5,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{access, audit, auth, channels, clients, matters, practice_areas};
+use crate::{access, audit, auth, channels, clients, documents, matters, practice_areas};
 
 /// The API document.
 #[derive(OpenApi)]
@@ -40,6 +40,16 @@ use crate::{access, audit, auth, channels, clients, matters, practice_areas};
         clients::invite_client_user,
         practice_areas::list_practice_areas,
         channels::list_events,
+        documents::list_documents,
+        documents::upload_document,
+        documents::get_document,
+        documents::upload_version,
+        documents::submit,
+        documents::publish,
+        documents::send_back,
+        documents::dms_push,
+        documents::review_queue,
+        documents::content::download,
     ),
     components(schemas(docket_protocol::error::ErrorCode)),
     modifiers(&SessionAuth),

@@ -86,6 +86,15 @@ for (const viewport of viewports) {
       ]);
       assert.equal(download.suggestedFilename(), "Heads of terms.pdf");
       assert.deepEqual(readFileSync(await download.path()), pdf("heads"));
+      // "View" opens it inline in a new tab, under a sandboxing policy of its own.
+      const view = shared.getByRole("link", { name: /View/ });
+      const [popup] = await Promise.all([client.waitForEvent("popup"), view.click()]);
+      await popup.waitForLoadState();
+      assert.match(popup.url(), /disposition=inline/);
+      await popup.close();
+      const inline = await client.request.get(new URL(await view.getAttribute("href"), portal.url).href);
+      assert.match(inline.headers()["content-security-policy"], /sandbox/);
+      assert.match(inline.headers()["content-disposition"], /^inline/);
 
       // The client sends a document of their own, with progress, and a disguised program is refused.
       await client.getByLabel("File").setInputFiles({ name: "Passport scan.pdf", mimeType: "application/pdf", buffer: pdf("passport") });

@@ -7,7 +7,7 @@
 //! published versions of the categories their scopes reach), and [`crate::access::authorize`]
 //! with [`Action::ViewDocument`] on what the database returned.
 
-mod content;
+pub mod content;
 mod ingest;
 pub mod lifecycle;
 mod rows;
@@ -37,6 +37,7 @@ use crate::intake::sanitise_filename;
 use crate::startup::AppState;
 use crate::{matters, Error, Result};
 
+use self::content::download;
 use self::ingest::{ingest, Ingested};
 use self::lifecycle::ReviewFacts;
 use self::rows::{to_document, DocumentRow, VersionRow};
@@ -71,7 +72,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/documents/{document_id}/versions/{number}/content",
-            get(content::download),
+            get(download),
         )
 }
 

@@ -839,3 +839,52 @@ async fn malware_is_refused_by_a_real_clamd_raw_and_zipped_and_kept_nowhere() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test]
+async fn a_member_without_the_documents_scope_sees_and_sends_no_documents() {
+    let (app, _dir) = app().await;
+    let firm = &app.firm;
+    let fee = app.bearer(&firm.fee_earner).await;
+    let (status, _) = fee
+        .put(
+            &format!(
+                "/api/v1/matters/{}/grants/{}",
+                firm.matter_a1, firm.dept_head.user_id
+            ),
+            json!({ "scopes": ["messages"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, doc) = new_document(&fee, firm.matter_a1, "contracts", "lease.pdf", pdf("lease")).await;
+    let id = doc["document_id"].as_str().expect("id");
+    post(
+        &fee,
+        &format!("/api/v1/documents/{id}/versions/1/submit"),
+        json!({}),
+    )
+    .await;
+    post(
+        &fee,
+        &format!("/api/v1/documents/{id}/versions/1/publish"),
+        json!({}),
+    )
+    .await;
+
+    let member = app.bearer(&firm.dept_head).await;
+    let (status, list) = member
+        .get(&format!("/api/v1/matters/{}/documents", firm.matter_a1))
+        .await;
+    assert_eq!((status, list), (StatusCode::OK, json!([])));
+    let (status, _) = member.get(&format!("/api/v1/documents/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let response = download(
+        &member,
+        &format!("/api/v1/documents/{id}/versions/1/content"),
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (status, body) =
+        new_document(&member, firm.matter_a1, "other", "mine.pdf", pdf("mine")).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
+}

@@ -34,6 +34,11 @@ async fn openapi_3_1_is_served_and_lists_the_api() {
         "/api/v1/matters/{matter_id}",
         "/api/v1/matters/{matter_id}/audit",
         "/api/v1/me/sessions",
+        "/api/v1/matters/{matter_id}/documents",
+        "/api/v1/documents/{document_id}/versions/{number}/content",
+        "/api/v1/documents/{document_id}/versions/{number}/publish",
+        "/api/v1/matters/{matter_id}/dms/{external_id}/versions/{external_version}",
+        "/api/v1/documents/review-queue",
     ] {
         assert!(
             spec["paths"].get(path).is_some(),
