@@ -61,7 +61,8 @@ for (const viewport of viewports) {
       await client.getByRole("link", { name: "Documents" }).click();
       await client.getByText("No documents have been shared").waitFor();
 
-      // Submitted, then published from the review queue.
+      // Submitted, sent back with a reason, submitted again, then published from the review queue.
+      const documentsPage = fee.url();
       await card.getByRole("button", { name: "Submit version 1 for review" }).click();
       await card.getByText("Pending review").waitFor();
       await fee.getByRole("link", { name: "Review" }).click();
@@ -70,6 +71,16 @@ for (const viewport of viewports) {
       await item.waitFor();
       await checkA11y(fee, "review queue");
       await screenshot(fee, `${viewport}-review-queue`);
+      await item.getByRole("button", { name: /^Send back/ }).click();
+      await item.getByLabel("Why is it going back?").fill("Please add the break clause.");
+      await checkA11y(fee, "review queue, sending back");
+      await item.getByRole("button", { name: "Send back with this reason" }).click();
+      await fee.getByText("was sent back").waitFor();
+      await fee.goto(documentsPage);
+      await card.getByText("Sent back: Please add the break clause.").waitFor();
+      await card.getByRole("button", { name: "Submit version 1 for review" }).click();
+      await card.getByText("Pending review").waitFor();
+      await fee.getByRole("link", { name: "Review" }).click();
       await item.getByRole("button", { name: /Publish/ }).click();
       await fee.getByText("is now visible to the client").waitFor();
 

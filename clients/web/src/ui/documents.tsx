@@ -245,11 +245,12 @@ export function ReviewQueue() {
   useEffect(() => {
     void load();
   }, []);
-  const publish = async (item: ReviewItem) => {
+  const decide = async (item: ReviewItem, step: "publish" | "send-back", reason?: string) => {
     setError(undefined);
+    setDone(undefined);
     try {
-      await api("POST", `/documents/${item.document_id}/versions/${item.version.number}/publish`, {});
-      setDone(`“${item.title}” is now visible to the client.`);
+      await api("POST", `/documents/${item.document_id}/versions/${item.version.number}/${step}`, reason ? { reason } : {});
+      setDone(step === "publish" ? `“${item.title}” is now visible to the client.` : `“${item.title}” was sent back.`);
       await load();
     } catch (e) {
       setError(describe(e));
@@ -274,9 +275,7 @@ export function ReviewQueue() {
               · version {item.version.number} · submitted by {item.version.review?.submitted_by?.display_name ?? "—"}
             </p>
             {item.can_publish ? (
-              <button type="button" class="primary" onClick={() => void publish(item)}>
-                Publish<span class="visually-hidden"> {item.title}</span>
-              </button>
+              <ReviewDecision item={item} onDecide={decide} />
             ) : (
               <p class="muted">Needs another reviewer (four eyes).</p>
             )}
@@ -284,5 +283,42 @@ export function ReviewQueue() {
         ))}
       </ul>
     </main>
+  );
+}
+
+function ReviewDecision({
+  item,
+  onDecide,
+}: {
+  item: ReviewItem;
+  onDecide: (item: ReviewItem, step: "publish" | "send-back", reason?: string) => Promise<void>;
+}) {
+  const [sendingBack, setSendingBack] = useState(false);
+  const [reason, setReason] = useState("");
+  const id = `reason-${item.version.version_id}`;
+  return (
+    <div class="review-actions">
+      <button type="button" class="primary" onClick={() => void onDecide(item, "publish")}>
+        Publish<span class="visually-hidden"> {item.title}</span>
+      </button>
+      {!sendingBack ? (
+        <button type="button" onClick={() => setSendingBack(true)}>
+          Send back<span class="visually-hidden"> {item.title}</span>
+        </button>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void onDecide(item, "send-back", reason.trim());
+          }}
+        >
+          <label for={id}>Why is it going back?</label>
+          <textarea id={id} rows={2} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+          <button type="submit" disabled={!reason.trim()}>
+            Send back with this reason
+          </button>
+        </form>
+      )}
+    </div>
   );
 }
