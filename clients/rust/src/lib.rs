@@ -11,6 +11,7 @@
 //! The integration tests and the load generator use this crate, so it is exercised constantly.
 
 mod channel;
+mod documents;
 mod rest;
 
 pub use channel::{Channel, ChannelHandle, ChannelOptions, Sent, Update};
@@ -29,6 +30,12 @@ pub enum Error {
         code: ErrorCode,
         message: String,
     },
+    /// An uploaded file was refused; `reason` is stable (`executable`, `malware`, …).
+    #[error("file refused ({reason}): {message}")]
+    Refused { reason: String, message: String },
+    /// Writing a download failed.
+    #[error("writing: {0}")]
+    Io(String),
     /// The HTTP request failed.
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),

@@ -141,13 +141,27 @@ impl Client {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<reqwest::Response> {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.execute(request).await
+    }
+
+    /// A request to `path` with this client's credentials.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+        request
+    }
+
+    /// Sends `request`; a failure becomes the server's stable error.
+    pub(crate) async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
         let response = request.send().await?;
         if response.status().is_success() {
             return Ok(response);
@@ -161,6 +175,10 @@ impl Client {
             {
                 Error::SessionEnded
             }
+            docket_protocol::error::ErrorCode::FileRefused => Error::Refused {
+                reason: body.reason.unwrap_or_default(),
+                message: body.message,
+            },
             code => Error::Api {
                 status,
                 code,
@@ -169,7 +187,7 @@ impl Client {
         })
     }
 
-    async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,

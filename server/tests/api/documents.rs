@@ -888,3 +888,76 @@ async fn a_member_without_the_documents_scope_sees_and_sends_no_documents() {
         new_document(&member, firm.matter_a1, "other", "mine.pdf", pdf("mine")).await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
 }
+
+#[tokio::test]
+async fn the_sdk_uploads_reviews_publishes_and_downloads_by_stream() {
+    use docket_protocol::documents::{Category, VersionState};
+    let (app, _dir) = app().await;
+    let firm = &app.firm;
+    let fee_token = app.bearer(&firm.fee_earner).await.bearer.expect("token");
+    let client_token = app.bearer(&firm.dept_head).await.bearer.expect("token");
+    let fee = docket_client::Client::with_token(&app.base, &fee_token);
+    let client = docket_client::Client::with_token(&app.base, &client_token);
+
+    // A body that arrives in pieces, as a file read from disk would.
+    let mut bytes = pdf("sdk");
+    bytes.extend(std::iter::repeat_n(b'.', 300_000));
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+        bytes.chunks(65_000).map(|c| Ok(c.to_vec())).collect();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(pieces));
+    let doc = fee
+        .upload_document(
+            firm.matter_a1,
+            "Report on title.pdf",
+            Category::Contracts,
+            None,
+            body,
+        )
+        .await
+        .expect("upload");
+    assert_eq!(doc.title, "Report on title");
+    assert_eq!(doc.current.state, VersionState::Internal);
+    fee.submit(doc.document_id, 1).await.expect("submit");
+    assert_eq!(fee.review_queue().await.expect("queue").len(), 1);
+    fee.send_back(doc.document_id, 1, "Add the plan")
+        .await
+        .expect("send back");
+    fee.submit(doc.document_id, 1).await.expect("submit again");
+    let published = fee.publish(doc.document_id, 1).await.expect("publish");
+    assert_eq!(published.current.state, VersionState::Published);
+
+    let seen = client.documents(firm.matter_a1).await.expect("list");
+    assert_eq!(seen.len(), 1);
+    let mut out = Vec::new();
+    let written = client
+        .download_to(doc.document_id, 1, &mut out)
+        .await
+        .expect("download");
+    assert_eq!((written as usize, out), (bytes.len(), bytes.clone()));
+    let part = client
+        .download_range(doc.document_id, 1, 200_000..200_010)
+        .await
+        .expect("range");
+    assert_eq!(part, bytes[200_000..200_010].to_vec());
+
+    let mut program = b"\x7fELF\x02\x01\x01".to_vec();
+    program.resize(1024, 0);
+    match client
+        .upload_document(firm.matter_a1, "notes.pdf", Category::Other, None, program)
+        .await
+    {
+        Err(docket_client::Error::Refused { reason, .. }) => assert_eq!(reason, "executable"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let pushed = fee
+        .dms_push(
+            firm.matter_a1,
+            "DMS/77 a",
+            3,
+            ("Plan.pdf", Category::Contracts, "Site plan"),
+            pdf("plan"),
+        )
+        .await
+        .expect("dms");
+    assert_eq!(pushed.external_id.as_deref(), Some("DMS/77 a"));
+}
