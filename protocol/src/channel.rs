@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::documents::Category;
 use crate::error::ErrorCode;
-use crate::ids::{DeviceId, DocumentId, MatterId, SessionId, UserId};
+use crate::ids::{DeviceId, DocumentId, MatterId, MilestoneId, SessionId, UserId};
+use crate::milestones::MilestoneStatus;
 
 /// The WebSocket subprotocol a client must offer.
 pub const SUBPROTOCOL: &str = "docket.v1";
@@ -247,6 +248,15 @@ pub enum EventBody {
         title: String,
         category: Category,
         action: DocumentAction,
+    },
+    /// A fee earner updated a milestone of the matter's timeline (its status, title or client
+    /// action). Only client users with the milestones scope receive it. Shown as a card; the
+    /// whole timeline is fetched over REST.
+    Milestone {
+        milestone_id: MilestoneId,
+        title: String,
+        status: MilestoneStatus,
+        client_action: Option<String>,
     },
     /// A kind this version does not know; skip it.
     #[serde(other)]

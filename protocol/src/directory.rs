@@ -203,6 +203,9 @@ pub struct MatterSummary {
     pub opened_at: OffsetDateTime,
     /// Where the viewer stands in the matter's channel.
     pub activity: MatterActivity,
+    /// The title of the matter's current milestone (the first in progress, else the first
+    /// upcoming); none without the milestones scope or when there is none.
+    pub current_stage: Option<String>,
 }
 
 /// The viewer's position in a matter's channel, for the matter list. Counts only events the viewer

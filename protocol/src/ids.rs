@@ -87,3 +87,7 @@ id_type!(
     /// One version of a document.
     VersionId
 );
+id_type!(
+    /// One milestone on a matter's timeline.
+    MilestoneId
+);

@@ -11,6 +11,7 @@
 //! - [`channel`]: the matter channel's WebSocket frames and event envelope.
 //! - [`directory`]: practice areas, clients, users, matters and grants.
 //! - [`documents`]: documents, versions, the review lifecycle, uploads and the DMS mirror.
+//! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
 //! - [`audit`]: the audit trail as exported.
 
 pub mod audit;
@@ -20,6 +21,7 @@ pub mod directory;
 pub mod documents;
 pub mod error;
 pub mod ids;
+pub mod milestones;
 
 /// The version of the REST API, as it appears in paths (`/api/v1/...`).
 pub const API_VERSION: &str = "v1";

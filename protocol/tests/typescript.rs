@@ -3,7 +3,7 @@
 //! to regenerate the file (`make protocol-ts`).
 #![cfg(feature = "ts")]
 
-use docket_protocol::{audit, auth, channel, directory, documents, error, ids};
+use docket_protocol::{audit, auth, channel, directory, documents, error, ids, milestones};
 use ts_rs::{Config, TS};
 
 macro_rules! declarations {
@@ -27,6 +27,7 @@ fn generate() -> String {
         ids::AlertId,
         ids::DocumentId,
         ids::VersionId,
+        ids::MilestoneId,
         error::ErrorCode,
         error::ErrorBody,
         directory::FirmRole,
@@ -87,6 +88,14 @@ fn generate() -> String {
         documents::DmsParams,
         documents::SendBackRequest,
         documents::ReviewItem,
+        milestones::MilestoneStatus,
+        milestones::Milestone,
+        milestones::MilestoneTemplateItem,
+        milestones::MilestoneTemplate,
+        milestones::UpdateMilestoneTemplateRequest,
+        milestones::Timeline,
+        milestones::NewMilestoneRequest,
+        milestones::UpdateMilestoneRequest,
     );
     let mut out = String::from(
         "// Generated from the Rust types in protocol/ by `make protocol-ts`. Do not edit by hand.\n\n",

@@ -8,6 +8,7 @@
 //! - [`auth`]: passwords, TOTP, sign-in, sessions, devices, invitations, throttling.
 //! - [`access`]: the one access policy ([`access::authorize`]) and per-matter grants.
 //! - [`matters`], [`clients`], [`practice_areas`]: the directory.
+//! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
 //! - [`channels`]: real-time matter channels — WebSocket, group commit, fan-out, presence.
 //! - [`audit`]: the hash-chained audit trail, its verification and export.
 //! - [`admin`]: what a practice manager does from the command line.
@@ -33,6 +34,7 @@ pub mod intake;
 pub mod keyring;
 pub mod mail;
 pub mod matters;
+pub mod milestones;
 pub mod openapi;
 pub mod practice_areas;
 pub mod startup;

@@ -1,6 +1,7 @@
 //! Matters: the unit of isolation. Listing and reading what the actor may see, and opening new
 //! matters (firm admins and partners). The list carries each matter's channel activity for the
-//! viewer (`activity`); the detail names the channel's participants (`participants`).
+//! viewer (`activity`) and the title of its current milestone (`current_stage`); the detail names
+//! the channel's participants (`participants`).
 
 mod activity;
 mod participants;
@@ -21,7 +22,7 @@ use crate::auth::Signed;
 use crate::db::Tenant;
 use crate::error::{Json, Path};
 use crate::startup::AppState;
-use crate::{Error, Result};
+use crate::{milestones, Error, Result};
 
 type ErrorResponses = docket_protocol::error::ErrorBody;
 
@@ -66,7 +67,12 @@ impl MatterRow {
         })
     }
 
-    fn summary(self, scopes: Vec<Scope>, activity: MatterActivity) -> Result<MatterSummary> {
+    fn summary(
+        self,
+        scopes: Vec<Scope>,
+        activity: MatterActivity,
+        current_stage: Option<String>,
+    ) -> Result<MatterSummary> {
         let internal = |e: docket_protocol::directory::UnknownName| Error::Internal(e.into());
         Ok(MatterSummary {
             matter_id: self.matter_id.into(),
@@ -81,9 +87,11 @@ impl MatterRow {
                 user_id: self.responsible_fee_earner_id.into(),
                 display_name: self.responsible_name,
             },
-            scopes,
             opened_at: self.opened_at,
             activity,
+            // The database shows milestones only with the scope; the policy must agree.
+            current_stage: current_stage.filter(|_| scopes.contains(&Scope::Milestones)),
+            scopes,
         })
     }
 }
@@ -158,6 +166,7 @@ pub async fn list_matters(
     let rows = query_matters(&mut tenant, signed.user.user_id, None).await?;
     let ids: Vec<MatterId> = rows.iter().map(|r| MatterId(r.matter_id)).collect();
     let mut activity = activity::activity_of(&mut tenant, &ids).await?;
+    let mut stages = milestones::current_stages(&mut tenant, &ids).await?;
     tenant.commit().await?;
     let mut matters = Vec::with_capacity(rows.len());
     for row in rows {
@@ -170,7 +179,8 @@ pub async fn list_matters(
         let activity = activity
             .remove(&MatterId(row.matter_id))
             .unwrap_or_default();
-        matters.push(row.summary(scopes, activity)?);
+        let stage = stages.remove(&MatterId(row.matter_id));
+        matters.push(row.summary(scopes, activity, stage)?);
     }
     Ok(Json(matters))
 }
@@ -232,8 +242,11 @@ pub async fn matter_detail(
         .await?
         .remove(&matter_id)
         .unwrap_or_default();
+    let stage = milestones::current_stages(tenant, &[matter_id])
+        .await?
+        .remove(&matter_id);
     Ok(MatterDetail {
-        summary: row.summary(scopes, activity)?,
+        summary: row.summary(scopes, activity, stage)?,
         team,
         grants,
         participants,
@@ -256,7 +269,8 @@ pub async fn create_matter(
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
-/// Validates and inserts a matter with its team, audited. Shared with the admin command line.
+/// Validates and inserts a matter with its team and its timeline (a copy of its practice area's
+/// milestone template), audited. Shared with the admin command line and the demo.
 pub async fn insert_matter(tenant: &mut Tenant, req: &CreateMatterRequest) -> Result<MatterId> {
     let reference = req.reference.trim();
     let title = req.title.trim();
@@ -331,6 +345,7 @@ pub async fn insert_matter(tenant: &mut Tenant, req: &CreateMatterRequest) -> Re
     )
     .execute(tenant.conn())
     .await?;
+    milestones::templates::copy_to_matter(tenant, matter_id, req.practice_area_id).await?;
     audit::record(
         tenant,
         AuditRecord::new("matter.created")

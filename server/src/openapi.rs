@@ -5,7 +5,9 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{access, audit, auth, channels, clients, documents, matters, practice_areas};
+use crate::{
+    access, audit, auth, channels, clients, documents, matters, milestones, practice_areas,
+};
 
 /// The API document.
 #[derive(OpenApi)]
@@ -41,15 +43,21 @@ use crate::{access, audit, auth, channels, clients, documents, matters, practice
         practice_areas::list_practice_areas,
         channels::list_events,
         documents::list_documents,
-        documents::upload_document,
+        documents::upload::upload_document,
         documents::get_document,
-        documents::upload_version,
-        documents::submit,
-        documents::publish,
-        documents::send_back,
-        documents::dms_push,
+        documents::upload::upload_version,
+        documents::review::submit,
+        documents::review::publish,
+        documents::review::send_back,
+        documents::dms::dms_push,
         documents::review_queue,
         documents::content::download,
+        milestones::get_timeline,
+        milestones::add_milestone,
+        milestones::update_milestone,
+        milestones::delete_milestone,
+        milestones::templates::get_milestone_template,
+        milestones::templates::put_milestone_template,
     ),
     components(schemas(docket_protocol::error::ErrorCode)),
     modifiers(&SessionAuth),

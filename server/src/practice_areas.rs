@@ -1,5 +1,6 @@
 //! Practice areas: the firm's areas of work, each with its portal switch (the phased rollout),
-//! the detail level clients see, and whether time entries are shown.
+//! the detail level clients see, and whether time entries are shown. A new area starts with the
+//! default milestone template of its detail level ([`crate::milestones::templates`]).
 
 use axum::extract::State;
 use axum::routing::get;
@@ -64,9 +65,10 @@ pub async fn insert(
         portal_enabled,
         detail_level.as_str()
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(Error::on_constraint("practice_area_name_key", "A practice area with that name already exists."))?;
+    crate::milestones::templates::seed_default(conn, id, detail_level).await?;
     Ok(id)
 }
 

@@ -21,7 +21,8 @@ use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
 use crate::{
-    access, auth, channels, clients, documents, matters, openapi, practice_areas, web, Error,
+    access, auth, channels, clients, documents, matters, milestones, openapi, practice_areas, web,
+    Error,
 };
 
 /// State shared by every request. Cheap to clone.
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .merge(practice_areas::router())
         .merge(channels::router())
         .merge(documents::router())
+        .merge(milestones::router())
         .route("/openapi.json", get(openapi::serve_spec))
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;

@@ -1,6 +1,7 @@
 //! `docket-client`: the Rust SDK for Docket.
 //!
-//! - [`Client`]: REST — sign in (password, then TOTP), list matters, read channel history.
+//! - [`Client`]: REST — sign in (password, then TOTP), list matters, read channel history,
+//!   documents, and matter timelines (milestones).
 //! - [`Channel`]: the matter-channel socket — subscribe with resume, send with retry and
 //!   idempotency, a stream of typed [`Update`]s. It reconnects by itself with back-off (to the
 //!   next server address if several are given), resumes every subscription from the last `seq`
@@ -12,6 +13,7 @@
 
 mod channel;
 mod documents;
+mod milestones;
 mod rest;
 
 pub use channel::{Channel, ChannelHandle, ChannelOptions, Sent, Update};

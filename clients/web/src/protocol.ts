@@ -25,6 +25,8 @@ export type DocumentId = string;
 
 export type VersionId = string;
 
+export type MilestoneId = string;
+
 export type ErrorCode = "invalid_input" | "malformed_json" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "invalid_mfa_code" | "mfa_required" | "reauthentication_required" | "csrf_failed" | "forbidden" | "not_found" | "conflict" | "invitation_invalid" | "rate_limited" | "internal" | "unavailable" | "file_refused";
 
 export type ErrorBody = { 
@@ -98,7 +100,12 @@ scopes: Array<Scope>, opened_at: string,
 /**
  * Where the viewer stands in the matter's channel.
  */
-activity: MatterActivity, };
+activity: MatterActivity, 
+/**
+ * The title of the matter's current milestone (the first in progress, else the first
+ * upcoming); none without the milestones scope or when there is none.
+ */
+current_stage: string | null, };
 
 export type Grant = { user_id: UserId, display_name: string, scopes: Array<Scope>, granted_at: string, };
 
@@ -117,7 +124,12 @@ scopes: Array<Scope>, opened_at: string,
 /**
  * Where the viewer stands in the matter's channel.
  */
-activity: MatterActivity, };
+activity: MatterActivity, 
+/**
+ * The title of the matter's current milestone (the first in progress, else the first
+ * upcoming); none without the milestones scope or when there is none.
+ */
+current_stage: string | null, };
 
 export type CreateMatterRequest = { reference: string, title: string, client_id: ClientId, practice_area_id: PracticeAreaId, responsible_fee_earner_id: UserId, sensitivity: Sensitivity, 
 /**
@@ -262,7 +274,7 @@ devices?: Array<DeviceId>, body: EventBody, };
 
 export type DocumentAction = "published" | "uploaded";
 
-export type EventBody = { "kind": "message", text: string | null, reply_to: number | null, deleted: boolean, } | { "kind": "edit", target_seq: number, text: string | null, } | { "kind": "delete", target_seq: number, } | { "kind": "system", text: string, } | { "kind": "document", document_id: DocumentId, version: number, title: string, category: Category, action: DocumentAction, } | { "kind": "unknown" };
+export type EventBody = { "kind": "message", text: string | null, reply_to: number | null, deleted: boolean, } | { "kind": "edit", target_seq: number, text: string | null, } | { "kind": "delete", target_seq: number, } | { "kind": "system", text: string, } | { "kind": "document", document_id: DocumentId, version: number, title: string, category: Category, action: DocumentAction, } | { "kind": "milestone", milestone_id: MilestoneId, title: string, status: MilestoneStatus, client_action: string | null, } | { "kind": "unknown" };
 
 export type EventPage = { events: Array<Event>, 
 /**
@@ -354,3 +366,64 @@ export type ReviewItem = { matter_id: MatterId, matter_reference: string, matter
  * Whether the viewer may publish it (four-eyes areas need someone other than the submitter).
  */
 can_publish: boolean, };
+
+export type MilestoneStatus = "upcoming" | "in_progress" | "done" | "skipped";
+
+export type Milestone = { milestone_id: MilestoneId, 
+/**
+ * 1, 2, … in timeline order, without gaps.
+ */
+position: number, 
+/**
+ * Client-facing: "Contract drafted and sent for review".
+ */
+title: string, note: string | null, status: MilestoneStatus, 
+/**
+ * When the firm expects it, `YYYY-MM-DD`.
+ */
+expected_on: string | null, 
+/**
+ * When it was done, `YYYY-MM-DD`.
+ */
+completed_on: string | null, 
+/**
+ * What the client must do, if anything: "Please sign and return the contract". Highlighted
+ * while the milestone is upcoming or in progress.
+ */
+client_action: string | null, updated_at: string, 
+/**
+ * Who last changed it; none while it is as copied from the template.
+ */
+updated_by: PersonRef | null, };
+
+export type MilestoneTemplateItem = { title: string, note?: string | null, client_action?: string | null, };
+
+export type MilestoneTemplate = { practice_area_id: PracticeAreaId, detail_level: DetailLevel, items: Array<MilestoneTemplateItem>, };
+
+export type UpdateMilestoneTemplateRequest = { items: Array<MilestoneTemplateItem>, };
+
+export type Timeline = { matter_id: MatterId, 
+/**
+ * The matter's practice area's detail level.
+ */
+detail_level: DetailLevel, 
+/**
+ * In timeline order (by `position`).
+ */
+milestones: Array<Milestone>, 
+/**
+ * The milestone the matter is at: the first in progress, else the first upcoming.
+ */
+current: MilestoneId | null, };
+
+export type NewMilestoneRequest = { title: string, note?: string | null, client_action?: string | null, 
+/**
+ * `YYYY-MM-DD`.
+ */
+expected_on?: string | null, 
+/**
+ * Where to insert it (1 is first); later milestones move down. Default: last.
+ */
+position?: number | null, };
+
+export type UpdateMilestoneRequest = { status?: MilestoneStatus, title?: string, note?: string, client_action?: string, expected_on?: string, completed_on?: string, };

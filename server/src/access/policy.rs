@@ -104,6 +104,8 @@ pub enum Action {
     UploadDocument,
     /// Add versions and submit them for review (firm users on an open matter).
     ManageDocuments,
+    /// Add, change and remove a matter's milestones (firm users on an open matter).
+    ManageMilestones,
 }
 
 const ALL_SCOPES: [Scope; 4] = [
@@ -166,6 +168,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: Resource<'_>) -> Resul
                 }
                 Action::UploadDocument => scopes.contains(&Scope::Documents) && !matter.closed,
                 Action::ManageDocuments => actor.firm_role().is_some() && !matter.closed,
+                Action::ManageMilestones => actor.firm_role().is_some() && !matter.closed,
                 Action::ExportMatterAudit => {
                     actor.is_supervisor() || matter.responsible_fee_earner_id == actor.user_id()
                 }

@@ -53,6 +53,7 @@ impl StoredEvent {
                 text: self.body["text"].as_str().unwrap_or_default().to_owned(),
             },
             "document_published" | "document_uploaded" => self.document_card(),
+            "milestone" => self.milestone_card(),
             _ => EventBody::Unknown,
         };
         Event {
@@ -94,6 +95,26 @@ impl StoredEvent {
                     },
                 }
             }
+            _ => EventBody::Unknown,
+        }
+    }
+}
+
+impl StoredEvent {
+    /// A milestone card; unknown if malformed.
+    fn milestone_card(&self) -> EventBody {
+        let body = &self.body;
+        let milestone_id = body["milestone_id"]
+            .as_str()
+            .and_then(|id| id.parse::<Uuid>().ok());
+        let status = body["status"].as_str().and_then(|s| s.parse().ok());
+        match (milestone_id, body["title"].as_str(), status) {
+            (Some(milestone_id), Some(title), Some(status)) => EventBody::Milestone {
+                milestone_id: milestone_id.into(),
+                title: title.to_owned(),
+                status,
+                client_action: body["client_action"].as_str().map(str::to_owned),
+            },
             _ => EventBody::Unknown,
         }
     }

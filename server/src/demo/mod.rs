@@ -10,7 +10,7 @@ use docket_protocol::directory::{
     ClientKind, ClientRole, CreateClientRequest, CreateMatterRequest, DetailLevel, FirmRole, Scope,
     Sensitivity,
 };
-use docket_protocol::ids::{ClientId, UserId};
+use docket_protocol::ids::{ClientId, MatterId, UserId};
 use secrecy::SecretString;
 
 use crate::auth::{password, totp};
@@ -231,6 +231,7 @@ async fn seed_firm(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<()> {
         ),
     )
     .await?;
+    lease_progress(tenant, lease).await?;
     access::upsert_grant(
         tenant,
         lease,
@@ -238,6 +239,24 @@ async fn seed_firm(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<()> {
         dept_head,
         vec![Scope::Messages, Scope::Documents, Scope::Milestones],
     )
+    .await?;
+    Ok(())
+}
+
+/// The lease matter a few weeks in: the first three steps done, the draft contract in progress
+/// with something for the client to do, the rest expected over the coming weeks.
+async fn lease_progress(tenant: &mut Tenant, lease: MatterId) -> anyhow::Result<()> {
+    sqlx::query!(
+        "update matter_milestone set
+             status = case when position <= 3 then 'done' when position = 4 then 'in_progress' else status end,
+             completed_on = case when position <= 3 then current_date - (5 - position) * 7 end,
+             expected_on = case when position >= 4 then current_date + (position - 3) * 14 end,
+             client_action = case when position = 4 then 'Please read the draft lease and send us your comments'
+                                  else client_action end
+         where matter_id = $1",
+        lease.0
+    )
+    .execute(tenant.conn())
     .await?;
     Ok(())
 }

@@ -15,6 +15,8 @@ use crate::helpers::{spawn_app, TestApp, TestUser};
 const WITHOUT_RLS: &[&str] = &[
     "_sqlx_migrations",
     "audit_chain_head",
+    // Firm configuration, like practice_area: no client or matter data.
+    "milestone_template_item",
     "practice_area",
     "sign_in_throttle",
 ];
@@ -33,6 +35,7 @@ const WITH_RLS: &[&str] = &[
     "matter",
     "matter_grant",
     "matter_key",
+    "matter_milestone",
     "matter_team",
     "recovery_code",
     "session",
@@ -159,8 +162,9 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
                             && field(row, "client_id") != Some(&own_client)
                     }
                     "document_version" if field(row, "state") != Some("published") => true,
-                    "matter" | "matter_team" | "matter_grant" | "matter_key" | "channel_event"
-                    | "document" | "document_version" | "channel_head" | "channel_read" => {
+                    "matter" | "matter_team" | "matter_grant" | "matter_key"
+                    | "matter_milestone" | "channel_event" | "document" | "document_version"
+                    | "channel_head" | "channel_read" => {
                         !own_matters.contains(field(row, "matter_id").unwrap_or(""))
                     }
                     "session" | "device" | "recovery_code" | "user_alert" | "invitation" => {
@@ -254,6 +258,14 @@ async fn every_endpoint_that_takes_an_id_answers_a_foreign_id_with_404() {
     let (_, devices) = gc.get("/api/v1/me/devices").await;
     let gc_device = devices[0]["device_id"].as_str().expect("id").to_owned();
 
+    let milestone: Uuid = sqlx::query_scalar(
+        "select milestone_id from matter_milestone where matter_id = $1 order by position limit 1",
+    )
+    .bind(f.matter_a1.0)
+    .fetch_one(&app.owner)
+    .await
+    .expect("a milestone");
+
     let outsider = app.signed_in(&f.private_client).await;
     let unknown = Uuid::now_v7();
     let requests: Vec<(reqwest::Method, String, Option<Value>)> = vec![
@@ -297,6 +309,26 @@ async fn every_endpoint_that_takes_an_id_answers_a_foreign_id_with_404() {
             reqwest::Method::POST,
             format!("/api/v1/clients/{}/users", f.client_a),
             Some(json!({ "email": "x@y.test", "display_name": "X", "role": "member" })),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/matters/{}/milestones", f.matter_a1),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/matters/{}/milestones", f.matter_a1),
+            Some(json!({ "title": "Mine now" })),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/matters/{}/milestones/{milestone}", f.matter_a1),
+            Some(json!({ "status": "done" })),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/matters/{}/milestones/{milestone}", f.matter_a1),
+            None,
         ),
         (
             reqwest::Method::DELETE,

@@ -15,6 +15,7 @@ mod intake;
 mod isolation;
 mod matter_activity;
 mod matters;
+mod milestones;
 mod sessions;
 mod vault;
 mod web;

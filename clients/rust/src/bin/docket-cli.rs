@@ -177,6 +177,15 @@ async fn main() -> anyhow::Result<()> {
                                 action,
                                 ..
                             } => format!("(document {action:?}: {title}, version {version})"),
+                            EventBody::Milestone {
+                                title,
+                                status,
+                                client_action,
+                                ..
+                            } => match client_action {
+                                Some(action) => format!("(milestone {status}: {title}; {action})"),
+                                None => format!("(milestone {status}: {title})"),
+                            },
                             EventBody::Unknown => "(an event this version cannot show)".into(),
                         };
                         println!("#{:<6} {} {}: {}", event.seq, event.at, author, text);

@@ -3,7 +3,7 @@
 // in `seq` is reported as a gap to fetch, optimistic bubbles settle when their own event arrives,
 // and edits and withdrawals change what is shown but never remove the entry.
 
-import type { Category, DocumentAction, Event, EventPage, PresenceState, UserId } from "../protocol";
+import type { Category, DocumentAction, Event, EventPage, MilestoneStatus, PresenceState, UserId } from "../protocol";
 
 /** A document card in the conversation. */
 export interface DocumentCard {
@@ -14,13 +14,22 @@ export interface DocumentCard {
   action: DocumentAction;
 }
 
-/** A message (or portal notice, or document card) as displayed. */
+/** A progress card in the conversation. */
+export interface MilestoneCard {
+  milestoneId: string;
+  title: string;
+  status: MilestoneStatus;
+  clientAction: string | null;
+}
+
+/** A message (or portal notice, or document or progress card) as displayed. */
 export interface Message {
   seq: number;
   at: string;
   authorId: UserId | null;
-  kind: "message" | "system" | "document";
+  kind: "message" | "system" | "document" | "milestone";
   document?: DocumentCard;
+  milestone?: MilestoneCard;
   /** Current text; null once withdrawn. */
   text: string | null;
   replyTo: number | null;
@@ -183,6 +192,24 @@ export class Conversation {
             title: body.title,
             category: body.category,
             action: body.action,
+          },
+        });
+        break;
+      case "milestone":
+        this.entries.set(event.seq, {
+          seq: event.seq,
+          at: event.at,
+          authorId: event.author_id,
+          kind: "milestone",
+          text: body.title,
+          replyTo: null,
+          edited: false,
+          deleted: false,
+          milestone: {
+            milestoneId: body.milestone_id,
+            title: body.title,
+            status: body.status,
+            clientAction: body.client_action,
           },
         });
         break;

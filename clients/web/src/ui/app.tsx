@@ -173,7 +173,7 @@ function SignedIn({
       <MatterView
         key={matterId}
         matterId={matterId}
-        tab={pathTab === "documents" ? "documents" : "conversation"}
+        tab={pathTab === "documents" ? "documents" : pathTab === "progress" ? "progress" : "conversation"}
         channel={channel}
         session={session}
         summary={matters?.find((m) => m.matter_id === matterId)}

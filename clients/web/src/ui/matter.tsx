@@ -10,8 +10,10 @@ import type { Channel } from "../lib/channel";
 import type { Message, Pending } from "../lib/conversation";
 import { fullWhen, initials, shortWhen } from "../lib/format";
 import { categoryLabel } from "../lib/documents";
+import { STATUS_LABELS } from "../lib/milestones";
 import { Notice, PageTitle } from "./auth";
 import { DocumentsTab } from "./documents";
+import { TimelineTab } from "./timeline";
 import { follow } from "./router";
 
 export function MatterView({
@@ -23,7 +25,7 @@ export function MatterView({
   onWatch,
 }: {
   matterId: MatterId;
-  tab: "conversation" | "documents";
+  tab: "conversation" | "documents" | "progress";
   channel: Channel;
   session: CurrentSession;
   summary?: MatterSummary;
@@ -95,12 +97,23 @@ export function MatterView({
         <a href={`/matters/${matterId}`} onClick={follow} aria-current={tab === "conversation" ? "page" : undefined}>
           Conversation
         </a>
+        {heading?.scopes.includes("milestones") && (
+          <a href={`/matters/${matterId}/progress`} onClick={follow} aria-current={tab === "progress" ? "page" : undefined}>
+            Progress
+          </a>
+        )}
         <a href={`/matters/${matterId}/documents`} onClick={follow} aria-current={tab === "documents" ? "page" : undefined}>
           Documents
         </a>
       </nav>
       <Notice kind="error" text={historyError} />
-      {tab === "documents" ? (
+      {tab === "progress" ? (
+        <TimelineTab
+          matterId={matterId}
+          session={session}
+          canEdit={session.user.kind === "firm" && heading?.status === "open"}
+        />
+      ) : tab === "documents" ? (
         <DocumentsTab
           matterId={matterId}
           session={session}
@@ -364,6 +377,30 @@ function Bubble({
           </a>{" "}
           <span class="muted">({categoryLabel(card.category)})</span>
         </p>
+      </li>
+    );
+  }
+  if (message.kind === "milestone" && message.milestone) {
+    const step = message.milestone;
+    return (
+      <li class="doc-card milestone-card" data-seq={message.seq} data-testid="milestone-card">
+        <p class="bubble-head">
+          <span class="author">{author}</span>{" "}
+          <time dateTime={message.at} title={fullWhen(message.at)}>
+            {shortWhen(message.at)}
+          </time>
+        </p>
+        <p>
+          <a href={`/matters/${matterId}/progress`} onClick={follow}>
+            {step.title}
+          </a>
+          : {STATUS_LABELS[step.status].toLowerCase()}
+        </p>
+        {step.clientAction && (step.status === "upcoming" || step.status === "in_progress") && (
+          <p class="step-action">
+            <strong>Your action:</strong> {step.clientAction}
+          </p>
+        )}
       </li>
     );
   }

@@ -53,6 +53,11 @@ export function MatterList({
                   {firm ? ` · ${summary.client_name}` : ""}
                 </span>
                 <span class="matter-meta">Handled by {summary.responsible_fee_earner.display_name}</span>
+                {summary.current_stage && (
+                  <span class="matter-stage" data-testid="current-stage">
+                    Now: {summary.current_stage}
+                  </span>
+                )}
               </span>
               <span class="matter-side">
                 {lastAt && (

@@ -1,0 +1,193 @@
+//! Milestones: the client-facing timeline of a matter, and the practice areas' templates it starts
+//! from.
+//!
+//! Every practice area has a milestone template written in the client's language, as detailed as
+//! the area's [`DetailLevel`] (a step-by-step path for conveyancing, a few stages for advisory
+//! work). A new matter starts with a copy of its area's template; the fee earner then adjusts the
+//! matter's own copy. Dates are calendar dates, `YYYY-MM-DD`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::directory::{DetailLevel, PersonRef};
+use crate::ids::{MatterId, MilestoneId, PracticeAreaId};
+
+/// Longest milestone title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest note or client action, in characters.
+pub const MAX_NOTE_CHARS: usize = 1000;
+/// Most items in a template.
+pub const MAX_TEMPLATE_ITEMS: usize = 40;
+
+/// Where a milestone stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum MilestoneStatus {
+    Upcoming,
+    InProgress,
+    Done,
+    /// Not needed on this matter (kept, so the client sees the path was considered).
+    Skipped,
+}
+
+/// One step of a matter's timeline, as clients (with the milestones scope) and the firm see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Milestone {
+    pub milestone_id: MilestoneId,
+    /// 1, 2, … in timeline order, without gaps.
+    pub position: u32,
+    /// Client-facing: "Contract drafted and sent for review".
+    pub title: String,
+    pub note: Option<String>,
+    pub status: MilestoneStatus,
+    /// When the firm expects it, `YYYY-MM-DD`.
+    pub expected_on: Option<String>,
+    /// When it was done, `YYYY-MM-DD`.
+    pub completed_on: Option<String>,
+    /// What the client must do, if anything: "Please sign and return the contract". Highlighted
+    /// while the milestone is upcoming or in progress.
+    pub client_action: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub updated_at: OffsetDateTime,
+    /// Who last changed it; none while it is as copied from the template.
+    pub updated_by: Option<PersonRef>,
+}
+
+/// One item of a practice area's template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MilestoneTemplateItem {
+    pub title: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub note: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub client_action: Option<String>,
+}
+
+/// `GET /api/v1/practice-areas/{practice_area_id}/milestone-template`: what new matters of the area
+/// start from, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MilestoneTemplate {
+    pub practice_area_id: PracticeAreaId,
+    pub detail_level: DetailLevel,
+    pub items: Vec<MilestoneTemplateItem>,
+}
+
+/// `PUT /api/v1/practice-areas/{practice_area_id}/milestone-template` (firm admins): replaces the
+/// template, 1 to [`MAX_TEMPLATE_ITEMS`] items. Existing matters keep their own copies.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UpdateMilestoneTemplateRequest {
+    pub items: Vec<MilestoneTemplateItem>,
+}
+
+/// `GET /api/v1/matters/{matter_id}/milestones`: a matter's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Timeline {
+    pub matter_id: MatterId,
+    /// The matter's practice area's detail level.
+    pub detail_level: DetailLevel,
+    /// In timeline order (by `position`).
+    pub milestones: Vec<Milestone>,
+    /// The milestone the matter is at: the first in progress, else the first upcoming.
+    pub current: Option<MilestoneId>,
+}
+
+/// `POST /api/v1/matters/{matter_id}/milestones` (firm users on an open matter).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct NewMilestoneRequest {
+    pub title: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub note: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub client_action: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub expected_on: Option<String>,
+    /// Where to insert it (1 is first); later milestones move down. Default: last.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub position: Option<u32>,
+}
+
+/// `PATCH /api/v1/matters/{matter_id}/milestones/{milestone_id}` (firm users on an open matter).
+/// An absent field leaves the value as it is; an empty string clears `note`, `client_action`,
+/// `expected_on` or `completed_on`. Moving to `done` without `completed_on` records today; moving
+/// back to `upcoming` or `in_progress` without it clears the date.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UpdateMilestoneRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub status: Option<MilestoneStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub client_action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub expected_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub completed_on: Option<String>,
+}
+
+crate::directory::wire_names!(MilestoneStatus {
+    Upcoming => "upcoming",
+    InProgress => "in_progress",
+    Done => "done",
+    Skipped => "skipped",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_use_their_wire_names() {
+        for status in [
+            MilestoneStatus::Upcoming,
+            MilestoneStatus::InProgress,
+            MilestoneStatus::Done,
+            MilestoneStatus::Skipped,
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).expect("json"),
+                serde_json::Value::String(status.as_str().into())
+            );
+            assert_eq!(status.as_str().parse::<MilestoneStatus>(), Ok(status));
+        }
+    }
+
+    #[test]
+    fn an_absent_field_is_not_an_empty_one() {
+        let req: UpdateMilestoneRequest =
+            serde_json::from_str(r#"{"note":""}"#).expect("a request");
+        assert_eq!(req.note.as_deref(), Some(""));
+        assert!(req.client_action.is_none() && req.status.is_none());
+    }
+}

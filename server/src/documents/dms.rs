@@ -1,0 +1,156 @@
+//! The document-management system's mirror: it pushes versions by its own id and number, and
+//! the same pair again changes nothing.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use docket_protocol::documents::{DmsParams, Document, VersionState};
+use docket_protocol::ids::{DocumentId, MatterId};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::ingest::ingest;
+use super::upload::{insert_version, record_or_discard, title_from, NewVersion};
+use super::{load, wire, ErrorResponses};
+use crate::access::{authorize, Action, Resource};
+use crate::audit::{self, AuditRecord};
+use crate::auth::Signed;
+use crate::db::Tenant;
+use crate::error::{Json, Path, Query};
+use crate::startup::AppState;
+use crate::{matters, Error, Result};
+
+/// The DMS pushes version `external_version` of its document `external_id`. Idempotent: the same
+/// pair again returns what is already here (200) without storing anything twice.
+#[utoipa::path(put, path = "/api/v1/matters/{matter_id}/dms/{external_id}/versions/{external_version}", tag = "documents",
+    params(("matter_id" = MatterId, Path), ("external_id" = String, Path), ("external_version" = u32, Path), DmsParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = Document), (status = 201, body = Document), (status = 403, body = ErrorResponses),
+              (status = 404, body = ErrorResponses), (status = 422, description = "file_refused", body = ErrorResponses)))]
+pub async fn dms_push(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path((matter_id, external_id, external_version)): Path<(MatterId, String, u32)>,
+    Query(params): Query<DmsParams>,
+    body: Body,
+) -> Result<(StatusCode, Json<Document>)> {
+    if external_id.is_empty() || external_id.chars().count() > 200 || external_version == 0 {
+        return Err(Error::InvalidInput(
+            "The DMS id is 1 to 200 characters and versions count from 1.".into(),
+        ));
+    }
+    let title = title_from(Some(&params.title), &params.filename)?;
+    let already = {
+        let mut tenant = signed.tenant(&app).await?;
+        let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
+        authorize(
+            &signed.actor,
+            Action::ManageDocuments,
+            Resource::Matter(&facts),
+        )?;
+        let mut answer = None;
+        if let Some(document_id) = dms_document(&mut tenant, matter_id, &external_id).await? {
+            let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
+            if versions
+                .iter()
+                .any(|v| v.external_version == Some(external_version as i32))
+            {
+                answer = Some(wire(&signed, &doc, &versions)?);
+            }
+        }
+        tenant.commit().await?;
+        answer
+    };
+    if let Some(document) = already {
+        return Ok((StatusCode::OK, Json(document)));
+    }
+    let version_id = Uuid::now_v7();
+    let ingested = ingest(&app, &signed, matter_id, version_id, body).await?;
+    let at = app.clock.now();
+    let me = signed.user.user_id;
+    let document = record_or_discard(&app, &ingested, async {
+        let mut tenant = signed.tenant(&app).await?;
+        let document_id = match dms_document(&mut tenant, matter_id, &external_id).await? {
+            Some(id) => id,
+            None => {
+                let id = Uuid::now_v7();
+                sqlx::query!(
+                    r#"insert into document (document_id, matter_id, title, category, external_id, created_by, created_at)
+                       values ($1, $2, $3, $4, $5, $6, $7)"#,
+                    id,
+                    matter_id.0,
+                    title,
+                    params.category.as_str(),
+                    external_id,
+                    me.0,
+                    at,
+                )
+                .execute(tenant.conn())
+                .await
+                .map_err(Error::on_constraint(
+                    "document_external_key",
+                    "The DMS pushed this document twice at the same moment; retry.",
+                ))?;
+                id
+            }
+        };
+        let (_, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
+        let number = versions.iter().map(|v| v.number).max().unwrap_or(0) + 1;
+        insert_version(
+            &mut tenant,
+            &NewVersion {
+                document_id,
+                matter_id,
+                version_id,
+                number,
+                state: VersionState::Internal,
+                origin: "dms",
+                external_version: Some(external_version as i32),
+                filename: &params.filename,
+                ingested: &ingested,
+                uploaded_by: me,
+                at,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            Error::Database(db) if is_constraint(&db, "document_version_external_key") => {
+                Error::Conflict("The DMS pushed this version twice at the same moment; retry.".into())
+            }
+            other => other,
+        })?;
+        audit::record(
+            &mut tenant,
+            AuditRecord::new("document.dms_synced")
+                .matter(matter_id)
+                .target("document", document_id)
+                .detail(json!({ "external_id": external_id, "external_version": external_version,
+                                "version": number, "size": ingested.stored.plaintext_len })),
+        )
+        .await?;
+        let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
+        let document = wire(&signed, &doc, &versions)?;
+        tenant.commit().await?;
+        Ok(document)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(document)))
+}
+
+fn is_constraint(err: &sqlx::Error, name: &str) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.constraint() == Some(name))
+}
+
+async fn dms_document(
+    tenant: &mut Tenant,
+    matter_id: MatterId,
+    external_id: &str,
+) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        "select document_id from document where matter_id = $1 and external_id = $2",
+        matter_id.0,
+        external_id
+    )
+    .fetch_optional(tenant.conn())
+    .await?)
+}

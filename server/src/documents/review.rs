@@ -1,0 +1,206 @@
+//! The review steps: submit, publish, send back. Each re-checks the state it expects in its update,
+//! so two reviewers cannot both act; publishing posts a card in the matter's channel.
+
+use axum::extract::State;
+use docket_protocol::documents::{Document, SendBackRequest};
+use docket_protocol::ids::{DocumentId, MatterId, UserId};
+use serde_json::json;
+
+use super::lifecycle::{self, ReviewFacts};
+use super::rows::VersionRow;
+use super::{channel_card, load, version, wire, ErrorResponses};
+use crate::access::{authorize, Action, MatterFacts, Resource};
+use crate::audit::{self, AuditRecord};
+use crate::auth::Signed;
+use crate::db::Tenant;
+use crate::error::{Json, Path};
+use crate::startup::AppState;
+use crate::{Error, Result};
+
+/// The review facts of one version.
+pub(crate) async fn review_facts(
+    tenant: &mut Tenant,
+    version: &VersionRow,
+    facts: &MatterFacts,
+) -> Result<ReviewFacts> {
+    let four_eyes = sqlx::query_scalar!(
+        r#"select pa.review_four_eyes from matter m
+           join practice_area pa on pa.practice_area_id = m.practice_area_id
+           where m.matter_id = $1"#,
+        version.matter_id
+    )
+    .fetch_one(tenant.conn())
+    .await?;
+    Ok(ReviewFacts {
+        state: version.state()?,
+        submitted_by: version.submitted_by.map(UserId),
+        responsible_fee_earner_id: facts.responsible_fee_earner_id,
+        four_eyes,
+    })
+}
+
+/// Puts an internal version up for review.
+#[utoipa::path(post, path = "/api/v1/documents/{document_id}/versions/{number}/submit", tag = "documents",
+    params(("document_id" = DocumentId, Path), ("number" = u32, Path)),
+    responses((status = 200, body = Document), (status = 403, body = ErrorResponses),
+              (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses)))]
+pub async fn submit(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path((document_id, number)): Path<(DocumentId, u32)>,
+) -> Result<Json<Document>> {
+    transition(&app, &signed, document_id, number, Transition::Submit).await
+}
+
+/// Publishes a version pending review: clients who may see the document now see it.
+#[utoipa::path(post, path = "/api/v1/documents/{document_id}/versions/{number}/publish", tag = "documents",
+    params(("document_id" = DocumentId, Path), ("number" = u32, Path)),
+    responses((status = 200, body = Document), (status = 403, body = ErrorResponses),
+              (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses)))]
+pub async fn publish(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path((document_id, number)): Path<(DocumentId, u32)>,
+) -> Result<Json<Document>> {
+    transition(&app, &signed, document_id, number, Transition::Publish).await
+}
+
+/// Sends a version pending review back to the fee earner, with a reason.
+#[utoipa::path(post, path = "/api/v1/documents/{document_id}/versions/{number}/send-back", tag = "documents",
+    params(("document_id" = DocumentId, Path), ("number" = u32, Path)), request_body = SendBackRequest,
+    responses((status = 200, body = Document), (status = 403, body = ErrorResponses),
+              (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses)))]
+pub async fn send_back(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path((document_id, number)): Path<(DocumentId, u32)>,
+    Json(request): Json<SendBackRequest>,
+) -> Result<Json<Document>> {
+    let reason = request.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(Error::InvalidInput(
+            "Give a reason of 1 to 2,000 characters.".into(),
+        ));
+    }
+    transition(
+        &app,
+        &signed,
+        document_id,
+        number,
+        Transition::SendBack(reason),
+    )
+    .await
+}
+
+enum Transition {
+    Submit,
+    Publish,
+    SendBack(String),
+}
+
+async fn transition(
+    app: &AppState,
+    signed: &Signed,
+    document_id: DocumentId,
+    number: u32,
+    transition: Transition,
+) -> Result<Json<Document>> {
+    let mut tenant = signed.tenant(app).await?;
+    let (doc, versions, facts) = load(&mut tenant, signed, document_id).await?;
+    authorize(
+        &signed.actor,
+        Action::ManageDocuments,
+        Resource::Matter(&facts),
+    )?;
+    let version = version(&versions, number)?;
+    let review = review_facts(&mut tenant, version, &facts).await?;
+    let now = app.clock.now();
+    let me = signed.user.user_id.0;
+    let matter_id = MatterId(doc.matter_id);
+    let mut events = Vec::new();
+    // Each update re-checks the state it expects, so two reviewers cannot both act.
+    let updated = match &transition {
+        Transition::Submit => {
+            lifecycle::may_submit(&signed.actor, &review)?;
+            sqlx::query!(
+                "update document_version set state = 'pending_review', submitted_by = $2, submitted_at = $3,
+                     sent_back_reason = null
+                 where version_id = $1 and state = 'internal'",
+                version.version_id, me, now
+            )
+            .execute(tenant.conn())
+            .await?
+            .rows_affected()
+        }
+        Transition::Publish => {
+            lifecycle::may_review(&signed.actor, &review)?;
+            let n = sqlx::query!(
+                "update document_version set state = 'published', reviewed_by = $2, reviewed_at = $3,
+                     published_at = $3
+                 where version_id = $1 and state = 'pending_review'",
+                version.version_id, me, now
+            )
+            .execute(tenant.conn())
+            .await?
+            .rows_affected();
+            sqlx::query!(
+                "update document set published_number = greatest(coalesce(published_number, 0), $2)
+                 where document_id = $1",
+                doc.document_id,
+                version.number
+            )
+            .execute(tenant.conn())
+            .await?;
+            events = channel_card(
+                &mut tenant,
+                "document_published",
+                signed.user.user_id,
+                version.version_id,
+                json!({ "document_id": doc.document_id, "version": version.number,
+                        "title": doc.title, "category": doc.category }),
+                matter_id,
+                now,
+            )
+            .await?;
+            n
+        }
+        Transition::SendBack(reason) => {
+            lifecycle::may_review(&signed.actor, &review)?;
+            sqlx::query!(
+                "update document_version set state = 'internal', reviewed_by = $2, reviewed_at = $3,
+                     sent_back_reason = $4
+                 where version_id = $1 and state = 'pending_review'",
+                version.version_id, me, now, reason
+            )
+            .execute(tenant.conn())
+            .await?
+            .rows_affected()
+        }
+    };
+    if updated != 1 {
+        return Err(Error::Conflict(
+            "The version changed meanwhile; reload and try again.".into(),
+        ));
+    }
+    let (action, detail) = match &transition {
+        Transition::Submit => ("document.submitted", json!({ "version": number })),
+        Transition::Publish => ("document.published", json!({ "version": number })),
+        Transition::SendBack(reason) => (
+            "document.sent_back",
+            json!({ "version": number, "reason": reason }),
+        ),
+    };
+    audit::record(
+        &mut tenant,
+        AuditRecord::new(action)
+            .matter(matter_id)
+            .target("document", document_id)
+            .detail(detail),
+    )
+    .await?;
+    let (doc, versions, _) = load(&mut tenant, signed, document_id).await?;
+    let document = wire(signed, &doc, &versions)?;
+    tenant.commit().await?;
+    app.channels.hub.publish_events(&events).await;
+    Ok(Json(document))
+}

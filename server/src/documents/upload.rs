@@ -1,0 +1,335 @@
+//! Uploading: a new document (firm or client), a new version (firm). The file streams through
+//! [`super::ingest`]; the rows, audit row, channel card and alert follow in one transaction.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use docket_protocol::auth::{Alert, AlertDetail};
+use docket_protocol::channel::ServerFrame;
+use docket_protocol::documents::{Document, UploadParams, VersionState};
+use docket_protocol::ids::{AlertId, DocumentId, MatterId, UserId};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::ingest::{ingest, Ingested};
+use super::{channel_card, load, wire, ErrorResponses};
+use crate::access::{authorize, Action, Resource};
+use crate::audit::{self, AuditRecord};
+use crate::auth::Signed;
+use crate::channels::Control;
+use crate::db::Tenant;
+use crate::error::{Json, Path, Query};
+use crate::intake::sanitise_filename;
+use crate::startup::AppState;
+use crate::{matters, Error, Result};
+
+/// What a new version row carries.
+pub(crate) struct NewVersion<'a> {
+    pub(crate) document_id: Uuid,
+    pub(crate) matter_id: MatterId,
+    pub(crate) version_id: Uuid,
+    pub(crate) number: i32,
+    pub(crate) state: VersionState,
+    pub(crate) origin: &'static str,
+    pub(crate) external_version: Option<i32>,
+    pub(crate) filename: &'a str,
+    pub(crate) ingested: &'a Ingested,
+    pub(crate) uploaded_by: UserId,
+    pub(crate) at: time::OffsetDateTime,
+}
+
+pub(crate) async fn insert_version(tenant: &mut Tenant, v: &NewVersion<'_>) -> Result<()> {
+    let kind = v.ingested.kind;
+    sqlx::query!(
+        r#"insert into document_version (version_id, document_id, matter_id, number, state, origin,
+               external_version, filename, file_kind, media_type, size_bytes, sha256, blob_key,
+               wrapped_data_key, uploaded_by, uploaded_at, published_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"#,
+        v.version_id,
+        v.document_id,
+        v.matter_id.0,
+        v.number,
+        v.state.as_str(),
+        v.origin,
+        v.external_version,
+        sanitise_filename(v.filename, kind),
+        kind.as_str(),
+        kind.mime(),
+        v.ingested.stored.plaintext_len as i64,
+        &v.ingested.stored.sha256[..],
+        v.ingested.blob_key.as_str(),
+        v.ingested.wrapped_data_key,
+        v.uploaded_by.0,
+        v.at,
+        (v.state == VersionState::Published).then_some(v.at),
+    )
+    .execute(tenant.conn())
+    .await
+    .map_err(Error::on_constraint(
+        "document_version_number_key",
+        "Another version was added at the same moment; try again.",
+    ))?;
+    Ok(())
+}
+
+/// Runs `write` in a transaction after a successful ingest; if it fails, the blob goes too.
+pub(crate) async fn record_or_discard<T>(
+    app: &AppState,
+    ingested: &Ingested,
+    write: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match write.await {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            if let Err(cleanup) = app.blobs.delete(&ingested.blob_key).await {
+                tracing::error!(error = %cleanup, blob = %ingested.blob_key, "could not delete an unrecorded upload");
+            }
+            Err(err)
+        }
+    }
+}
+
+pub(crate) fn title_from(params_title: Option<&str>, filename: &str) -> Result<String> {
+    let title = match params_title {
+        Some(t) => t.trim().to_owned(),
+        None => {
+            let base = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
+            let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
+            stem.trim().to_owned()
+        }
+    };
+    if title.is_empty() || title.chars().count() > 300 {
+        return Err(Error::InvalidInput(
+            "A document title is 1 to 300 characters.".into(),
+        ));
+    }
+    Ok(title)
+}
+
+/// Uploads a new document: the body is the file. Firm uploads start `internal`; a client's upload
+/// is shared with the firm at once (after scanning), lands in the channel, and is audited.
+#[utoipa::path(post, path = "/api/v1/matters/{matter_id}/documents", tag = "documents",
+    params(("matter_id" = MatterId, Path), UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Document), (status = 404, body = ErrorResponses),
+              (status = 413, body = ErrorResponses), (status = 422, description = "file_refused", body = ErrorResponses)))]
+pub async fn upload_document(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(matter_id): Path<MatterId>,
+    Query(params): Query<UploadParams>,
+    body: Body,
+) -> Result<(StatusCode, Json<Document>)> {
+    let category = params
+        .category
+        .ok_or_else(|| Error::InvalidInput("Choose a category for the document.".into()))?;
+    let title = title_from(params.title.as_deref(), &params.filename)?;
+    let client = signed.actor.firm_role().is_none();
+    let responsible = {
+        let mut tenant = signed.tenant(&app).await?;
+        let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
+        authorize(
+            &signed.actor,
+            Action::UploadDocument,
+            Resource::Matter(&facts),
+        )?;
+        authorize(
+            &signed.actor,
+            Action::ViewDocument(category),
+            Resource::Matter(&facts),
+        )?;
+        tenant.commit().await?;
+        facts.responsible_fee_earner_id
+    };
+    let document_id = Uuid::now_v7();
+    let version_id = Uuid::now_v7();
+    let ingested = ingest(&app, &signed, matter_id, version_id, body).await?;
+    let at = app.clock.now();
+    let me = signed.user.user_id;
+    let (document, events, alert) = record_or_discard(&app, &ingested, async {
+        let mut tenant = signed.tenant(&app).await?;
+        sqlx::query!(
+            r#"insert into document (document_id, matter_id, title, category, published_number,
+                   created_by, created_at)
+               values ($1, $2, $3, $4, $5, $6, $7)"#,
+            document_id,
+            matter_id.0,
+            title,
+            category.as_str(),
+            client.then_some(1),
+            me.0,
+            at,
+        )
+        .execute(tenant.conn())
+        .await?;
+        insert_version(
+            &mut tenant,
+            &NewVersion {
+                document_id,
+                matter_id,
+                version_id,
+                number: 1,
+                state: if client {
+                    VersionState::Published
+                } else {
+                    VersionState::Internal
+                },
+                origin: if client { "client" } else { "firm" },
+                external_version: None,
+                filename: &params.filename,
+                ingested: &ingested,
+                uploaded_by: me,
+                at,
+            },
+        )
+        .await?;
+        audit::record(
+            &mut tenant,
+            AuditRecord::new("document.uploaded")
+                .matter(matter_id)
+                .target("document", document_id)
+                .detail(json!({
+                    "version": 1, "version_id": version_id, "category": category.as_str(),
+                    "kind": ingested.kind.as_str(), "size": ingested.stored.plaintext_len,
+                    "sha256": data_encoding::HEXLOWER.encode(&ingested.stored.sha256),
+                })),
+        )
+        .await?;
+        let events = if client {
+            channel_card(
+                &mut tenant,
+                "document_uploaded",
+                me,
+                version_id,
+                json!({ "document_id": document_id, "version": 1, "title": title, "category": category.as_str() }),
+                matter_id,
+                at,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        let alert = if client {
+            Some(alert_responsible(&mut tenant, responsible, &signed, matter_id, document_id, &title, at).await?)
+        } else {
+            None
+        };
+        let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
+        let document = wire(&signed, &doc, &versions)?;
+        tenant.commit().await?;
+        Ok((document, events, alert))
+    })
+    .await?;
+    app.channels.hub.publish_events(&events).await;
+    if let Some(alert) = alert {
+        let frame = serde_json::to_string(&ServerFrame::Alert { alert })
+            .map_err(|e| Error::Internal(e.into()))?;
+        app.channels
+            .hub
+            .control(Control::Alert {
+                user_id: responsible,
+                frame,
+            })
+            .await;
+    }
+    Ok((StatusCode::CREATED, Json(document)))
+}
+
+/// Raises the "a client uploaded" alert for the matter's responsible fee earner.
+async fn alert_responsible(
+    tenant: &mut Tenant,
+    responsible: UserId,
+    signed: &Signed,
+    matter_id: MatterId,
+    document_id: Uuid,
+    title: &str,
+    at: time::OffsetDateTime,
+) -> Result<Alert> {
+    let alert = Alert {
+        alert_id: AlertId::new(),
+        created_at: at,
+        read: false,
+        detail: AlertDetail::ClientUpload {
+            matter_id,
+            document_id: DocumentId(document_id),
+            title: title.to_owned(),
+            uploaded_by: signed.user.display_name.clone(),
+        },
+    };
+    sqlx::query!(
+        "insert into user_alert (alert_id, user_id, kind, body, created_at) values ($1, $2, 'client_upload', $3, $4)",
+        alert.alert_id.0,
+        responsible.0,
+        serde_json::to_value(&alert.detail).map_err(anyhow::Error::from)?,
+        at
+    )
+    .execute(tenant.conn())
+    .await?;
+    Ok(alert)
+}
+
+/// Adds a version to a document (firm users); it starts `internal`.
+#[utoipa::path(post, path = "/api/v1/documents/{document_id}/versions", tag = "documents",
+    params(("document_id" = DocumentId, Path), UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Document), (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses),
+              (status = 413, body = ErrorResponses), (status = 422, description = "file_refused", body = ErrorResponses)))]
+pub async fn upload_version(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(document_id): Path<DocumentId>,
+    Query(params): Query<UploadParams>,
+    body: Body,
+) -> Result<(StatusCode, Json<Document>)> {
+    let matter_id = {
+        let mut tenant = signed.tenant(&app).await?;
+        let (doc, _, facts) = load(&mut tenant, &signed, document_id).await?;
+        authorize(
+            &signed.actor,
+            Action::ManageDocuments,
+            Resource::Matter(&facts),
+        )?;
+        tenant.commit().await?;
+        MatterId(doc.matter_id)
+    };
+    let version_id = Uuid::now_v7();
+    let ingested = ingest(&app, &signed, matter_id, version_id, body).await?;
+    let at = app.clock.now();
+    let document = record_or_discard(&app, &ingested, async {
+        let mut tenant = signed.tenant(&app).await?;
+        let (_, versions, _) = load(&mut tenant, &signed, document_id).await?;
+        let number = versions.iter().map(|v| v.number).max().unwrap_or(0) + 1;
+        insert_version(
+            &mut tenant,
+            &NewVersion {
+                document_id: document_id.0,
+                matter_id,
+                version_id,
+                number,
+                state: VersionState::Internal,
+                origin: "firm",
+                external_version: None,
+                filename: &params.filename,
+                ingested: &ingested,
+                uploaded_by: signed.user.user_id,
+                at,
+            },
+        )
+        .await?;
+        audit::record(
+            &mut tenant,
+            AuditRecord::new("document.version_added")
+                .matter(matter_id)
+                .target("document", document_id)
+                .detail(json!({ "version": number, "version_id": version_id,
+                                "kind": ingested.kind.as_str(), "size": ingested.stored.plaintext_len })),
+        )
+        .await?;
+        let (doc, versions, _) = load(&mut tenant, &signed, document_id).await?;
+        let document = wire(&signed, &doc, &versions)?;
+        tenant.commit().await?;
+        Ok(document)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(document)))
+}
