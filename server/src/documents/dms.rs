@@ -4,8 +4,8 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
-use docket_protocol::documents::{DmsParams, Document, VersionState};
-use docket_protocol::ids::{DocumentId, MatterId};
+use docket_protocol::documents::{Category, DmsParams, Document, VersionState};
+use docket_protocol::ids::{DocumentId, MatterId, UserId};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -40,27 +40,7 @@ pub async fn dms_push(
         ));
     }
     let title = title_from(Some(&params.title), &params.filename)?;
-    let already = {
-        let mut tenant = signed.tenant(&app).await?;
-        let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-        authorize(
-            &signed.actor,
-            Action::ManageDocuments,
-            Resource::Matter(&facts),
-        )?;
-        let mut answer = None;
-        if let Some(document_id) = dms_document(&mut tenant, matter_id, &external_id).await? {
-            let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
-            if versions
-                .iter()
-                .any(|v| v.external_version == Some(external_version as i32))
-            {
-                answer = Some(wire(&signed, &doc, &versions)?);
-            }
-        }
-        tenant.commit().await?;
-        answer
-    };
+    let already = already_pushed(&app, &signed, matter_id, &external_id, external_version).await?;
     if let Some(document) = already {
         return Ok((StatusCode::OK, Json(document)));
     }
@@ -70,30 +50,15 @@ pub async fn dms_push(
     let me = signed.user.user_id;
     let document = record_or_discard(&app, &ingested, async {
         let mut tenant = signed.tenant(&app).await?;
-        let document_id = match dms_document(&mut tenant, matter_id, &external_id).await? {
-            Some(id) => id,
-            None => {
-                let id = Uuid::now_v7();
-                sqlx::query!(
-                    r#"insert into document (document_id, matter_id, title, category, external_id, created_by, created_at)
-                       values ($1, $2, $3, $4, $5, $6, $7)"#,
-                    id,
-                    matter_id.0,
-                    title,
-                    params.category.as_str(),
-                    external_id,
-                    me.0,
-                    at,
-                )
-                .execute(tenant.conn())
-                .await
-                .map_err(Error::on_constraint(
-                    "document_external_key",
-                    "The DMS pushed this document twice at the same moment; retry.",
-                ))?;
-                id
-            }
-        };
+        let document_id = dms_document_or_new(
+            &mut tenant,
+            matter_id,
+            &external_id,
+            (&title, params.category),
+            me,
+            at,
+        )
+        .await?;
         let (_, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
         let number = versions.iter().map(|v| v.number).max().unwrap_or(0) + 1;
         insert_version(
@@ -115,7 +80,9 @@ pub async fn dms_push(
         .await
         .map_err(|e| match e {
             Error::Database(db) if is_constraint(&db, "document_version_external_key") => {
-                Error::Conflict("The DMS pushed this version twice at the same moment; retry.".into())
+                Error::Conflict(
+                    "The DMS pushed this version twice at the same moment; retry.".into(),
+                )
             }
             other => other,
         })?;
@@ -124,8 +91,10 @@ pub async fn dms_push(
             AuditRecord::new("document.dms_synced")
                 .matter(matter_id)
                 .target("document", document_id)
-                .detail(json!({ "external_id": external_id, "external_version": external_version,
-                                "version": number, "size": ingested.stored.plaintext_len })),
+                .detail(
+                    json!({ "external_id": external_id, "external_version": external_version,
+                                "version": number, "size": ingested.stored.plaintext_len }),
+                ),
         )
         .await?;
         let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
@@ -135,6 +104,69 @@ pub async fn dms_push(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(document)))
+}
+
+/// What is here already when the DMS pushes a pair it pushed before (after checking the actor
+/// may manage the matter's documents).
+async fn already_pushed(
+    app: &AppState,
+    signed: &Signed,
+    matter_id: MatterId,
+    external_id: &str,
+    external_version: u32,
+) -> Result<Option<Document>> {
+    let mut tenant = signed.tenant(app).await?;
+    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
+    authorize(
+        &signed.actor,
+        Action::ManageDocuments,
+        Resource::Matter(&facts),
+    )?;
+    let mut answer = None;
+    if let Some(document_id) = dms_document(&mut tenant, matter_id, external_id).await? {
+        let (doc, versions, _) = load(&mut tenant, signed, DocumentId(document_id)).await?;
+        if versions
+            .iter()
+            .any(|v| v.external_version == Some(external_version as i32))
+        {
+            answer = Some(wire(signed, &doc, &versions)?);
+        }
+    }
+    tenant.commit().await?;
+    Ok(answer)
+}
+
+/// The portal's document for the DMS's `external_id`, created on its first push.
+async fn dms_document_or_new(
+    tenant: &mut Tenant,
+    matter_id: MatterId,
+    external_id: &str,
+    (title, category): (&str, Category),
+    by: UserId,
+    at: time::OffsetDateTime,
+) -> Result<Uuid> {
+    if let Some(id) = dms_document(tenant, matter_id, external_id).await? {
+        return Ok(id);
+    }
+    let id = Uuid::now_v7();
+    sqlx::query!(
+        r#"insert into document (document_id, matter_id, title, category, external_id, created_by, created_at)
+           values ($1, $2, $3, $4, $5, $6, $7)"#,
+        id,
+        matter_id.0,
+        title,
+        category.as_str(),
+        external_id,
+        by.0,
+        at,
+    )
+    .execute(tenant.conn())
+    .await
+    .map_err(Error::on_constraint(
+        "document_external_key",
+        "The DMS pushed this document twice at the same moment; retry.",
+    ))?;
+    Ok(id)
 }
 
 fn is_constraint(err: &sqlx::Error, name: &str) -> bool {

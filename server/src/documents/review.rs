@@ -5,9 +5,11 @@ use axum::extract::State;
 use docket_protocol::documents::{Document, SendBackRequest};
 use docket_protocol::ids::{DocumentId, MatterId, UserId};
 use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::lifecycle::{self, ReviewFacts};
-use super::rows::VersionRow;
+use super::rows::{DocumentRow, VersionRow};
 use super::{channel_card, load, version, wire, ErrorResponses};
 use crate::access::{authorize, Action, MatterFacts, Resource};
 use crate::audit::{self, AuditRecord};
@@ -115,67 +117,43 @@ async fn transition(
     let version = version(&versions, number)?;
     let review = review_facts(&mut tenant, version, &facts).await?;
     let now = app.clock.now();
-    let me = signed.user.user_id.0;
     let matter_id = MatterId(doc.matter_id);
-    let mut events = Vec::new();
     // Each update re-checks the state it expects, so two reviewers cannot both act.
     let updated = match &transition {
         Transition::Submit => {
             lifecycle::may_submit(&signed.actor, &review)?;
-            sqlx::query!(
-                "update document_version set state = 'pending_review', submitted_by = $2, submitted_at = $3,
-                     sent_back_reason = null
-                 where version_id = $1 and state = 'internal'",
-                version.version_id, me, now
-            )
-            .execute(tenant.conn())
-            .await?
-            .rows_affected()
+            mark_submitted(&mut tenant, version.version_id, signed.user.user_id, now).await?
         }
         Transition::Publish => {
             lifecycle::may_review(&signed.actor, &review)?;
-            let n = sqlx::query!(
-                "update document_version set state = 'published', reviewed_by = $2, reviewed_at = $3,
-                     published_at = $3
-                 where version_id = $1 and state = 'pending_review'",
-                version.version_id, me, now
-            )
-            .execute(tenant.conn())
-            .await?
-            .rows_affected();
-            sqlx::query!(
-                "update document set published_number = greatest(coalesce(published_number, 0), $2)
-                 where document_id = $1",
-                doc.document_id,
-                version.number
-            )
-            .execute(tenant.conn())
-            .await?;
-            events = channel_card(
-                &mut tenant,
-                "document_published",
-                signed.user.user_id,
-                version.version_id,
-                json!({ "document_id": doc.document_id, "version": version.number,
-                        "title": doc.title, "category": doc.category }),
-                matter_id,
-                now,
-            )
-            .await?;
-            n
+            mark_published(&mut tenant, &doc, version, signed.user.user_id, now).await?
         }
         Transition::SendBack(reason) => {
             lifecycle::may_review(&signed.actor, &review)?;
-            sqlx::query!(
-                "update document_version set state = 'internal', reviewed_by = $2, reviewed_at = $3,
-                     sent_back_reason = $4
-                 where version_id = $1 and state = 'pending_review'",
-                version.version_id, me, now, reason
+            mark_sent_back(
+                &mut tenant,
+                version.version_id,
+                signed.user.user_id,
+                now,
+                reason,
             )
-            .execute(tenant.conn())
             .await?
-            .rows_affected()
         }
+    };
+    let events = if matches!(transition, Transition::Publish) && updated == 1 {
+        channel_card(
+            &mut tenant,
+            "document_published",
+            signed.user.user_id,
+            version.version_id,
+            json!({ "document_id": doc.document_id, "version": version.number,
+                    "title": doc.title, "category": doc.category }),
+            matter_id,
+            now,
+        )
+        .await?
+    } else {
+        Vec::new()
     };
     if updated != 1 {
         return Err(Error::Conflict(
@@ -203,4 +181,73 @@ async fn transition(
     tenant.commit().await?;
     app.channels.hub.publish_events(&events).await;
     Ok(Json(document))
+}
+
+async fn mark_submitted(
+    tenant: &mut Tenant,
+    version_id: Uuid,
+    by: UserId,
+    at: OffsetDateTime,
+) -> Result<u64> {
+    Ok(sqlx::query!(
+        "update document_version set state = 'pending_review', submitted_by = $2, submitted_at = $3,
+             sent_back_reason = null
+         where version_id = $1 and state = 'internal'",
+        version_id,
+        by.0,
+        at
+    )
+    .execute(tenant.conn())
+    .await?
+    .rows_affected())
+}
+
+async fn mark_published(
+    tenant: &mut Tenant,
+    doc: &DocumentRow,
+    version: &VersionRow,
+    by: UserId,
+    at: OffsetDateTime,
+) -> Result<u64> {
+    let updated = sqlx::query!(
+        "update document_version set state = 'published', reviewed_by = $2, reviewed_at = $3,
+             published_at = $3
+         where version_id = $1 and state = 'pending_review'",
+        version.version_id,
+        by.0,
+        at
+    )
+    .execute(tenant.conn())
+    .await?
+    .rows_affected();
+    sqlx::query!(
+        "update document set published_number = greatest(coalesce(published_number, 0), $2)
+         where document_id = $1",
+        doc.document_id,
+        version.number
+    )
+    .execute(tenant.conn())
+    .await?;
+    Ok(updated)
+}
+
+async fn mark_sent_back(
+    tenant: &mut Tenant,
+    version_id: Uuid,
+    by: UserId,
+    at: OffsetDateTime,
+    reason: &str,
+) -> Result<u64> {
+    Ok(sqlx::query!(
+        "update document_version set state = 'internal', reviewed_by = $2, reviewed_at = $3,
+             sent_back_reason = $4
+         where version_id = $1 and state = 'pending_review'",
+        version_id,
+        by.0,
+        at,
+        reason
+    )
+    .execute(tenant.conn())
+    .await?
+    .rows_affected())
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use docket_protocol::auth::{Alert, AlertDetail};
 use docket_protocol::channel::ServerFrame;
-use docket_protocol::documents::{Document, UploadParams, VersionState};
+use docket_protocol::documents::{Category, Document, UploadParams, VersionState};
 use docket_protocol::ids::{AlertId, DocumentId, MatterId, UserId};
 use serde_json::json;
 use uuid::Uuid;
@@ -16,6 +16,7 @@ use super::{channel_card, load, wire, ErrorResponses};
 use crate::access::{authorize, Action, Resource};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
+use crate::channels::store::StoredEvent;
 use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::{Json, Path, Query};
@@ -125,96 +126,26 @@ pub async fn upload_document(
         .ok_or_else(|| Error::InvalidInput("Choose a category for the document.".into()))?;
     let title = title_from(params.title.as_deref(), &params.filename)?;
     let client = signed.actor.firm_role().is_none();
-    let responsible = {
-        let mut tenant = signed.tenant(&app).await?;
-        let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-        authorize(
-            &signed.actor,
-            Action::UploadDocument,
-            Resource::Matter(&facts),
-        )?;
-        authorize(
-            &signed.actor,
-            Action::ViewDocument(category),
-            Resource::Matter(&facts),
-        )?;
-        tenant.commit().await?;
-        facts.responsible_fee_earner_id
+    let responsible = authorize_upload(&app, &signed, matter_id, category).await?;
+    let new = NewDocument {
+        document_id: Uuid::now_v7(),
+        version_id: Uuid::now_v7(),
+        matter_id,
+        title,
+        category,
+        client,
     };
-    let document_id = Uuid::now_v7();
-    let version_id = Uuid::now_v7();
-    let ingested = ingest(&app, &signed, matter_id, version_id, body).await?;
+    let ingested = ingest(&app, &signed, matter_id, new.version_id, body).await?;
     let at = app.clock.now();
-    let me = signed.user.user_id;
     let (document, events, alert) = record_or_discard(&app, &ingested, async {
         let mut tenant = signed.tenant(&app).await?;
-        sqlx::query!(
-            r#"insert into document (document_id, matter_id, title, category, published_number,
-                   created_by, created_at)
-               values ($1, $2, $3, $4, $5, $6, $7)"#,
-            document_id,
-            matter_id.0,
-            title,
-            category.as_str(),
-            client.then_some(1),
-            me.0,
-            at,
-        )
-        .execute(tenant.conn())
-        .await?;
-        insert_version(
-            &mut tenant,
-            &NewVersion {
-                document_id,
-                matter_id,
-                version_id,
-                number: 1,
-                state: if client {
-                    VersionState::Published
-                } else {
-                    VersionState::Internal
-                },
-                origin: if client { "client" } else { "firm" },
-                external_version: None,
-                filename: &params.filename,
-                ingested: &ingested,
-                uploaded_by: me,
-                at,
-            },
-        )
-        .await?;
-        audit::record(
-            &mut tenant,
-            AuditRecord::new("document.uploaded")
-                .matter(matter_id)
-                .target("document", document_id)
-                .detail(json!({
-                    "version": 1, "version_id": version_id, "category": category.as_str(),
-                    "kind": ingested.kind.as_str(), "size": ingested.stored.plaintext_len,
-                    "sha256": data_encoding::HEXLOWER.encode(&ingested.stored.sha256),
-                })),
-        )
-        .await?;
-        let events = if client {
-            channel_card(
-                &mut tenant,
-                "document_uploaded",
-                me,
-                version_id,
-                json!({ "document_id": document_id, "version": 1, "title": title, "category": category.as_str() }),
-                matter_id,
-                at,
-            )
-            .await?
+        insert_document(&mut tenant, &signed, &new, &params.filename, &ingested, at).await?;
+        let (events, alert) = if client {
+            announce_client_upload(&mut tenant, &signed, &new, responsible, at).await?
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
-        let alert = if client {
-            Some(alert_responsible(&mut tenant, responsible, &signed, matter_id, document_id, &title, at).await?)
-        } else {
-            None
-        };
-        let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
+        let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(new.document_id)).await?;
         let document = wire(&signed, &doc, &versions)?;
         tenant.commit().await?;
         Ok((document, events, alert))
@@ -233,6 +164,132 @@ pub async fn upload_document(
             .await;
     }
     Ok((StatusCode::CREATED, Json(document)))
+}
+
+/// A new document's identity and description, before its rows exist.
+struct NewDocument {
+    document_id: Uuid,
+    version_id: Uuid,
+    matter_id: MatterId,
+    title: String,
+    category: Category,
+    /// Uploaded by a client user (so shared at once) rather than the firm.
+    client: bool,
+}
+
+/// May the actor upload a document of `category` to the matter? Returns the matter's responsible
+/// fee earner (whom a client's upload alerts).
+async fn authorize_upload(
+    app: &AppState,
+    signed: &Signed,
+    matter_id: MatterId,
+    category: Category,
+) -> Result<UserId> {
+    let mut tenant = signed.tenant(app).await?;
+    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
+    authorize(
+        &signed.actor,
+        Action::UploadDocument,
+        Resource::Matter(&facts),
+    )?;
+    authorize(
+        &signed.actor,
+        Action::ViewDocument(category),
+        Resource::Matter(&facts),
+    )?;
+    tenant.commit().await?;
+    Ok(facts.responsible_fee_earner_id)
+}
+
+/// The document row, its first version and the audit row.
+async fn insert_document(
+    tenant: &mut Tenant,
+    signed: &Signed,
+    new: &NewDocument,
+    filename: &str,
+    ingested: &Ingested,
+    at: time::OffsetDateTime,
+) -> Result<()> {
+    let me = signed.user.user_id;
+    sqlx::query!(
+        r#"insert into document (document_id, matter_id, title, category, published_number,
+               created_by, created_at)
+           values ($1, $2, $3, $4, $5, $6, $7)"#,
+        new.document_id,
+        new.matter_id.0,
+        new.title,
+        new.category.as_str(),
+        new.client.then_some(1),
+        me.0,
+        at,
+    )
+    .execute(tenant.conn())
+    .await?;
+    insert_version(
+        tenant,
+        &NewVersion {
+            document_id: new.document_id,
+            matter_id: new.matter_id,
+            version_id: new.version_id,
+            number: 1,
+            state: if new.client {
+                VersionState::Published
+            } else {
+                VersionState::Internal
+            },
+            origin: if new.client { "client" } else { "firm" },
+            external_version: None,
+            filename,
+            ingested,
+            uploaded_by: me,
+            at,
+        },
+    )
+    .await?;
+    audit::record(
+        tenant,
+        AuditRecord::new("document.uploaded")
+            .matter(new.matter_id)
+            .target("document", new.document_id)
+            .detail(json!({
+                "version": 1, "version_id": new.version_id, "category": new.category.as_str(),
+                "kind": ingested.kind.as_str(), "size": ingested.stored.plaintext_len,
+                "sha256": data_encoding::HEXLOWER.encode(&ingested.stored.sha256),
+            })),
+    )
+    .await
+}
+
+/// A client's upload goes into the channel as a card and alerts the responsible fee earner.
+async fn announce_client_upload(
+    tenant: &mut Tenant,
+    signed: &Signed,
+    new: &NewDocument,
+    responsible: UserId,
+    at: time::OffsetDateTime,
+) -> Result<(Vec<StoredEvent>, Option<Alert>)> {
+    let events = channel_card(
+        tenant,
+        "document_uploaded",
+        signed.user.user_id,
+        new.version_id,
+        json!({ "document_id": new.document_id, "version": 1, "title": new.title,
+                "category": new.category.as_str() }),
+        new.matter_id,
+        at,
+    )
+    .await?;
+    let alert = alert_responsible(
+        tenant,
+        responsible,
+        signed,
+        new.matter_id,
+        new.document_id,
+        &new.title,
+        at,
+    )
+    .await?;
+    Ok((events, Some(alert)))
 }
 
 /// Raises the "a client uploaded" alert for the matter's responsible fee earner.
