@@ -14,7 +14,7 @@ use super::{load, version};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
 use crate::error::{Path, Query};
-use crate::intake::{content_disposition, Disposition};
+use crate::intake::{content_disposition, Disposition, FileKind};
 use crate::startup::AppState;
 use crate::vault::{self, BlobKey};
 use crate::{Error, Result};
@@ -136,40 +136,51 @@ pub async fn download(
         .blobs
         .get(&blob_key, &data_key, v.version_id, len, range.clone())
         .await?;
-    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind.mime()));
-    response_headers.insert(
+    let status = describe_content(&mut response_headers, kind, &v.filename, inline, range, len)?;
+    Ok((status, response_headers, Body::from_stream(stream)).into_response())
+}
+
+/// The headers that say what the body is: type, disposition, (for inline) the sandbox, and the
+/// length or range. Returns 200 or 206.
+fn describe_content(
+    headers: &mut HeaderMap,
+    kind: FileKind,
+    filename: &str,
+    inline: bool,
+    range: Option<std::ops::Range<u64>>,
+    len: u64,
+) -> Result<StatusCode> {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind.mime()));
+    let disposition = if inline {
+        Disposition::Inline
+    } else {
+        Disposition::Attachment
+    };
+    headers.insert(
         header::CONTENT_DISPOSITION,
-        content_disposition(
-            if inline {
-                Disposition::Inline
-            } else {
-                Disposition::Attachment
-            },
-            &v.filename,
-        ),
+        content_disposition(disposition, filename),
     );
     if inline {
-        response_headers.insert(
+        headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(INLINE_CSP),
         );
     }
-    let status = match &range {
+    Ok(match range {
         Some(r) => {
-            response_headers.insert(
+            headers.insert(
                 header::CONTENT_RANGE,
                 HeaderValue::from_str(&format!("bytes {}-{}/{len}", r.start, r.end - 1))
                     .map_err(|e| Error::Internal(e.into()))?,
             );
-            response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(r.end - r.start));
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(r.end - r.start));
             StatusCode::PARTIAL_CONTENT
         }
         None => {
-            response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
             StatusCode::OK
         }
-    };
-    Ok((status, response_headers, Body::from_stream(stream)).into_response())
+    })
 }
 
 #[cfg(test)]
