@@ -1,5 +1,5 @@
 //! What a practice manager does from the command line before the web admin exists: practice
-//! areas, firm users, clients, client users, matters and grants.
+//! areas, firm users, clients, client users, matters and grants; and key rotation.
 //!
 //! Commands run on the owner connection (the server machine's operator is trusted with the whole
 //! database), but through the same domain functions as the API, so validation and audit rows are
@@ -12,11 +12,13 @@ use docket_protocol::directory::{
 };
 use docket_protocol::ids::{ClientId, MatterId, PracticeAreaId, UserId};
 
+use crate::audit::{self, AuditRecord};
+use crate::auth::rekey;
 use crate::channels::Control;
 use crate::clients::{self, NewUser};
 use crate::db::{RequestContext, Tenant};
 use crate::startup::AppState;
-use crate::{access, matters, practice_areas};
+use crate::{access, matters, practice_areas, vault};
 
 /// One admin command.
 #[derive(Debug, clap::Subcommand)]
@@ -106,6 +108,9 @@ pub enum AdminCommand {
         #[arg(long)]
         user: String,
     },
+    /// After replacing the key-encryption key (old one in DOCKET_PREVIOUS_KEY_ENCRYPTION_KEYS):
+    /// re-seal every matter key and TOTP secret under the current key.
+    RotateKeys,
 }
 
 fn parse_wire<T: std::str::FromStr<Err = docket_protocol::directory::UnknownName>>(
@@ -226,6 +231,7 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
             control = Some(Control::UserChanged { user_id });
             format!("revoked {user} on {matter}")
         }
+        AdminCommand::RotateKeys => rotate_keys(app, &mut tenant).await?,
     };
     tenant.commit().await?;
     if let Some(email) = mail {
@@ -236,6 +242,25 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
         app.channels.hub.control(control).await;
     }
     Ok(output)
+}
+
+/// Re-seals everything a previous KEK sealed under the current one, in the caller's transaction,
+/// so a rotation completes wholly or not at all; audited with the counts only.
+async fn rotate_keys(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<String> {
+    let matter_keys = vault::rewrap_matter_keys(tenant.conn(), &app.keyring).await?;
+    let totp_secrets = rekey::reseal_totp_secrets(tenant.conn(), &app.keyring).await?;
+    audit::record(
+        tenant,
+        AuditRecord::new("keys.rotated").detail(serde_json::json!({
+            "matter_keys": matter_keys,
+            "totp_secrets": totp_secrets,
+        })),
+    )
+    .await?;
+    Ok(format!(
+        "re-wrapped {matter_keys} matter keys, re-sealed {totp_secrets} TOTP secrets; \
+         the previous keys are no longer needed"
+    ))
 }
 
 /// A client by id or exact name.

@@ -28,6 +28,7 @@ struct FileConfig {
     migration_database_url: Option<SecretString>,
     redis_url: Option<SecretString>,
     key_encryption_key: Option<SecretString>,
+    previous_key_encryption_keys: Option<SecretString>,
     cookie_secure: Option<bool>,
     idle_timeout_minutes: Option<u32>,
     absolute_lifetime_hours: Option<u32>,
@@ -169,6 +170,10 @@ pub struct Config {
     pub redis_url: Option<SecretString>,
     /// The key-encryption key, 32 bytes (`DOCKET_KEY_ENCRYPTION_KEY`, base64).
     pub key_encryption_key: SecretBox32,
+    /// Key-encryption keys replaced by a rotation (`DOCKET_PREVIOUS_KEY_ENCRYPTION_KEYS`, base64,
+    /// comma-separated): they only open what they sealed, until `docket admin rotate-keys` has
+    /// re-sealed it under the current key.
+    pub previous_key_encryption_keys: Vec<SecretBox32>,
     /// True when no key was configured and the built-in demo key is in use.
     pub key_is_default: bool,
     /// Whether cookies carry `Secure` (`DOCKET_COOKIE_SECURE`).
@@ -265,6 +270,12 @@ impl Config {
             Some(key) => decode_key(key.expose_secret())?,
             None => DEMO_KEY_ENCRYPTION_KEY,
         };
+        let previous_key_encryption_keys = match secret_env("DOCKET_PREVIOUS_KEY_ENCRYPTION_KEYS")
+            .or(file.previous_key_encryption_keys)
+        {
+            Some(keys) => decode_previous_keys(keys.expose_secret())?,
+            None => Vec::new(),
+        };
         Ok(Self {
             listen,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -272,6 +283,7 @@ impl Config {
             migration_database_url,
             redis_url: secret_env("REDIS_URL").or(file.redis_url),
             key_encryption_key: std::sync::Arc::new(secrecy::SecretBox::new(Box::new(key_bytes))),
+            previous_key_encryption_keys,
             key_is_default,
             cookie_secure: parsed_env("DOCKET_COOKIE_SECURE")?
                 .or(file.cookie_secure)
@@ -341,6 +353,7 @@ impl Config {
             key_encryption_key: std::sync::Arc::new(secrecy::SecretBox::new(Box::new(
                 DEMO_KEY_ENCRYPTION_KEY,
             ))),
+            previous_key_encryption_keys: Vec::new(),
             key_is_default: true,
             cookie_secure: true,
             idle_timeout: Duration::minutes(15),
@@ -423,16 +436,33 @@ fn parsed_env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
 }
 
 fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
-    let bytes = BASE64
-        .decode(text.trim().as_bytes())
-        .map_err(|_| anyhow::anyhow!("DOCKET_KEY_ENCRYPTION_KEY is not valid base64"))?;
-    let key: [u8; 32] = bytes.try_into().map_err(|_| {
-        anyhow::anyhow!("DOCKET_KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
-    })?;
+    let key = decode_key_named("DOCKET_KEY_ENCRYPTION_KEY", text)?;
     if key == DEMO_KEY_ENCRYPTION_KEY {
         bail!("DOCKET_KEY_ENCRYPTION_KEY is the built-in demo key; generate a real one");
     }
     Ok(key)
+}
+
+/// The previous keys, comma-separated. The demo key is allowed here: moving off it is a rotation.
+fn decode_previous_keys(text: &str) -> anyhow::Result<Vec<SecretBox32>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(|key| {
+            let key = decode_key_named("DOCKET_PREVIOUS_KEY_ENCRYPTION_KEYS", key)?;
+            Ok(std::sync::Arc::new(secrecy::SecretBox::new(Box::new(key))))
+        })
+        .collect()
+}
+
+/// 32 bytes from base64; errors name the setting, never the value.
+fn decode_key_named(name: &str, text: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = BASE64
+        .decode(text.trim().as_bytes())
+        .map_err(|_| anyhow::anyhow!("{name} is not valid base64"))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{name} must decode to exactly 32 bytes"))
 }
 
 #[cfg(test)]
@@ -485,6 +515,26 @@ mod tests {
         assert_eq!(
             decode_key(&BASE64.encode(&[1; 32])).expect("valid"),
             [1; 32]
+        );
+    }
+
+    #[test]
+    fn previous_keys_are_comma_separated_and_each_must_be_valid() {
+        let keys = decode_previous_keys(&format!(
+            " {} ,{},",
+            BASE64.encode(&[1; 32]),
+            BASE64.encode(&[2; 32])
+        ))
+        .expect("valid");
+        let bytes: Vec<[u8; 32]> = keys.iter().map(|k| *k.expose_secret()).collect();
+        assert_eq!(bytes, vec![[1; 32], [2; 32]]);
+        assert!(decode_previous_keys("").expect("none").is_empty());
+        let err = decode_previous_keys(&format!("{},c2hvcnQ=", BASE64.encode(&[1; 32])))
+            .expect_err("a short key")
+            .to_string();
+        assert!(
+            err.contains("DOCKET_PREVIOUS_KEY_ENCRYPTION_KEYS") && !err.contains("c2hvcnQ"),
+            "{err}"
         );
     }
 }

@@ -63,7 +63,13 @@ impl AppState {
         mailer: Mailer,
     ) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret;
-        let keyring = Keyring::new(*config.key_encryption_key.expose_secret());
+        let keyring = Keyring::with_previous(
+            *config.key_encryption_key.expose_secret(),
+            config
+                .previous_key_encryption_keys
+                .iter()
+                .map(|key| *key.expose_secret()),
+        );
         let channels = Channels::start(pool.clone(), clock.clone(), &config).await?;
         let blobs = crate::vault::BlobStore::from_config(&config)?;
         let clamd = config.clamd.as_deref().map(crate::intake::Clamd::new);

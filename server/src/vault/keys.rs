@@ -122,7 +122,8 @@ fn wrap_aad(version_id: Uuid) -> Vec<u8> {
 /// The matter's key, created on first use. The actor must see the matter (any scope: the
 /// `matter_key` policies); the caller has already authorised the document action itself. Concurrent first uses agree on one key: the loser's insert does nothing
 /// and it reads the winner's. Fails with [`Error::MatterKeyDestroyed`] once the key is destroyed,
-/// and with an internal error if the key was wrapped by another KEK (rotation not yet done).
+/// and with an internal error if the key was wrapped by a KEK that is neither the current one nor
+/// a previous one.
 pub async fn matter_key(
     tenant: &mut Tenant,
     keyring: &Keyring,
@@ -167,21 +168,70 @@ async fn stored_matter_key(
     let Some(wrapped) = row.wrapped else {
         return Err(Error::MatterKeyDestroyed);
     };
-    if row.key_id != keyring.key_id() {
-        return Err(anyhow::anyhow!(
-            "matter {matter_id}'s key is wrapped by KEK {}, but the configured KEK is {}",
-            row.key_id,
-            keyring.key_id()
-        )
-        .into());
-    }
-    let opened =
-        Zeroizing::new(keyring.open(Purpose::MatterKey, matter_id.0.as_bytes(), &wrapped)?);
+    let opened = open_wrapped(keyring, matter_id.0, &row.key_id, &wrapped)?;
     let bytes: [u8; 32] = opened
         .as_slice()
         .try_into()
         .map_err(|_| anyhow::anyhow!("matter key has the wrong length"))?;
     Ok(Some(MatterKey::from_bytes(bytes)))
+}
+
+/// Opens a wrapped matter key with the KEK it names, current or previous.
+fn open_wrapped(
+    keyring: &Keyring,
+    matter_id: Uuid,
+    key_id: &str,
+    wrapped: &[u8],
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if !keyring.holds(key_id) {
+        let previous = keyring.previous_key_ids();
+        anyhow::bail!(
+            "matter {matter_id}'s key is wrapped by KEK {key_id}, but the configured KEK is {}{}",
+            keyring.key_id(),
+            if previous.is_empty() {
+                String::new()
+            } else {
+                format!(" (previous: {})", previous.join(", "))
+            }
+        );
+    }
+    Ok(Zeroizing::new(keyring.open_with(
+        key_id,
+        Purpose::MatterKey,
+        matter_id.as_bytes(),
+        wrapped,
+    )?))
+}
+
+/// Re-wraps every live matter key not under the current KEK with the current KEK (the rows are
+/// locked until the transaction ends) and returns how many. Destroyed keys stay destroyed: they
+/// have nothing to re-wrap. Runs as the owner role (`docket_app` may not update `matter_key`).
+pub async fn rewrap_matter_keys(conn: &mut PgConnection, keyring: &Keyring) -> Result<u64> {
+    let rows = sqlx::query!(
+        "select matter_id, key_id, wrapped from matter_key
+         where wrapped is not null and key_id <> $1 order by matter_id for update",
+        keyring.key_id()
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut rewrapped = 0;
+    for row in rows {
+        let Some(wrapped) = row.wrapped else {
+            continue;
+        };
+        let key = open_wrapped(keyring, row.matter_id, &row.key_id, &wrapped)?;
+        let wrapped = keyring.seal(Purpose::MatterKey, row.matter_id.as_bytes(), &key);
+        sqlx::query!(
+            "update matter_key set key_id = $2, wrapped = $3 where matter_id = $1",
+            row.matter_id,
+            keyring.key_id(),
+            wrapped,
+        )
+        .execute(&mut *conn)
+        .await?;
+        rewrapped += 1;
+    }
+    Ok(rewrapped)
 }
 
 /// Crypto-shredding: wipes the matter's wrapped key (sets `destroyed_at`, removes the bytes), so

@@ -47,6 +47,6 @@ mod reader;
 pub mod store;
 pub mod stream;
 
-pub use keys::{destroy_matter_key, matter_key, DataKey, MatterKey};
+pub use keys::{destroy_matter_key, matter_key, rewrap_matter_keys, DataKey, MatterKey};
 pub use reader::BlobReader;
 pub use store::{BlobKey, BlobStore, PutError, Stored};

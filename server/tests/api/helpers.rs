@@ -187,7 +187,7 @@ pub struct TestUser {
 }
 
 /// The seeded firm: ids a test refers to.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Firm {
     pub admin: TestUser,
     pub partner: TestUser,
@@ -257,6 +257,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("state");
     let firm = seed(&owner_state).await;
+    start(owner, runtime, db_name, firm, config, clock, mailer).await
+}
+
+/// Runs the server on `runtime` and wraps it with what a test needs.
+async fn start(
+    owner: PgPool,
+    runtime: PgPool,
+    db_name: String,
+    firm: Firm,
+    config: Config,
+    clock: Clock,
+    mailer: Mailer,
+) -> TestApp {
     let state = AppState::build(
         runtime.clone(),
         config.clone(),
@@ -458,6 +471,39 @@ async fn active_user(
 }
 
 impl TestApp {
+    /// Another server on this app's database, clock, mailer and blob storage, as after a restart
+    /// with this app's configuration adjusted by `configure` (e.g. a new key-encryption key).
+    pub async fn restarted_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        configure(&mut config);
+        start(
+            self.owner.clone(),
+            self.runtime.clone(),
+            self.db_name.clone(),
+            self.firm.clone(),
+            config,
+            self.clock.clone(),
+            self.mailer.clone(),
+        )
+        .await
+    }
+
+    /// Runs an admin command as `docket admin` does: on the owner connection, with this app's
+    /// configuration.
+    pub async fn admin(
+        &self,
+        command: docket_server::admin::AdminCommand,
+    ) -> anyhow::Result<String> {
+        let state = AppState::build(
+            self.owner.clone(),
+            self.config.clone(),
+            self.clock.clone(),
+            self.mailer.clone(),
+        )
+        .await?;
+        docket_server::admin::run(&state, command).await
+    }
+
     /// A client with no session (cookie jar, like a browser).
     pub fn browser(&self) -> Client {
         Client::new(&self.base, true)

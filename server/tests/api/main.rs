@@ -13,6 +13,7 @@ mod documents;
 mod http;
 mod intake;
 mod isolation;
+mod keys;
 mod matter_activity;
 mod matters;
 mod milestones;
