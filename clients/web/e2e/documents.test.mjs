@@ -113,6 +113,12 @@ for (const viewport of viewports) {
       await client.getByRole("button", { name: "Upload" }).click();
       await client.getByText("was shared with your solicitor").waitFor();
       await client.getByTestId("document").filter({ hasText: "Passport scan" }).waitFor();
+      // The fee earner is alerted at once, on whatever page they are.
+      const toast = fee.getByTestId("alert-toast").filter({ hasText: "Passport scan" });
+      await toast.waitFor();
+      await checkA11y(fee, "upload alert");
+      await toast.getByRole("button", { name: "Dismiss" }).click();
+      await toast.waitFor({ state: "detached" });
       const program = Buffer.alloc(4096);
       program.write("MZ");
       await client.getByLabel("File").setInputFiles({ name: "invoice.pdf", mimeType: "application/pdf", buffer: program });

@@ -5,6 +5,7 @@
 
 import { SUBPROTOCOL } from "../protocol";
 import type {
+  Alert,
   ClientFrame,
   Event as MatterEvent,
   EventPage,
@@ -71,6 +72,8 @@ export class Channel {
   /** Why the session ended, when `state` is `ended`. */
   endedReason = "";
   readonly conversations = new Map<MatterId, Conversation>();
+  /** Alerts that arrived while the page was open, newest first. */
+  alerts: Alert[] = [];
   private socket?: WebSocketLike;
   private attempt = 0;
   private timer?: unknown;
@@ -203,6 +206,12 @@ export class Channel {
     if (this.presence === state) return;
     this.presence = state;
     this.transmit({ type: "presence", state });
+  }
+
+  /** Forgets an alert the person has seen. */
+  dismissAlert(alertId: string): void {
+    this.alerts = this.alerts.filter((a) => a.alert_id !== alertId);
+    this.changed();
   }
 
   /** Fetches up to a page of history before what is loaded. */
@@ -342,6 +351,9 @@ export class Channel {
         return;
       case "read":
         this.conversation(frame.matter_id).noteRead(frame.user_id, frame.seq);
+        break;
+      case "alert":
+        this.alerts = [frame.alert, ...this.alerts].slice(0, 20);
         break;
     }
     this.changed();

@@ -191,7 +191,14 @@ function SignedIn({
     page = <MatterList matters={matters} error={listError} channel={channel} firm={session.user.kind === "firm"} />;
   }
   return (
-    <Shell session={session} state={channel.state} onSignOut={signOut} path={path}>
+    <Shell
+      session={session}
+      state={channel.state}
+      onSignOut={signOut}
+      path={path}
+      alerts={channel.alerts}
+      onDismiss={(id) => channel.dismissAlert(id)}
+    >
       {page}
       <IdleWarning idle={idle} onStay={keepAlive} onExpired={expired} />
     </Shell>

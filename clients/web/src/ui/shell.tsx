@@ -3,7 +3,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ComponentChildren } from "preact";
-import type { CurrentSession } from "../protocol";
+import type { Alert, CurrentSession } from "../protocol";
 import type { ConnectionState } from "../lib/channel";
 import { onServerActivity } from "../lib/api";
 import { duration } from "../lib/format";
@@ -22,12 +22,16 @@ export function Shell({
   session,
   state,
   path,
+  alerts,
+  onDismiss,
   onSignOut,
   children,
 }: {
   session: CurrentSession;
   state: ConnectionState;
   path: string;
+  alerts: Alert[];
+  onDismiss: (alertId: string) => void;
   onSignOut: () => void;
   children: ComponentChildren;
 }) {
@@ -66,6 +70,11 @@ export function Shell({
           </button>
         </div>
       </header>
+      <div class="toasts" role="status" aria-live="polite">
+        {alerts.slice(0, 3).map((alert) => (
+          <AlertToast key={alert.alert_id} alert={alert} onDismiss={() => onDismiss(alert.alert_id)} />
+        ))}
+      </div>
       {children}
     </>
   );
@@ -134,5 +143,27 @@ function IdleDialog({ secondsLeft, onStay }: { secondsLeft: number; onStay: () =
         Stay signed in
       </button>
     </dialog>
+  );
+}
+
+/** One alert as it arrives (e.g. a client uploaded a document on a matter of this fee earner). */
+function AlertToast({ alert, onDismiss }: { alert: Alert; onDismiss: () => void }) {
+  const detail = alert.detail;
+  return (
+    <div class="toast" data-testid="alert-toast">
+      {detail.kind === "client_upload" ? (
+        <p>
+          {detail.uploaded_by} uploaded{" "}
+          <a href={`/matters/${detail.matter_id}/documents`} onClick={(e) => (follow(e), onDismiss())}>
+            {detail.title}
+          </a>
+        </p>
+      ) : (
+        <p>A new device signed in to your account.</p>
+      )}
+      <button type="button" class="link" onClick={onDismiss}>
+        Dismiss
+      </button>
+    </div>
   );
 }
