@@ -6,8 +6,8 @@ use docket_protocol::ids::MatterId;
 use crate::db::Tenant;
 use crate::{Error, Result};
 
-/// The responsible fee earner and the team (firm), then the client users who can see the
-/// matter's messages (client), each by display name only.
+/// The responsible fee earner, the team and any supervisor who has written in the channel (firm),
+/// then the client users who can see the matter's messages (client), each by display name only.
 ///
 /// No new database function is needed for client viewers: row-level security already shows them
 /// firm staff and their own client's users (and a matter they can see is their client's), and
@@ -25,7 +25,14 @@ pub async fn participants(tenant: &mut Tenant, matter_id: MatterId) -> Result<Ve
                union all
                select c.user_id from matter m join user_account c on c.client_id = m.client_id
                where m.matter_id = $1 and c.kind = 'client'
-                 and 'messages' = any(docket_user_matter_scopes(c.user_id, m.matter_id)))
+                 and 'messages' = any(docket_user_matter_scopes(c.user_id, m.matter_id))
+               union all
+               -- Supervisors see every matter without being on its team: they are named once
+               -- they have written in it (one index probe each, on the author index).
+               select s.user_id from user_account s
+               where s.kind = 'firm' and s.firm_role in ('admin', 'partner')
+                 and exists (select 1 from channel_event e
+                             where e.matter_id = $1 and e.author_id = s.user_id))
            order by u.kind = 'client', u.display_name, u.user_id"#,
         matter_id.0
     )

@@ -209,3 +209,31 @@ async fn participants_name_the_firm_and_the_clients_readers_and_no_other_client(
         vec![f.gc.user_id]
     );
 }
+
+#[tokio::test]
+async fn a_partner_who_writes_in_a_matter_is_named_to_its_clients() {
+    let app = spawn_app().await;
+    let f = &app.firm;
+    let head = app.signed_in(&f.dept_head).await;
+    let before = participants(&head, f.matter_a1).await;
+    assert!(
+        !before.iter().any(|p| p.0 == f.partner.user_id),
+        "not named before writing"
+    );
+    let (_sdk, channel) = app.sdk(&f.partner).await;
+    channel
+        .send(f.matter_a1, "I am supervising this matter.")
+        .await
+        .expect("ack");
+    let after = participants(&head, f.matter_a1).await;
+    assert!(
+        after
+            .iter()
+            .any(|p| p.0 == f.partner.user_id && p.2 == "firm"),
+        "{after:?}"
+    );
+    // Still nobody from another client's matter.
+    let private = app.signed_in(&f.private_client).await;
+    let seen = participants(&private, f.matter_b1).await;
+    assert!(!seen.iter().any(|p| p.0 == f.partner.user_id));
+}
