@@ -192,6 +192,9 @@ pub enum ServerFrame {
     },
     /// An alert for this user (e.g. a client uploaded a document on their matter), as it is raised.
     Alert { alert: crate::auth::Alert },
+    /// The matters this user may see, or what they may see of them, may have changed (a grant was
+    /// given or taken away): reload the matter list.
+    MattersChanged,
 }
 
 /// The envelope of every matter event. New kinds are added to [`EventBody`]; a client that does

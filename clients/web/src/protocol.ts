@@ -255,7 +255,7 @@ heartbeat_seconds: number, max_frame_bytes: number, } | { "type": "event", event
 /**
  * True when this `client_msg_id` had already been stored (a resend).
  */
-duplicate: boolean, } | { "type": "error", code: ErrorCode, message: string, matter_id?: MatterId, client_msg_id?: string, } | { "type": "presence", matter_id: MatterId, user_id: UserId, state: PresenceState, } | { "type": "typing", matter_id: MatterId, user_id: UserId, } | { "type": "read", matter_id: MatterId, user_id: UserId, seq: number, } | { "type": "alert", alert: Alert, };
+duplicate: boolean, } | { "type": "error", code: ErrorCode, message: string, matter_id?: MatterId, client_msg_id?: string, } | { "type": "presence", matter_id: MatterId, user_id: UserId, state: PresenceState, } | { "type": "typing", matter_id: MatterId, user_id: UserId, } | { "type": "read", matter_id: MatterId, user_id: UserId, seq: number, } | { "type": "alert", alert: Alert, } | { "type": "matters_changed" };
 
 export type Event = { matter_id: MatterId, seq: number, at: string, 
 /**

@@ -237,3 +237,25 @@ async fn a_partner_who_writes_in_a_matter_is_named_to_its_clients() {
     let seen = participants(&private, f.matter_b1).await;
     assert!(!seen.iter().any(|p| p.0 == f.partner.user_id));
 }
+
+#[tokio::test]
+async fn a_new_grant_tells_the_clients_open_sockets_to_reload_their_matters() {
+    let app = spawn_app().await;
+    let f = &app.firm;
+    let (_sdk, mut channel) = app.sdk(&f.dept_head).await;
+    let fee = app.signed_in(&f.fee_earner).await;
+    let (status, _) = fee
+        .put(
+            &format!(
+                "/api/v1/matters/{}/grants/{}",
+                f.matter_a2, f.dept_head.user_id
+            ),
+            serde_json::json!({ "scopes": ["messages"] }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    crate::helpers::next_matching(&mut channel, "matters changed", |u| {
+        matches!(u, docket_client::Update::MattersChanged)
+    })
+    .await;
+}

@@ -85,6 +85,8 @@ pub enum Update {
     },
     /// An alert for the signed-in user (e.g. a client uploaded a document).
     Alert(docket_protocol::auth::Alert),
+    /// The matters the user may see may have changed: reload the list.
+    MattersChanged,
     /// The session ended; the channel has stopped. Sign in again.
     SessionEnded,
 }

@@ -334,6 +334,7 @@ impl Task {
                 seq,
             },
             ServerFrame::Alert { alert } => Update::Alert(alert),
+            ServerFrame::MattersChanged => Update::MattersChanged,
             ServerFrame::Hello { .. } => return Ok(()),
         };
         self.emit(update).await

@@ -120,4 +120,23 @@ describe("Channel", () => {
     channel.retry("m", id);
     expect(sockets[1].sent.filter((f) => f.type === "send")).toHaveLength(1);
   });
+
+  it("counts matter-list changes and keeps alerts, newest first", () => {
+    const { channel, sockets } = setup();
+    channel.connect();
+    sockets[0].hello();
+    sockets[0].frame({ type: "matters_changed" });
+    expect(channel.mattersVersion).toBe(1);
+    const alert = (id: string) => ({
+      alert_id: id,
+      created_at: "2026-11-29T10:00:00Z",
+      read: false,
+      detail: { kind: "client_upload" as const, matter_id: "m", document_id: "d", title: "T", uploaded_by: "U" },
+    });
+    sockets[0].frame({ type: "alert", alert: alert("a1") });
+    sockets[0].frame({ type: "alert", alert: alert("a2") });
+    expect(channel.alerts.map((a) => a.alert_id)).toEqual(["a2", "a1"]);
+    channel.dismissAlert("a2");
+    expect(channel.alerts.map((a) => a.alert_id)).toEqual(["a1"]);
+  });
 });

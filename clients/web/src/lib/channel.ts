@@ -74,6 +74,8 @@ export class Channel {
   readonly conversations = new Map<MatterId, Conversation>();
   /** Alerts that arrived while the page was open, newest first. */
   alerts: Alert[] = [];
+  /** Moves on whenever the server says the matter list may have changed (grants). */
+  mattersVersion = 0;
   private socket?: WebSocketLike;
   private attempt = 0;
   private timer?: unknown;
@@ -354,6 +356,9 @@ export class Channel {
         break;
       case "alert":
         this.alerts = [frame.alert, ...this.alerts].slice(0, 20);
+        break;
+      case "matters_changed":
+        this.mattersVersion += 1;
         break;
     }
     this.changed();

@@ -144,7 +144,7 @@ function SignedIn({
         setMatters(list);
       })
       .catch((e) => setListError(describe(e)));
-  }, [channel, me]);
+  }, [channel, me, channel.mattersVersion]);
 
   const signOut = async () => {
     try {

@@ -34,6 +34,9 @@ const ROOM_INBOX: usize = 4_096;
 /// A connection's id on this node.
 pub type ConnId = u64;
 
+/// `ServerFrame::MattersChanged`, serialised once.
+const MATTERS_CHANGED: &str = r#"{"type":"matters_changed"}"#;
+
 /// What a connection is told by the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConnSignal {
@@ -340,7 +343,14 @@ impl Hub {
         for entry in conns.values() {
             let affected = match control {
                 Control::SessionEnded { session_id } => entry.session_id == *session_id,
-                Control::UserChanged { user_id } => entry.user_id == *user_id,
+                Control::UserChanged { user_id } => {
+                    if entry.user_id == *user_id {
+                        let _ = entry
+                            .signals
+                            .try_send(ConnSignal::Frame(Utf8Bytes::from_static(MATTERS_CHANGED)));
+                    }
+                    entry.user_id == *user_id
+                }
                 Control::PolicyChanged => true,
                 Control::Alert { user_id, frame } => {
                     if entry.user_id == *user_id {
@@ -430,5 +440,18 @@ async fn relay_inbound(hub: Hub, mut inbound: mpsc::UnboundedReceiver<Inbound>) 
                 hub.signal_all(ConnSignal::Recheck);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use docket_protocol::channel::ServerFrame;
+
+    #[test]
+    fn the_prepared_matters_changed_frame_is_the_protocols() {
+        assert_eq!(
+            serde_json::to_string(&ServerFrame::MattersChanged).expect("json"),
+            super::MATTERS_CHANGED
+        );
     }
 }
