@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Installs what Docket needs beyond Rust, Node and Python, from Debian's packages, if missing:
 # the PostgreSQL server binaries (run privately by `docket demo` and the tests) and Redis; with
-# `--browser`, also Chromium for the web client's end-to-end tests.
+# `--browser`, also Chromium for the web client's end-to-end tests; with `--clamd`, ClamAV's daemon
+# for the malware-scanning tests (they run it privately with a signature they generate, so this
+# never runs freshclam and never starts the system's clamav services).
 # Idempotent: installs nothing when everything is present.
 set -euo pipefail
 
 missing=()
-if [ "${1:-}" = "--browser" ]; then
-    [ -x /usr/bin/chromium ] || missing+=(chromium)
-fi
+for option in "$@"; do
+    case "$option" in
+        --browser) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+        --clamd) command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || missing+=(clamav-daemon) ;;
+        *) echo "ensure-deps: unknown option $option" >&2; exit 2 ;;
+    esac
+done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)

@@ -4,8 +4,8 @@
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { Portal, checkA11y, launchBrowser, newContext, screenshot, signIn } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { checkA11y, portalSuite, screenshot, signIn, viewports } from "./harness.mjs";
 
 const FEE_EARNER = "fee.earner.a@firm.docket-demo.test";
 const CLIENT = "property.head@manufacturing.docket-demo.test";
@@ -13,36 +13,17 @@ const LEASE = "Lease of the Riverside warehouse";
 
 const pdf = (marker) => Buffer.from(`%PDF-1.7\n1 0 obj\n<< /Title (${marker}) >>\nendobj\ntrailer\n<< >>\n%%EOF\n`);
 
-const viewports = (process.env.DOCKET_E2E_VIEWPORTS ?? "desktop,phone").split(",");
 
 for (const viewport of viewports) {
   describe(`documents at ${viewport} size`, () => {
-    let portal;
-    let browser;
-    const contexts = [];
-    const open = async () => {
-      const context = await newContext(browser, viewport);
-      contexts.push(context);
-      return context.newPage();
-    };
-
-    before(async () => {
-      portal = await Portal.create(`docs-${viewport}`);
-      await portal.start();
-      browser = await launchBrowser();
-    });
-
-    after(async () => {
-      for (const context of contexts) assert.deepEqual(context.problems, [], "no CSP violations or page errors");
-      await browser?.close();
-      await portal?.dispose();
-    });
+    const suite = portalSuite(`docs-${viewport}`, viewport);
+    const open = () => suite.open();
 
     test("upload, review, publish, see the card, download, and client uploads", async () => {
       const fee = await open();
       const client = await open();
-      await signIn(fee, portal, FEE_EARNER);
-      await signIn(client, portal, CLIENT);
+      await signIn(fee, suite.portal, FEE_EARNER);
+      await signIn(client, suite.portal, CLIENT);
 
       // The fee earner adds a draft; the client cannot see it yet.
       await fee.getByRole("link", { name: new RegExp(LEASE) }).click();
@@ -103,7 +84,7 @@ for (const viewport of viewports) {
       await popup.waitForLoadState();
       assert.match(popup.url(), /disposition=inline/);
       await popup.close();
-      const inline = await client.request.get(new URL(await view.getAttribute("href"), portal.url).href);
+      const inline = await client.request.get(new URL(await view.getAttribute("href"), suite.portal.url).href);
       assert.match(inline.headers()["content-security-policy"], /sandbox/);
       assert.match(inline.headers()["content-disposition"], /^inline/);
 
@@ -129,7 +110,7 @@ for (const viewport of viewports) {
       await screenshot(client, `${viewport}-documents`);
 
       // The fee earner's conversation has the upload card.
-      await fee.goto(`${portal.url}${new URL(client.url()).pathname.replace("/documents", "")}`);
+      await fee.goto(`${suite.portal.url}${new URL(client.url()).pathname.replace("/documents", "")}`);
       await fee.getByTestId("document-card").filter({ hasText: "Passport scan" }).waitFor();
     });
   });

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -17,6 +18,9 @@ export const webRoot = path.resolve(here, "..");
 export const repoRoot = path.resolve(webRoot, "../..");
 const docketBin = process.env.DOCKET_BIN ?? path.join(repoRoot, "target/debug/docket");
 const axeSource = readFileSync(path.join(webRoot, "node_modules/axe-core/axe.min.js"), "utf8");
+
+/** The sizes to run (`DOCKET_E2E_VIEWPORTS=desktop` runs one while developing). */
+export const viewports = (process.env.DOCKET_E2E_VIEWPORTS ?? "desktop,phone").split(",");
 
 /** The viewports every journey runs at. */
 export const VIEWPORTS = {
@@ -255,4 +259,35 @@ export async function signIn(page, portal, email) {
   await page.getByLabel("Six-digit code").fill(await totp(portal.logins.get(email)));
   await page.getByRole("button", { name: "Verify" }).click();
   await page.getByRole("heading", { name: "Your matters" }).waitFor();
+}
+
+/**
+ * Inside a `describe`: a portal of its own (with `settings` as extra server environment) and a
+ * browser, started before the suite's tests and torn down after them; `open()` gives a page in a
+ * fresh context at `viewport`. Every context must end with no CSP violation or page error.
+ */
+export function portalSuite(name, viewport, settings = {}) {
+  const suite = {
+    portal: undefined,
+    browser: undefined,
+    contexts: [],
+    async open() {
+      const context = await newContext(suite.browser, viewport);
+      suite.contexts.push(context);
+      return context.newPage();
+    },
+  };
+  before(async () => {
+    suite.portal = await Portal.create(name, settings);
+    await suite.portal.start();
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const context of suite.contexts) {
+      assert.deepEqual(context.problems, [], "no CSP violations or page errors");
+    }
+    await suite.browser?.close();
+    await suite.portal?.dispose();
+  });
+  return suite;
 }

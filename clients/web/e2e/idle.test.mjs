@@ -2,29 +2,15 @@
 // in" keeps the session, and doing nothing ends it on the server as well as on screen.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { Portal, checkA11y, launchBrowser, newContext, screenshot, signIn } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { checkA11y, portalSuite, screenshot, signIn } from "./harness.mjs";
 
 describe("idle timeout (one minute, desktop)", () => {
-  let portal;
-  let browser;
-  let context;
-
-  before(async () => {
-    portal = await Portal.create("idle", { DOCKET_IDLE_TIMEOUT_MINUTES: "1" });
-    await portal.start();
-    browser = await launchBrowser();
-    context = await newContext(browser, "desktop");
-  });
-
-  after(async () => {
-    assert.deepEqual(context?.problems ?? [], [], "no CSP violations or page errors");
-    await browser?.close();
-    await portal?.dispose();
-  });
+  const suite = portalSuite("idle", "desktop", { DOCKET_IDLE_TIMEOUT_MINUTES: "1" });
 
   test("warns, can be extended, then signs out when ignored", async () => {
-    const page = await context.newPage();
+    const portal = suite.portal;
+    const page = await suite.open();
     await signIn(page, portal, "fee.earner.b@firm.docket-demo.test");
     const warning = page.getByRole("alertdialog", { name: "Are you still there?" });
     await warning.waitFor({ timeout: 60_000 });

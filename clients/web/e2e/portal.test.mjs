@@ -2,49 +2,27 @@
 // Redis), each at a desktop and a 375×812 phone viewport, with axe-core on every page.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { Portal, checkA11y, launchBrowser, newContext, screenshot, signIn, totp } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { checkA11y, portalSuite, screenshot, signIn, totp, viewports } from "./harness.mjs";
 
 const FEE_EARNER = "fee.earner.a@firm.docket-demo.test";
 const CLIENT = "property.head@manufacturing.docket-demo.test";
 const PRIVATE_CLIENT = "private.client@docket-demo.test";
 const LEASE = "Lease of the Riverside warehouse";
 
-// DOCKET_E2E_VIEWPORTS=desktop runs one size only (while developing).
-const viewports = (process.env.DOCKET_E2E_VIEWPORTS ?? "desktop,phone").split(",");
 
 for (const viewport of viewports) {
   describe(`portal at ${viewport} size`, () => {
-    let portal;
-    let browser;
-    const contexts = [];
-    const open = async () => {
-      const context = await newContext(browser, viewport);
-      contexts.push(context);
-      return context.newPage();
-    };
+    const suite = portalSuite(viewport, viewport);
+    const open = () => suite.open();
     let privatePage;
-
-    before(async () => {
-      portal = await Portal.create(viewport);
-      await portal.start();
-      browser = await launchBrowser();
-    });
-
-    after(async () => {
-      for (const context of contexts) {
-        assert.deepEqual(context.problems, [], "no CSP violations or page errors");
-      }
-      await browser?.close();
-      await portal?.dispose();
-    });
 
     test("sign-in page: wrong password and wrong code are explained", async () => {
       privatePage = await open();
       const page = privatePage;
-      await page.goto(portal.url);
+      await page.goto(suite.portal.url);
       await page.getByRole("heading", { name: "Sign in" }).waitFor();
-      const response = await page.request.get(portal.url);
+      const response = await page.request.get(suite.portal.url);
       assert.match(response.headers()["content-security-policy"] ?? "", /script-src 'self'/);
       await checkA11y(page, "sign in");
       await screenshot(page, `${viewport}-sign-in`);
@@ -58,7 +36,7 @@ for (const viewport of viewports) {
       await page.getByRole("button", { name: "Verify" }).click();
       await page.getByRole("alert").filter({ hasText: "code is not right" }).waitFor();
       await checkA11y(page, "security code");
-      await page.getByLabel("Six-digit code").fill(await totp(portal.logins.get(PRIVATE_CLIENT)));
+      await page.getByLabel("Six-digit code").fill(await totp(suite.portal.logins.get(PRIVATE_CLIENT)));
       await page.getByRole("button", { name: "Verify" }).click();
       await page.getByRole("heading", { name: "Your matters" }).waitFor();
     });
@@ -69,7 +47,7 @@ for (const viewport of viewports) {
       assert.equal(await page.getByText(LEASE).count(), 0);
       // The lease belongs to another client: its id, typed in, finds nothing.
       const fee = await open();
-      await signIn(fee, portal, FEE_EARNER);
+      await signIn(fee, suite.portal, FEE_EARNER);
       await fee.getByRole("link", { name: new RegExp(LEASE) }).click();
       await fee.getByRole("heading", { name: LEASE }).waitFor();
       const leaseUrl = fee.url();
@@ -82,10 +60,10 @@ for (const viewport of viewports) {
 
     test("an invited client sets a password, enrols MFA and sees their matter", async () => {
       const email = `invited.${viewport}@manufacturing.docket-demo.test`;
-      await portal.admin("invite-client-user", "--client", "Demo Manufacturing Ltd", "--email", email, "--name", "Invited Director", "--role", "member");
-      await portal.admin("grant", "--matter", "CP-1001", "--user", email, "--scopes", "messages,documents");
+      await suite.portal.admin("invite-client-user", "--client", "Demo Manufacturing Ltd", "--email", email, "--name", "Invited Director", "--role", "member");
+      await suite.portal.admin("grant", "--matter", "CP-1001", "--user", email, "--scopes", "messages,documents");
       const page = await open();
-      await page.goto(portal.invitationLink(email));
+      await page.goto(suite.portal.invitationLink(email));
       await page.getByRole("heading", { name: "Welcome to your client portal" }).waitFor();
       assert.ok(!page.url().includes("token="), "the token leaves the address bar");
       await checkA11y(page, "invitation");
@@ -129,8 +107,8 @@ for (const viewport of viewports) {
     test("client and fee earner chat live, and both survive a server restart", async () => {
       const fee = await open();
       const client = await open();
-      await signIn(fee, portal, FEE_EARNER);
-      await signIn(client, portal, CLIENT);
+      await signIn(fee, suite.portal, FEE_EARNER);
+      await signIn(client, suite.portal, CLIENT);
       await screenshot(client, `${viewport}-matters`);
       await client.getByRole("link", { name: new RegExp(LEASE) }).click();
       await fee.getByRole("link", { name: new RegExp(LEASE) }).click();
@@ -189,14 +167,14 @@ for (const viewport of viewports) {
       await bubble(fee, "break clause").waitFor();
 
       // The server restarts: both pages say so, a message written meanwhile waits, then lands once.
-      await portal.stop();
+      await suite.portal.stop();
       for (const page of [client, fee]) {
         await page.getByTestId("connection").filter({ hasText: "Reconnecting" }).waitFor();
       }
       await client.getByLabel("Message", { exact: true }).fill("Sent while the portal was restarting.");
       await client.getByRole("button", { name: "Send" }).click();
       await client.getByTestId("pending").filter({ hasText: "Sending…" }).waitFor();
-      await portal.start();
+      await suite.portal.start();
       for (const page of [client, fee]) {
         await page.getByTestId("connection").filter({ hasText: "Live" }).waitFor({ timeout: 30_000 });
         await bubble(page, "Sent while the portal was restarting.").waitFor();
@@ -228,7 +206,7 @@ for (const viewport of viewports) {
 
     test("a revoked session is signed out at once", async () => {
       const page = await open();
-      await signIn(page, portal, PRIVATE_CLIENT);
+      await signIn(page, suite.portal, PRIVATE_CLIENT);
       await page.getByRole("link", { name: "Account" }).click();
       await page.getByRole("heading", { name: "Your account" }).waitFor();
       await page.getByTestId("session").first().waitFor();

@@ -3,44 +3,25 @@
 // and asks for something; the client's conversation shows the card live and the timeline follows.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { Portal, checkA11y, launchBrowser, newContext, screenshot, signIn } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { checkA11y, portalSuite, screenshot, signIn, viewports } from "./harness.mjs";
 
 const FEE_EARNER = "fee.earner.a@firm.docket-demo.test";
 const CLIENT = "property.head@manufacturing.docket-demo.test";
 const LEASE = "Lease of the Riverside warehouse";
 const ACTION = "Please sign and return the lease counterpart.";
 
-const viewports = (process.env.DOCKET_E2E_VIEWPORTS ?? "desktop,phone").split(",");
 
 for (const viewport of viewports) {
   describe(`progress at ${viewport} size`, () => {
-    let portal;
-    let browser;
-    const contexts = [];
-    const open = async () => {
-      const context = await newContext(browser, viewport);
-      contexts.push(context);
-      return context.newPage();
-    };
-
-    before(async () => {
-      portal = await Portal.create(`progress-${viewport}`);
-      await portal.start();
-      browser = await launchBrowser();
-    });
-
-    after(async () => {
-      for (const context of contexts) assert.deepEqual(context.problems, [], "no CSP violations or page errors");
-      await browser?.close();
-      await portal?.dispose();
-    });
+    const suite = portalSuite(`progress-${viewport}`, viewport);
+    const open = () => suite.open();
 
     test("the client follows progress live while the fee earner updates it", async () => {
       const client = await open();
       const fee = await open();
-      await signIn(client, portal, CLIENT);
-      await signIn(fee, portal, FEE_EARNER);
+      await signIn(client, suite.portal, CLIENT);
+      await signIn(fee, suite.portal, FEE_EARNER);
 
       // The matter list says where the matter stands.
       const row = client.getByRole("link", { name: new RegExp(LEASE) });

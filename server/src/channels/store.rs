@@ -243,6 +243,18 @@ pub async fn allocate(
         .collect())
 }
 
+/// Appends one event the server itself writes (a document or milestone card) in the caller's
+/// transaction, under the matter's next `seq`. Publish the returned row after the commit.
+pub async fn append(
+    conn: &mut PgConnection,
+    event: &NewEvent,
+    at: OffsetDateTime,
+) -> Result<Vec<StoredEvent>> {
+    let last = allocate(&mut *conn, &[event.matter_id.0], &[1]).await?;
+    let seq = last.first().map(|(_, seq)| *seq).ok_or(Error::NotFound)?;
+    insert(conn, &[(seq, event)], at).await
+}
+
 /// Inserts events with their assigned `seq`s in one statement, and returns them as stored.
 /// No `RETURNING`: the batch writer has no actor, and RLS would refuse to show the rows back.
 pub async fn insert(

@@ -15,6 +15,8 @@ pub mod review;
 mod rows;
 pub mod upload;
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -34,7 +36,8 @@ use crate::{matters, Error, Result};
 
 use self::content::download;
 use self::dms::dms_push;
-use self::review::{publish, review_facts, send_back, submit};
+use self::lifecycle::ReviewFacts;
+use self::review::{publish, send_back, submit};
 use self::rows::{to_document, DocumentRow, VersionRow};
 use self::upload::{upload_document, upload_version};
 
@@ -79,7 +82,7 @@ pub(crate) async fn load(
     signed: &Signed,
     document_id: DocumentId,
 ) -> Result<(DocumentRow, Vec<VersionRow>, MatterFacts)> {
-    let doc = rows::documents(tenant, None, Some(document_id))
+    let doc = rows::documents(tenant, None, Some(&[document_id.0]))
         .await?
         .pop()
         .ok_or(Error::NotFound)?;
@@ -192,9 +195,7 @@ pub(crate) async fn channel_card(
         client_msg_id: version_id,
         body,
     };
-    let last = channel_store::allocate(tenant.conn(), &[matter_id.0], &[1]).await?;
-    let seq = last.first().map(|(_, seq)| *seq).ok_or(Error::NotFound)?;
-    channel_store::insert(tenant.conn(), &[(seq, &event)], at).await
+    channel_store::append(tenant.conn(), &event, at).await
 }
 
 /// Versions waiting for review on the matters the firm user sees, oldest first.
@@ -208,33 +209,75 @@ pub async fn review_queue(
         return Err(Error::Forbidden);
     }
     let mut tenant = signed.tenant(&app).await?;
+    // Four queries whatever the queue's length: what is pending (with its matter and review
+    // rule), those documents, their versions, and the policy facts of their matters.
     let pending = sqlx::query!(
-        r#"select v.document_id, m.reference, m.title as matter_title
+        r#"select distinct v.document_id, m.reference, m.title as matter_title, pa.review_four_eyes
            from document_version v join matter m using (matter_id)
-           where v.state = 'pending_review'
-           order by v.submitted_at, v.version_id"#
+           join practice_area pa on pa.practice_area_id = m.practice_area_id
+           where v.state = 'pending_review'"#
     )
     .fetch_all(tenant.conn())
     .await?;
+    let ids: Vec<Uuid> = pending.iter().map(|p| p.document_id).collect();
+    let docs = rows::documents(&mut tenant, None, Some(&ids)).await?;
+    let versions = rows::versions(&mut tenant, &ids).await?;
+    let mut matter_ids: Vec<MatterId> = docs.iter().map(|d| MatterId(d.matter_id)).collect();
+    matter_ids.sort();
+    matter_ids.dedup();
+    let facts: HashMap<MatterId, MatterFacts> =
+        matters::facts_of(&mut tenant, &signed.actor, &matter_ids)
+            .await?
+            .into_iter()
+            .collect();
     let mut items = Vec::new();
-    for row in pending {
-        let (doc, versions, facts) =
-            load(&mut tenant, &signed, DocumentId(row.document_id)).await?;
-        for v in versions.iter().filter(|v| v.state == "pending_review") {
-            let review = review_facts(&mut tenant, v, &facts).await?;
-            items.push(ReviewItem {
+    for doc in &docs {
+        let (Some(facts), Some(row)) = (
+            facts.get(&MatterId(doc.matter_id)),
+            pending.iter().find(|p| p.document_id == doc.document_id),
+        ) else {
+            continue;
+        };
+        let category = doc.category()?;
+        if authorize(
+            &signed.actor,
+            Action::ViewDocument(category),
+            Resource::Matter(facts),
+        )
+        .is_err()
+        {
+            continue;
+        }
+        for v in versions
+            .iter()
+            .filter(|v| v.document_id == doc.document_id && v.state == "pending_review")
+        {
+            let review = ReviewFacts {
+                state: v.state()?,
+                submitted_by: v.submitted_by.map(UserId),
+                responsible_fee_earner_id: facts.responsible_fee_earner_id,
+                four_eyes: row.review_four_eyes,
+            };
+            let item = ReviewItem {
                 matter_id: MatterId(doc.matter_id),
                 matter_reference: row.reference.clone(),
                 matter_title: row.matter_title.clone(),
                 document_id: DocumentId(doc.document_id),
                 title: doc.title.clone(),
-                category: doc.category()?,
+                category,
                 version: v.to_wire(true)?,
                 can_publish: lifecycle::may_review(&signed.actor, &review).is_ok(),
-            });
+            };
+            items.push((v.submitted_at, v.version_id, item));
         }
     }
-    items.dedup_by(|a, b| a.version.version_id == b.version.version_id);
+    items.sort_by_key(|(at, id, _)| (*at, *id));
+    let items: Vec<ReviewItem> = items.into_iter().map(|(_, _, item)| item).collect();
+    audit::record(
+        &mut tenant,
+        AuditRecord::new("document.review_queue_viewed").detail(json!({ "versions": items.len() })),
+    )
+    .await?;
     tenant.commit().await?;
     Ok(Json(items))
 }

@@ -20,7 +20,7 @@ use crate::startup::AppState;
 use crate::{Error, Result};
 
 /// The review facts of one version.
-pub(crate) async fn review_facts(
+async fn review_facts(
     tenant: &mut Tenant,
     version: &VersionRow,
     facts: &MatterFacts,

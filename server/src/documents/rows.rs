@@ -145,20 +145,21 @@ pub fn to_document(
     }))
 }
 
-/// The documents of a matter (or one document) the actor may see.
+/// The documents of a matter (or these documents) the actor may see.
 pub async fn documents(
     tenant: &mut Tenant,
     matter_id: Option<MatterId>,
-    document_id: Option<DocumentId>,
+    document_ids: Option<&[Uuid]>,
 ) -> Result<Vec<DocumentRow>> {
     Ok(sqlx::query_as!(
         DocumentRow,
         r#"select document_id, matter_id, title, category, external_id
            from document
-           where ($1::uuid is null or matter_id = $1) and ($2::uuid is null or document_id = $2)
+           where ($1::uuid is null or matter_id = $1)
+             and ($2::uuid[] is null or document_id = any($2))
            order by created_at desc, document_id"#,
         matter_id.map(|m| m.0),
-        document_id.map(|d| d.0),
+        document_ids as Option<&[Uuid]>,
     )
     .fetch_all(tenant.conn())
     .await?)

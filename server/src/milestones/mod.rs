@@ -267,9 +267,7 @@ pub async fn update_milestone(
                 "status": new.status.as_str(), "client_action": new.client_action,
             }),
         };
-        let last = channel_store::allocate(tenant.conn(), &[matter_id.0], &[1]).await?;
-        let seq = last.first().map(|(_, seq)| *seq).ok_or(Error::NotFound)?;
-        channel_store::insert(tenant.conn(), &[(seq, &event)], at).await?
+        channel_store::append(tenant.conn(), &event, at).await?
     } else {
         Vec::new()
     };

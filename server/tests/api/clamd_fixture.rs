@@ -38,7 +38,7 @@ fn clamd_binary() -> PathBuf {
         .unwrap_or_else(|| {
             panic!(
                 "clamd is not installed, so the malware-scanning tests cannot run: \
-                 run scripts/ensure-clamd.sh (installs Debian's clamav-daemon)"
+                 run scripts/ensure-deps.sh --clamd (installs Debian's clamav-daemon)"
             )
         })
 }

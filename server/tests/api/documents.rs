@@ -116,8 +116,17 @@ async fn download(client: &Client, path: &str, headers: &[(&str, &str)]) -> reqw
     request.send().await.expect("download")
 }
 
-async fn post(client: &Client, path: &str, body: Value) -> (StatusCode, Value) {
-    client.post(path, body).await
+/// Submits version `number` of document `id` and publishes it, as the fee earner `fee`.
+async fn submit_and_publish(fee: &Client, id: &str, number: u32) {
+    for step in ["submit", "publish"] {
+        let (status, body) = fee
+            .post(
+                &format!("/api/v1/documents/{id}/versions/{number}/{step}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{step}: {body}");
+    }
 }
 
 #[tokio::test]
@@ -166,51 +175,50 @@ async fn a_document_reaches_the_client_only_once_published_and_each_version_in_t
         }
     };
     invisible(&client).await;
-    let (status, _) = post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/1/submit"),
-        json!({}),
-    )
-    .await;
+    let (status, _) = fee
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/submit"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     invisible(&client).await;
 
     // Sent back with a reason, then submitted again and published.
-    let (status, doc) = post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/1/send-back"),
-        json!({ "reason": "Wrong rent figure on page 2" }),
-    )
-    .await;
+    let (status, doc) = fee
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/send-back"),
+            json!({ "reason": "Wrong rent figure on page 2" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{doc}");
     assert_eq!(doc["current"]["state"], "internal");
     assert_eq!(
         doc["current"]["review"]["sent_back_reason"],
         "Wrong rent figure on page 2"
     );
-    let (status, body) = post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/1/publish"),
-        json!({}),
-    )
-    .await;
+    let (status, body) = fee
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/publish"),
+            json!({}),
+        )
+        .await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::CONFLICT, "conflict"),
         "an internal version cannot be published"
     );
-    post(
-        &fee,
+    fee.post(
         &format!("/api/v1/documents/{id}/versions/1/submit"),
         json!({}),
     )
     .await;
-    let (status, doc) = post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/1/publish"),
-        json!({}),
-    )
-    .await;
+    let (status, doc) = fee
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/publish"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{doc}");
     assert_eq!(
         doc["current"]["review"]["reviewed_by"]["user_id"],
@@ -265,18 +273,7 @@ async fn a_document_reaches_the_client_only_once_published_and_each_version_in_t
     )
     .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/2/submit"),
-        json!({}),
-    )
-    .await;
-    post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/2/publish"),
-        json!({}),
-    )
-    .await;
+    submit_and_publish(&fee, &id, 2).await;
     let (_, seen) = client.get(&format!("/api/v1/documents/{id}")).await;
     assert_eq!(seen["current"]["number"], 2);
     assert_eq!(
@@ -327,29 +324,28 @@ async fn four_eyes_areas_need_a_second_reviewer() {
     )
     .await;
     let id = doc["document_id"].as_str().expect("id");
-    post(
-        &fee,
+    fee.post(
         &format!("/api/v1/documents/{id}/versions/1/submit"),
         json!({}),
     )
     .await;
-    let (status, body) = post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/1/publish"),
-        json!({}),
-    )
-    .await;
+    let (status, body) = fee
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/publish"),
+            json!({}),
+        )
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
     let (_, queue) = partner.get("/api/v1/documents/review-queue").await;
     assert_eq!(queue[0]["can_publish"], true, "{queue}");
     let (_, queue) = fee.get("/api/v1/documents/review-queue").await;
     assert_eq!(queue[0]["can_publish"], false, "{queue}");
-    let (status, doc) = post(
-        &partner,
-        &format!("/api/v1/documents/{id}/versions/1/publish"),
-        json!({}),
-    )
-    .await;
+    let (status, doc) = partner
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/publish"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{doc}");
     assert_eq!(doc["current"]["state"], "published");
 }
@@ -405,12 +401,12 @@ async fn a_client_upload_is_shared_at_once_announced_in_the_channel_and_audited(
     assert_eq!(list.as_array().expect("list").len(), 1);
     // Clients never act on the review lifecycle.
     let id = doc["document_id"].as_str().expect("id");
-    let (status, _) = post(
-        &client,
-        &format!("/api/v1/documents/{id}/versions/1/submit"),
-        json!({}),
-    )
-    .await;
+    let (status, _) = client
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/submit"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -426,19 +422,7 @@ async fn finance_users_see_only_financial_documents_and_other_clients_see_nothin
     ] {
         let (_, doc) = new_document(&fee, firm.matter_a1, category, name, pdf(name)).await;
         let id = doc["document_id"].as_str().expect("id").to_owned();
-        post(
-            &fee,
-            &format!("/api/v1/documents/{id}/versions/1/submit"),
-            json!({}),
-        )
-        .await;
-        let (status, _) = post(
-            &fee,
-            &format!("/api/v1/documents/{id}/versions/1/publish"),
-            json!({}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+        submit_and_publish(&fee, &id, 1).await;
         ids.push(id);
     }
     let finance = app.bearer(&firm.finance).await;
@@ -857,18 +841,7 @@ async fn a_member_without_the_documents_scope_sees_and_sends_no_documents() {
     assert_eq!(status, StatusCode::OK);
     let (_, doc) = new_document(&fee, firm.matter_a1, "contracts", "lease.pdf", pdf("lease")).await;
     let id = doc["document_id"].as_str().expect("id");
-    post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/1/submit"),
-        json!({}),
-    )
-    .await;
-    post(
-        &fee,
-        &format!("/api/v1/documents/{id}/versions/1/publish"),
-        json!({}),
-    )
-    .await;
+    submit_and_publish(&fee, id, 1).await;
 
     let member = app.bearer(&firm.dept_head).await;
     let (status, list) = member
@@ -960,4 +933,66 @@ async fn the_sdk_uploads_reviews_publishes_and_downloads_by_stream() {
         .await
         .expect("dms");
     assert_eq!(pushed.external_id.as_deref(), Some("DMS/77 a"));
+}
+
+#[tokio::test]
+async fn the_review_queue_lists_each_pending_version_once_oldest_first() {
+    let (app, _dir) = app().await;
+    let firm = &app.firm;
+    let fee = app.bearer(&firm.fee_earner).await;
+    let (_, doc) = new_document(&fee, firm.matter_a1, "contracts", "lease.pdf", pdf("v1")).await;
+    let id = doc["document_id"].as_str().expect("id");
+    fee.post(
+        &format!("/api/v1/documents/{id}/versions/1/submit"),
+        json!({}),
+    )
+    .await;
+    let (status, _) = upload(
+        &fee,
+        reqwest::Method::POST,
+        &format!("/api/v1/documents/{id}/versions?filename=lease.pdf"),
+        pdf("v2"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.clock.advance(time::Duration::minutes(1));
+    fee.post(
+        &format!("/api/v1/documents/{id}/versions/2/submit"),
+        json!({}),
+    )
+    .await;
+    let (_, other) = new_document(&fee, firm.matter_a2, "financial", "fees.pdf", pdf("fees")).await;
+    let other_id = other["document_id"].as_str().expect("id");
+    app.clock.advance(time::Duration::minutes(1));
+    fee.post(
+        &format!("/api/v1/documents/{other_id}/versions/1/submit"),
+        json!({}),
+    )
+    .await;
+
+    let (status, queue) = fee.get("/api/v1/documents/review-queue").await;
+    assert_eq!(status, StatusCode::OK);
+    let listed: Vec<(String, u64)> = queue
+        .as_array()
+        .expect("queue")
+        .iter()
+        .map(|i| {
+            (
+                i["document_id"].as_str().expect("id").to_owned(),
+                i["version"]["number"].as_u64().expect("number"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (id.to_owned(), 1),
+            (id.to_owned(), 2),
+            (other_id.to_owned(), 1)
+        ]
+    );
+    // A client has no queue.
+    let client = app.bearer(&firm.dept_head).await;
+    let (status, _) = client.get("/api/v1/documents/review-queue").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

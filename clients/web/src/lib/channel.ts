@@ -69,8 +69,6 @@ function refusal(code: string, message: string): string {
 
 export class Channel {
   state: ConnectionState = "connecting";
-  /** Why the session ended, when `state` is `ended`. */
-  endedReason = "";
   readonly conversations = new Map<MatterId, Conversation>();
   /** Alerts that arrived while the page was open, newest first. */
   alerts: Alert[] = [];
@@ -124,6 +122,12 @@ export class Channel {
     if (this.watched.has(matterId)) return;
     this.watched.add(matterId);
     this.subscribe(matterId);
+  }
+
+  /** Follows a matter as the matter list describes it: from its head, read up to `readSeq`. */
+  follow(matterId: MatterId, headSeq: number, readSeq: number): void {
+    this.watch(matterId, headSeq);
+    this.conversation(matterId).noteRead(this.env.me, readSeq);
   }
 
   /** Posts a message; it shows at once and settles when the server has stored it. */
@@ -264,19 +268,18 @@ export class Channel {
       }
       this.receive(frame);
     };
-    socket.onclose = (ev) => this.closedBy(ev.code, ev.reason);
+    socket.onclose = (ev) => this.closedBy(ev.code);
     socket.onerror = () => {
       // A close event follows; that is where reconnecting happens.
     };
   }
 
-  private closedBy(code: number, reason: string): void {
+  private closedBy(code: number): void {
     this.socket = undefined;
     if (this.closed) return;
     if (code === SESSION_ENDED) {
       this.closed = true;
       this.state = "ended";
-      this.endedReason = reason;
       this.changed();
       return;
     }

@@ -137,10 +137,7 @@ function SignedIn({
   useEffect(() => {
     api<MatterSummary[]>("GET", "/matters")
       .then((list) => {
-        for (const m of list) {
-          channel.watch(m.matter_id, m.activity.head_seq);
-          channel.conversation(m.matter_id).noteRead(me, m.activity.read_seq);
-        }
+        for (const m of list) channel.follow(m.matter_id, m.activity.head_seq, m.activity.read_seq);
         setMatters(list);
       })
       .catch((e) => setListError(describe(e)));
@@ -177,10 +174,7 @@ function SignedIn({
         channel={channel}
         session={session}
         summary={matters?.find((m) => m.matter_id === matterId)}
-        onWatch={(m) => {
-          channel.watch(m.matter_id, m.activity.head_seq);
-          channel.conversation(m.matter_id).noteRead(me, m.activity.read_seq);
-        }}
+        onWatch={(m) => channel.follow(m.matter_id, m.activity.head_seq, m.activity.read_seq)}
       />
     );
   } else if (path === "/review" && session.user.kind === "firm") {

@@ -322,6 +322,19 @@ function Conversation({
   );
 }
 
+/** Who wrote it and when (and whether it was edited), above every bubble and card. */
+function BubbleHead({ author, at, edited = false }: { author: string; at: string; edited?: boolean }) {
+  return (
+    <p class="bubble-head">
+      <span class="author">{author}</span>{" "}
+      <time dateTime={at} title={fullWhen(at)}>
+        {shortWhen(at)}
+      </time>
+      {edited && <span class="edited"> · edited</span>}
+    </p>
+  );
+}
+
 function Quote({ message, author }: { message?: Message; author: string }) {
   if (!message) return <p class="quote">Reply to an earlier message</p>;
   return (
@@ -364,12 +377,7 @@ function Bubble({
     const card = message.document;
     return (
       <li class="doc-card" data-seq={message.seq} data-testid="document-card">
-        <p class="bubble-head">
-          <span class="author">{author}</span>{" "}
-          <time dateTime={message.at} title={fullWhen(message.at)}>
-            {shortWhen(message.at)}
-          </time>
-        </p>
+        <BubbleHead author={author} at={message.at} />
         <p>
           {card.action === "uploaded" ? "Uploaded" : card.version > 1 ? `Published version ${card.version} of` : "Published"}{" "}
           <a href={`/matters/${matterId}/documents`} onClick={follow}>
@@ -384,12 +392,7 @@ function Bubble({
     const step = message.milestone;
     return (
       <li class="doc-card milestone-card" data-seq={message.seq} data-testid="milestone-card">
-        <p class="bubble-head">
-          <span class="author">{author}</span>{" "}
-          <time dateTime={message.at} title={fullWhen(message.at)}>
-            {shortWhen(message.at)}
-          </time>
-        </p>
+        <BubbleHead author={author} at={message.at} />
         <p>
           <a href={`/matters/${matterId}/progress`} onClick={follow}>
             {step.title}
@@ -413,13 +416,7 @@ function Bubble({
   }
   return (
     <li class={`bubble ${own ? "own" : "theirs"}${message.deleted ? " withdrawn" : ""}`} data-seq={message.seq} data-testid="message">
-      <p class="bubble-head">
-        <span class="author">{author}</span>{" "}
-        <time dateTime={message.at} title={fullWhen(message.at)}>
-          {shortWhen(message.at)}
-        </time>
-        {message.edited && <span class="edited"> · edited</span>}
-      </p>
+      <BubbleHead author={author} at={message.at} edited={message.edited} />
       {message.replyTo !== null && !message.deleted && <Quote message={quoted} author={quoted ? quotedAuthor(quoted) : ""} />}
       {message.deleted ? (
         <p class="text withdrawn-text">Message withdrawn</p>

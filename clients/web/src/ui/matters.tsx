@@ -2,6 +2,7 @@
 // as messages arrive.
 
 import type { MatterSummary } from "../protocol";
+import { MAX_UNREAD } from "../protocol";
 import type { Channel } from "../lib/channel";
 import { shortWhen, fullWhen } from "../lib/format";
 import { Notice, PageTitle } from "./auth";
@@ -67,7 +68,7 @@ export function MatterList({
                 )}
                 {unread > 0 ? (
                   <span class="badge" data-testid="unread">
-                    {unread > 999 ? "999+" : unread}
+                    {unread > MAX_UNREAD ? `${MAX_UNREAD}+` : unread}
                     <span class="visually-hidden"> unread</span>
                   </span>
                 ) : null}
