@@ -197,6 +197,9 @@ pub enum AlertDetail {
         title: String,
         uploaded_by: String,
     },
+    /// Wrong sign-in codes locked the user's second factor: whoever entered them knew the
+    /// password (or holds a signed-in session), so the user should change it.
+    MfaLocked { source_ip: Option<String> },
 }
 
 /// An alert for the user, in `GET /api/v1/me/alerts`.

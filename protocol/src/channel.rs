@@ -17,6 +17,7 @@ use crate::documents::Category;
 use crate::error::ErrorCode;
 use crate::ids::{DeviceId, DocumentId, MatterId, MilestoneId, SessionId, UserId};
 use crate::milestones::MilestoneStatus;
+use crate::text::Text;
 
 /// The WebSocket subprotocol a client must offer.
 pub const SUBPROTOCOL: &str = "docket.v1";
@@ -70,7 +71,7 @@ pub enum ClientFrame {
     Send {
         matter_id: MatterId,
         client_msg_id: Uuid,
-        text: String,
+        text: Text,
         #[serde(default)]
         #[cfg_attr(feature = "ts", ts(optional))]
         reply_to: Option<u64>,
@@ -80,7 +81,7 @@ pub enum ClientFrame {
         matter_id: MatterId,
         client_msg_id: Uuid,
         target_seq: u64,
-        text: String,
+        text: Text,
     },
     /// Withdraw one's own message; others see a tombstone, the record keeps the original.
     Delete {

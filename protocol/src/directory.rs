@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::{ClientId, InvitationId, MatterId, PracticeAreaId, UserId};
+use crate::text::Text;
 
 /// The role of a member of the firm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -157,7 +158,7 @@ pub struct Client {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreateClientRequest {
     pub kind: ClientKind,
-    pub name: String,
+    pub name: Text,
 }
 
 /// `POST /api/v1/clients/{client_id}/users`: invite a client user by e-mail.
@@ -166,7 +167,7 @@ pub struct CreateClientRequest {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InviteClientUserRequest {
     pub email: String,
-    pub display_name: String,
+    pub display_name: Text,
     pub role: ClientRole,
 }
 
@@ -273,8 +274,8 @@ pub struct Participant {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreateMatterRequest {
-    pub reference: String,
-    pub title: String,
+    pub reference: Text,
+    pub title: Text,
     pub client_id: ClientId,
     pub practice_area_id: PracticeAreaId,
     pub responsible_fee_earner_id: UserId,

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::directory::PersonRef;
 use crate::ids::{DocumentId, MatterId, VersionId};
+use crate::text::Text;
 
 /// The same categories on every matter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -156,7 +157,7 @@ pub struct Document {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UploadParams {
     /// The name the file had on the uploader's device (sanitised before use).
-    pub filename: String,
+    pub filename: Text,
     /// New documents only.
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional))]
@@ -164,7 +165,7 @@ pub struct UploadParams {
     /// New documents only; defaults to the file name without its extension.
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional))]
-    pub title: Option<String>,
+    pub title: Option<Text>,
 }
 
 /// `PUT /api/v1/matters/{matter_id}/dms/{external_id}/versions/{external_version}`: the DMS pushes
@@ -173,9 +174,9 @@ pub struct UploadParams {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DmsParams {
-    pub filename: String,
+    pub filename: Text,
     pub category: Category,
-    pub title: String,
+    pub title: Text,
 }
 
 /// `POST .../send-back`.
@@ -184,7 +185,7 @@ pub struct DmsParams {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SendBackRequest {
     /// Why, for the fee earner: 1 to 2,000 characters.
-    pub reason: String,
+    pub reason: Text,
 }
 
 /// A version waiting for review, in the firm's review queue.

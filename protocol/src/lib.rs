@@ -13,6 +13,7 @@
 //! - [`documents`]: documents, versions, the review lifecycle, uploads and the DMS mirror.
 //! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
 //! - [`audit`]: the audit trail as exported.
+//! - [`text`]: [`text::Text`], the checked type of every string a person supplies.
 
 pub mod audit;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod documents;
 pub mod error;
 pub mod ids;
 pub mod milestones;
+pub mod text;
 
 /// The version of the REST API, as it appears in paths (`/api/v1/...`).
 pub const API_VERSION: &str = "v1";

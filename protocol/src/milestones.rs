@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::directory::{DetailLevel, PersonRef};
 use crate::ids::{MatterId, MilestoneId, PracticeAreaId};
+use crate::text::Text;
 
 /// Longest milestone title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -63,13 +64,13 @@ pub struct Milestone {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MilestoneTemplateItem {
-    pub title: String,
+    pub title: Text,
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
-    pub note: Option<String>,
+    pub note: Option<Text>,
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
-    pub client_action: Option<String>,
+    pub client_action: Option<Text>,
 }
 
 /// `GET /api/v1/practice-areas/{practice_area_id}/milestone-template`: what new matters of the area
@@ -111,13 +112,13 @@ pub struct Timeline {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewMilestoneRequest {
-    pub title: String,
+    pub title: Text,
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
-    pub note: Option<String>,
+    pub note: Option<Text>,
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
-    pub client_action: Option<String>,
+    pub client_action: Option<Text>,
     /// `YYYY-MM-DD`.
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
@@ -141,13 +142,13 @@ pub struct UpdateMilestoneRequest {
     pub status: Option<MilestoneStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
-    pub title: Option<String>,
+    pub title: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
-    pub note: Option<String>,
+    pub note: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
-    pub client_action: Option<String>,
+    pub client_action: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub expected_on: Option<String>,

@@ -3,7 +3,7 @@
 //! to regenerate the file (`make protocol-ts`).
 #![cfg(feature = "ts")]
 
-use docket_protocol::{audit, auth, channel, directory, documents, error, ids, milestones};
+use docket_protocol::{audit, auth, channel, directory, documents, error, ids, milestones, text};
 use ts_rs::{Config, TS};
 
 macro_rules! declarations {
@@ -28,6 +28,7 @@ fn generate() -> String {
         ids::DocumentId,
         ids::VersionId,
         ids::MilestoneId,
+        text::Text,
         error::ErrorCode,
         error::ErrorBody,
         directory::FirmRole,

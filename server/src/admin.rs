@@ -11,6 +11,7 @@ use docket_protocol::directory::{
     Sensitivity,
 };
 use docket_protocol::ids::{ClientId, MatterId, PracticeAreaId, UserId};
+use docket_protocol::text::Text;
 
 use crate::audit::{self, AuditRecord};
 use crate::auth::rekey;
@@ -53,8 +54,8 @@ pub enum AdminCommand {
     CreateClient {
         #[arg(long, value_parser = parse_wire::<ClientKind>)]
         kind: ClientKind,
-        #[arg(long)]
-        name: String,
+        #[arg(long, value_parser = parse_text)]
+        name: Text,
     },
     /// Invite a user of a client.
     InviteClientUser {
@@ -70,10 +71,10 @@ pub enum AdminCommand {
     },
     /// Open a matter.
     CreateMatter {
-        #[arg(long)]
-        reference: String,
-        #[arg(long)]
-        title: String,
+        #[arg(long, value_parser = parse_text)]
+        reference: Text,
+        #[arg(long, value_parser = parse_text)]
+        title: Text,
         /// The client's name or id.
         #[arg(long)]
         client: String,
@@ -113,6 +114,11 @@ pub enum AdminCommand {
     RotateKeys,
 }
 
+/// Command-line text is held to the same rules as text from the API.
+fn parse_text(s: &str) -> Result<Text, String> {
+    Text::new(s).map_err(|e| e.to_string())
+}
+
 fn parse_wire<T: std::str::FromStr<Err = docket_protocol::directory::UnknownName>>(
     s: &str,
 ) -> Result<T, String> {
@@ -122,7 +128,7 @@ fn parse_wire<T: std::str::FromStr<Err = docket_protocol::directory::UnknownName
 
 /// Runs one command on `app` (whose pool is the owner's) and returns what to print.
 pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String> {
-    let mut tenant = Tenant::begin(&app.pool, RequestContext::default()).await?;
+    let mut tenant = Tenant::begin(&app.pool, RequestContext::system()).await?;
     let mut mail = None;
     let mut control = None;
     let output = match command {

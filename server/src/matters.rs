@@ -117,13 +117,13 @@ async fn query_matters(
         MatterRow,
         r#"select m.matter_id, m.reference, m.title, m.client_id, c.name as client_name,
                   pa.name as practice_area, pa.portal_enabled, m.status, m.sensitivity, m.opened_at,
-                  m.responsible_fee_earner_id, rf.display_name as responsible_name,
+                  m.responsible_fee_earner_id, rf.display_name as "responsible_name!",
                   exists (select 1 from matter_team t where t.matter_id = m.matter_id and t.user_id = $1) as "on_team!",
                   (select g.scopes from matter_grant g where g.matter_id = m.matter_id and g.user_id = $1) as grant_scopes
            from matter m
            join client c on c.client_id = m.client_id
            join practice_area pa on pa.practice_area_id = m.practice_area_id
-           join user_account rf on rf.user_id = m.responsible_fee_earner_id
+           join person rf on rf.user_id = m.responsible_fee_earner_id
            where $2::uuid[] is null or m.matter_id = any($2)
            order by m.opened_at desc, m.reference"#,
         actor.0,
@@ -214,8 +214,8 @@ pub async fn matter_detail(
     authorize(actor, Action::ViewMatter, Resource::Matter(&facts))?;
     let scopes = matter_scopes(actor, &facts);
     let team = sqlx::query!(
-        "select u.user_id, u.display_name from matter_team t join user_account u using (user_id)
-         where t.matter_id = $1 order by u.display_name",
+        r#"select u.user_id as "user_id!", u.display_name as "display_name!" from matter_team t join person u using (user_id)
+           where t.matter_id = $1 order by u.display_name"#,
         matter_id.0
     )
     .fetch_all(tenant.conn())

@@ -50,6 +50,9 @@ pub enum Error {
     /// No answer in time.
     #[error("timed out")]
     Timeout,
+    /// Text the server would refuse (a control character), caught before sending.
+    #[error("invalid text: {0}")]
+    InvalidText(#[from] docket_protocol::text::TextError),
 }
 
 /// Results of this crate.

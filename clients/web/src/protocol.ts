@@ -27,6 +27,8 @@ export type VersionId = string;
 
 export type MilestoneId = string;
 
+export type Text = string;
+
 export type ErrorCode = "invalid_input" | "malformed_json" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "invalid_mfa_code" | "mfa_required" | "reauthentication_required" | "csrf_failed" | "forbidden" | "not_found" | "conflict" | "invitation_invalid" | "rate_limited" | "internal" | "unavailable" | "file_refused";
 
 export type ErrorBody = { 
@@ -68,9 +70,9 @@ export type PracticeArea = { practice_area_id: PracticeAreaId, name: string, por
 
 export type Client = { client_id: ClientId, kind: ClientKind, name: string, };
 
-export type CreateClientRequest = { kind: ClientKind, name: string, };
+export type CreateClientRequest = { kind: ClientKind, name: Text, };
 
-export type InviteClientUserRequest = { email: string, display_name: string, role: ClientRole, };
+export type InviteClientUserRequest = { email: string, display_name: Text, role: ClientRole, };
 
 export type Invited = { user_id: UserId, invitation_id: InvitationId, expires_at: string, };
 
@@ -131,7 +133,7 @@ activity: MatterActivity,
  */
 current_stage: string | null, };
 
-export type CreateMatterRequest = { reference: string, title: string, client_id: ClientId, practice_area_id: PracticeAreaId, responsible_fee_earner_id: UserId, sensitivity: Sensitivity, 
+export type CreateMatterRequest = { reference: Text, title: Text, client_id: ClientId, practice_area_id: PracticeAreaId, responsible_fee_earner_id: UserId, sensitivity: Sensitivity, 
 /**
  * Further firm users on the team.
  */
@@ -201,7 +203,7 @@ current: boolean, };
 
 export type DeviceInfo = { device_id: DeviceId, label: string, first_seen_at: string, last_seen_at: string, current: boolean, };
 
-export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, } | { "kind": "client_upload", matter_id: MatterId, document_id: DocumentId, title: string, uploaded_by: string, };
+export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, } | { "kind": "client_upload", matter_id: MatterId, document_id: DocumentId, title: string, uploaded_by: string, } | { "kind": "mfa_locked", source_ip: string | null, };
 
 export type Alert = { alert_id: AlertId, created_at: string, read: boolean, detail: AlertDetail, };
 
@@ -239,7 +241,7 @@ row_hash: string, };
 
 export type PresenceState = "online" | "away" | "offline";
 
-export type ClientFrame = { "type": "subscribe", matter_id: MatterId, since?: number, } | { "type": "unsubscribe", matter_id: MatterId, } | { "type": "send", matter_id: MatterId, client_msg_id: string, text: string, reply_to?: number, } | { "type": "edit", matter_id: MatterId, client_msg_id: string, target_seq: number, text: string, } | { "type": "delete", matter_id: MatterId, client_msg_id: string, target_seq: number, } | { "type": "read", matter_id: MatterId, seq: number, } | { "type": "typing", matter_id: MatterId, } | { "type": "presence", state: PresenceState, };
+export type ClientFrame = { "type": "subscribe", matter_id: MatterId, since?: number, } | { "type": "unsubscribe", matter_id: MatterId, } | { "type": "send", matter_id: MatterId, client_msg_id: string, text: Text, reply_to?: number, } | { "type": "edit", matter_id: MatterId, client_msg_id: string, target_seq: number, text: Text, } | { "type": "delete", matter_id: MatterId, client_msg_id: string, target_seq: number, } | { "type": "read", matter_id: MatterId, seq: number, } | { "type": "typing", matter_id: MatterId, } | { "type": "presence", state: PresenceState, };
 
 export type UnsubscribeReason = "requested" | "access_revoked";
 
@@ -343,7 +345,7 @@ export type UploadParams = {
 /**
  * The name the file had on the uploader's device (sanitised before use).
  */
-filename: string, 
+filename: Text, 
 /**
  * New documents only.
  */
@@ -351,15 +353,15 @@ category?: Category,
 /**
  * New documents only; defaults to the file name without its extension.
  */
-title?: string, };
+title?: Text, };
 
-export type DmsParams = { filename: string, category: Category, title: string, };
+export type DmsParams = { filename: Text, category: Category, title: Text, };
 
 export type SendBackRequest = { 
 /**
  * Why, for the fee earner: 1 to 2,000 characters.
  */
-reason: string, };
+reason: Text, };
 
 export type ReviewItem = { matter_id: MatterId, matter_reference: string, matter_title: string, document_id: DocumentId, title: string, category: Category, version: DocumentVersion, 
 /**
@@ -396,7 +398,7 @@ client_action: string | null, updated_at: string,
  */
 updated_by: PersonRef | null, };
 
-export type MilestoneTemplateItem = { title: string, note?: string | null, client_action?: string | null, };
+export type MilestoneTemplateItem = { title: Text, note?: Text | null, client_action?: Text | null, };
 
 export type MilestoneTemplate = { practice_area_id: PracticeAreaId, detail_level: DetailLevel, items: Array<MilestoneTemplateItem>, };
 
@@ -416,7 +418,7 @@ milestones: Array<Milestone>,
  */
 current: MilestoneId | null, };
 
-export type NewMilestoneRequest = { title: string, note?: string | null, client_action?: string | null, 
+export type NewMilestoneRequest = { title: Text, note?: Text | null, client_action?: Text | null, 
 /**
  * `YYYY-MM-DD`.
  */
@@ -426,4 +428,4 @@ expected_on?: string | null,
  */
 position?: number | null, };
 
-export type UpdateMilestoneRequest = { status?: MilestoneStatus, title?: string, note?: string, client_action?: string, expected_on?: string, completed_on?: string, };
+export type UpdateMilestoneRequest = { status?: MilestoneStatus, title?: Text, note?: Text, client_action?: Text, expected_on?: string, completed_on?: string, };

@@ -90,7 +90,7 @@ pub async fn upsert_grant(
         matter_id.0,
         user_id.0,
         &names,
-        tenant.ctx().actor.map(|a| a.0)
+        tenant.ctx().person().map(|a| a.0)
     )
     .fetch_one(tenant.conn())
     .await?;

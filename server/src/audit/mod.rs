@@ -61,11 +61,12 @@ impl AuditRecord {
 
 /// Appends `record` to the audit trail within `tenant`'s transaction.
 pub async fn record(tenant: &mut Tenant, record: AuditRecord) -> Result<()> {
+    // No actor column here: the database takes it from the transaction's `docket.actor`
+    // (trigger `audit_event_attribute`), so no caller can attribute an act to someone else.
     let ctx = tenant.ctx().clone();
     sqlx::query!(
-        "insert into audit_event (actor_id, device_id, source_ip, matter_id, client_id, action, target, detail)
-         values ($1, $2, $3::text::inet, $4, $5, $6, $7, $8)",
-        ctx.actor.map(|a| a.0),
+        "insert into audit_event (device_id, source_ip, matter_id, client_id, action, target, detail)
+         values ($1, $2::text::inet, $3, $4, $5, $6, $7)",
         ctx.device.map(|d| d.0),
         ctx.source_ip.map(|ip| ip.to_string()),
         record.matter_id.map(|m| m.0),

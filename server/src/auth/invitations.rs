@@ -8,6 +8,7 @@ use docket_protocol::ids::{InvitationId, UserId};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
+use super::throttle::{self, Key};
 use super::{password, token, ClientMeta};
 use crate::audit::{self, AuditRecord};
 use crate::db::{RequestContext, Tenant};
@@ -42,7 +43,7 @@ pub async fn create(
         invitation.invitation_id.0,
         user_id.0,
         token::digest(&invitation.token),
-        tenant.ctx().actor.map(|a| a.0),
+        tenant.ctx().person().map(|a| a.0),
         now,
         invitation.expires_at
     )
@@ -91,16 +92,25 @@ pub async fn accept(
 ) -> Result<StatusCode> {
     let now = app.clock.now();
     let digest = token::digest(&req.token);
-    let user_id = sqlx::query_scalar!("select docket_invitation_user($1, $2)", digest, now)
-        .fetch_one(&app.pool)
-        .await?
-        .ok_or(Error::InvitationInvalid)?;
+    // Tokens are 256 random bits, so guessing one is hopeless; still, every failed token counts
+    // against the source address like any other failed credential.
+    let keys: Vec<Key> = Key::address(meta.ip).into_iter().collect();
     let ctx = RequestContext {
-        actor: Some(user_id.into()),
         source_ip: meta.ip,
         ..Default::default()
     };
     let mut tenant = Tenant::begin(&app.pool, ctx).await?;
+    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
+    let user_id = sqlx::query_scalar!("select docket_invitation_user($1, $2)", digest, now)
+        .fetch_one(tenant.conn())
+        .await?;
+    let Some(user_id) = user_id else {
+        throttle::record_failures(tenant.conn(), &keys, now).await?;
+        audit::record(&mut tenant, AuditRecord::new("auth.invitation.failed")).await?;
+        tenant.commit().await?;
+        return Err(Error::InvitationInvalid);
+    };
+    tenant.act_as(Some(user_id.into())).await?;
     let email = sqlx::query_scalar!("select email from user_account where user_id = $1", user_id)
         .fetch_one(tenant.conn())
         .await?;
@@ -119,7 +129,13 @@ pub async fn accept(
         return Err(Error::InvitationInvalid);
     }
     sqlx::query!(
-        "update user_account set password_hash = $2, status = 'active' where user_id = $1 and status = 'invited'",
+        "update user_account set status = 'active' where user_id = $1 and status = 'invited'",
+        user_id
+    )
+    .execute(tenant.conn())
+    .await?;
+    sqlx::query!(
+        "update user_credential set password_hash = $2 where user_id = $1",
         user_id,
         hash
     )

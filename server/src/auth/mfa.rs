@@ -3,16 +3,19 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use docket_protocol::auth::AlertDetail;
 use docket_protocol::auth::{
     MfaCode, MfaEnrolled, MfaEnrolment, MfaVerifyRequest, ReauthenticateRequest, SessionGrant,
     SessionStage,
 };
-use rand::Rng;
+use docket_protocol::ids::AlertId;
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 
+use super::recovery_codes;
 use super::session::{self, Authenticated, MFA_STAGE_LIFETIME};
-use super::{password, throttle, token, totp, Signed};
+use super::throttle::{self, Key, Recorded};
+use super::{password, totp, Signed};
 use crate::audit::{self, AuditRecord};
 use crate::channels::Control;
 use crate::db::Tenant;
@@ -23,9 +26,6 @@ use crate::{Error, Result};
 
 /// How recent a re-authentication must be for a sensitive change.
 pub const REAUTH_VALIDITY: Duration = Duration::minutes(5);
-const RECOVERY_CODES: usize = 10;
-/// Recovery codes use an alphabet without look-alikes (no 0/o, 1/l/i).
-const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
 type ErrorResponses = docket_protocol::error::ErrorBody;
 
@@ -83,8 +83,9 @@ pub async fn confirm_enrolment(
         ));
     }
     let now = app.clock.now();
-    check_throttle(&app, &auth, now).await?;
+    let keys = second_factor_keys(&auth);
     let mut tenant = auth.tenant(&app).await?;
+    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
     let sealed = sqlx::query_scalar!(
         "select pending_totp_sealed from session where session_id = $1",
         auth.session_id.0
@@ -96,11 +97,11 @@ pub async fn confirm_enrolment(
         .keyring
         .open(Purpose::TotpSecret, auth.user.user_id.0.as_bytes(), &sealed)?;
     let Some(step) = totp::verify(&secret, &req.code, now, None) else {
-        drop(tenant);
-        return Err(failed(&app, &auth, now).await);
+        return Err(failed(tenant, &auth, &keys, now).await);
     };
+    throttle::clear(tenant.conn(), &keys[0]).await?;
     sqlx::query!(
-        "update user_account set totp_secret_sealed = $2, totp_enrolled_at = $3, totp_last_step = $4 where user_id = $1",
+        "update user_credential set totp_secret_sealed = $2, totp_enrolled_at = $3, totp_last_step = $4 where user_id = $1",
         auth.user.user_id.0,
         sealed,
         now,
@@ -108,7 +109,7 @@ pub async fn confirm_enrolment(
     )
     .execute(tenant.conn())
     .await?;
-    let recovery_codes = replace_recovery_codes(&mut tenant, &auth).await?;
+    let recovery_codes = recovery_codes::replace(&mut tenant, &auth).await?;
     let issued = session::reissue(
         &mut tenant,
         &auth,
@@ -156,13 +157,14 @@ pub async fn verify(
         ));
     }
     let now = app.clock.now();
-    check_throttle(&app, &auth, now).await?;
+    let keys = second_factor_keys(&auth);
     let mut tenant = auth.tenant(&app).await?;
+    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
     let method = match (req.code.as_deref(), req.recovery_code.as_deref()) {
         (Some(code), None) => check_totp(&app, &mut tenant, &auth, code, now)
             .await?
             .then_some("totp"),
-        (None, Some(code)) => use_recovery_code(&mut tenant, &auth, code, now)
+        (None, Some(code)) => recovery_codes::use_code(&mut tenant, &auth, code, now)
             .await?
             .then_some("recovery_code"),
         _ => {
@@ -172,10 +174,10 @@ pub async fn verify(
         }
     };
     let Some(method) = method else {
-        drop(tenant);
-        return Err(failed(&app, &auth, now).await);
+        return Err(failed(tenant, &auth, &keys, now).await);
     };
-    throttle::clear(tenant.conn(), &throttle::account_key(&auth.user.email)).await?;
+    // Only a completed second factor clears the second-factor count, and only this account's.
+    throttle::clear(tenant.conn(), &keys[0]).await?;
     let issued = session::reissue(
         &mut tenant,
         &auth,
@@ -213,10 +215,12 @@ pub async fn reauthenticate(
     Json(req): Json<ReauthenticateRequest>,
 ) -> Result<axum::http::StatusCode> {
     let now = app.clock.now();
-    check_throttle(&app, &signed, now).await?;
+    let mut keys = vec![Key::reauthentication(signed.user.user_id)];
+    keys.extend(Key::address(signed.ctx.source_ip));
     let mut tenant = signed.tenant(&app).await?;
+    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
     let stored = sqlx::query_scalar!(
-        "select password_hash from user_account where user_id = $1",
+        "select password_hash from user_credential where user_id = $1",
         signed.user.user_id.0
     )
     .fetch_one(tenant.conn())
@@ -224,12 +228,12 @@ pub async fn reauthenticate(
     let password_ok = password::verify(SecretString::from(req.password), stored).await?;
     let code_ok = password_ok && check_totp(&app, &mut tenant, &signed, &req.code, now).await?;
     if !code_ok {
-        drop(tenant);
-        return Err(match failed(&app, &signed, now).await {
+        return Err(match failed(tenant, &signed, &keys, now).await {
             Error::InvalidMfaCode => Error::InvalidCredentials,
             other => other,
         });
     }
+    throttle::clear(tenant.conn(), &keys[0]).await?;
     sqlx::query!(
         "update session set reauthenticated_at = $2 where session_id = $1",
         signed.session_id.0,
@@ -257,15 +261,14 @@ pub async fn reset(State(app): State<AppState>, signed: Signed) -> Result<Respon
     require_recent_reauth(&signed, now)?;
     let mut tenant = signed.tenant(&app).await?;
     let user_id = signed.user.user_id.0;
+    // The second-factor throttle is left as it is: a reset is no way round a lock.
     sqlx::query!(
-        "update user_account set totp_secret_sealed = null, totp_enrolled_at = null, totp_last_step = null where user_id = $1",
+        "update user_credential set totp_secret_sealed = null, totp_enrolled_at = null, totp_last_step = null where user_id = $1",
         user_id
     )
     .execute(tenant.conn())
     .await?;
-    sqlx::query!("delete from recovery_code where user_id = $1", user_id)
-        .execute(tenant.conn())
-        .await?;
+    recovery_codes::remove_all(&mut tenant, &signed).await?;
     sqlx::query!(
         "update session set revoked_at = $3, revoked_reason = 'mfa_reset'
          where user_id = $1 and session_id <> $2 and revoked_at is null",
@@ -309,7 +312,7 @@ pub async fn regenerate_recovery_codes(
 ) -> Result<Json<Vec<String>>> {
     require_recent_reauth(&signed, app.clock.now())?;
     let mut tenant = signed.tenant(&app).await?;
-    let codes = replace_recovery_codes(&mut tenant, &signed).await?;
+    let codes = recovery_codes::replace(&mut tenant, &signed).await?;
     audit::record(
         &mut tenant,
         AuditRecord::new("auth.mfa.recovery_codes_replaced").target("user", signed.user.user_id),
@@ -326,31 +329,33 @@ fn require_recent_reauth(auth: &Authenticated, now: OffsetDateTime) -> Result<()
     }
 }
 
-async fn check_throttle(app: &AppState, auth: &Authenticated, now: OffsetDateTime) -> Result<()> {
-    throttle::check(
-        &mut *app.pool.acquire().await?,
-        &[throttle::account_key(&auth.user.email)],
-        now,
-    )
-    .await
+/// The keys a second-factor attempt counts against: the account, across all its sessions, and
+/// the source address.
+fn second_factor_keys(auth: &Authenticated) -> Vec<Key> {
+    let mut keys = vec![Key::second_factor(auth.user.user_id)];
+    keys.extend(Key::address(auth.ctx.source_ip));
+    keys
 }
 
-/// Records a failed code (throttle and audit, committed on their own) and returns the error.
-async fn failed(app: &AppState, auth: &Authenticated, now: OffsetDateTime) -> Error {
+/// Records a failed code against `keys` (the account's key first) and audits it, commits (the
+/// attempt changed nothing else), and returns the error to answer. When this failure locks the
+/// account, its owner is told: someone who has their password is guessing codes.
+async fn failed(
+    mut tenant: Tenant,
+    auth: &Authenticated,
+    keys: &[Key],
+    now: OffsetDateTime,
+) -> Error {
     let result: Result<()> = async {
-        let mut tenant = auth.tenant(app).await?;
-        throttle::record_failure(
-            tenant.conn(),
-            &throttle::account_key(&auth.user.email),
-            throttle::ACCOUNT_LIMIT,
-            now,
-        )
-        .await?;
+        let recorded = throttle::record_failures(tenant.conn(), keys, now).await?;
         audit::record(
             &mut tenant,
             AuditRecord::new("auth.mfa.failed").target("session", auth.session_id),
         )
         .await?;
+        if recorded == Recorded::LockTripped {
+            alert_locked(&mut tenant, auth, now).await?;
+        }
         tenant.commit().await
     }
     .await;
@@ -358,6 +363,31 @@ async fn failed(app: &AppState, auth: &Authenticated, now: OffsetDateTime) -> Er
         Ok(()) => Error::InvalidMfaCode,
         Err(err) => err,
     }
+}
+
+/// Raises the security alert for a second-factor lock, and audits the lock.
+async fn alert_locked(
+    tenant: &mut Tenant,
+    auth: &Authenticated,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let detail = AlertDetail::MfaLocked {
+        source_ip: auth.ctx.source_ip.map(|ip| ip.to_string()),
+    };
+    sqlx::query!(
+        "insert into user_alert (alert_id, user_id, kind, body, created_at) values ($1, $2, 'mfa_locked', $3, $4)",
+        AlertId::new().0,
+        auth.user.user_id.0,
+        serde_json::to_value(&detail).map_err(anyhow::Error::from)?,
+        now
+    )
+    .execute(tenant.conn())
+    .await?;
+    audit::record(
+        tenant,
+        AuditRecord::new("auth.mfa.locked").target("user", auth.user.user_id),
+    )
+    .await
 }
 
 /// Checks a TOTP code against the user's enrolled secret, consuming its time step.
@@ -369,7 +399,7 @@ async fn check_totp(
     now: OffsetDateTime,
 ) -> Result<bool> {
     let row = sqlx::query!(
-        "select totp_secret_sealed, totp_last_step from user_account where user_id = $1",
+        "select totp_secret_sealed, totp_last_step from user_credential where user_id = $1",
         auth.user.user_id.0
     )
     .fetch_one(tenant.conn())
@@ -385,7 +415,7 @@ async fn check_totp(
     };
     // Conditional on the step still being unused, so two concurrent uses of one code cannot both win.
     let consumed = sqlx::query!(
-        "update user_account set totp_last_step = $2
+        "update user_credential set totp_last_step = $2
          where user_id = $1 and (totp_last_step is null or totp_last_step < $2)",
         auth.user.user_id.0,
         step
@@ -393,76 +423,4 @@ async fn check_totp(
     .execute(tenant.conn())
     .await?;
     Ok(consumed.rows_affected() == 1)
-}
-
-async fn use_recovery_code(
-    tenant: &mut Tenant,
-    auth: &Authenticated,
-    code: &str,
-    now: OffsetDateTime,
-) -> Result<bool> {
-    let used = sqlx::query!(
-        "update recovery_code set used_at = $3 where user_id = $1 and code_hash = $2 and used_at is null",
-        auth.user.user_id.0,
-        token::digest(&normalize_recovery_code(code)),
-        now
-    )
-    .execute(tenant.conn())
-    .await?;
-    Ok(used.rows_affected() == 1)
-}
-
-async fn replace_recovery_codes(tenant: &mut Tenant, auth: &Authenticated) -> Result<Vec<String>> {
-    let user_id = auth.user.user_id.0;
-    sqlx::query!("delete from recovery_code where user_id = $1", user_id)
-        .execute(tenant.conn())
-        .await?;
-    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-    let hashes: Vec<Vec<u8>> = codes
-        .iter()
-        .map(|c| token::digest(&normalize_recovery_code(c)))
-        .collect();
-    sqlx::query!(
-        "insert into recovery_code (user_id, code_hash) select $1, unnest($2::bytea[])",
-        user_id,
-        &hashes
-    )
-    .execute(tenant.conn())
-    .await?;
-    Ok(codes)
-}
-
-/// Twelve characters from a 31-letter alphabet (about 59 bits), shown as `xxxx-xxxx-xxxx`.
-fn new_recovery_code() -> String {
-    let mut rng = rand::rngs::OsRng;
-    let chars: Vec<char> = (0..12)
-        .map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char)
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-fn normalize_recovery_code(code: &str) -> String {
-    code.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recovery_codes_are_grouped_and_normalise() {
-        let code = new_recovery_code();
-        assert_eq!(code.len(), 14);
-        assert_eq!(
-            normalize_recovery_code(&code.to_uppercase()),
-            code.replace('-', "")
-        );
-    }
 }

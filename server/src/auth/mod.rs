@@ -10,6 +10,7 @@ mod devices;
 pub mod invitations;
 pub(crate) mod mfa;
 pub mod password;
+mod recovery_codes;
 pub mod rekey;
 mod session;
 pub(crate) mod sign_in;

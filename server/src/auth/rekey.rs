@@ -13,7 +13,7 @@ use crate::Result;
 pub async fn reseal_totp_secrets(conn: &mut PgConnection, keyring: &Keyring) -> Result<u64> {
     let mut resealed = 0;
     let enrolled = sqlx::query!(
-        "select user_id, totp_secret_sealed from user_account
+        "select user_id, totp_secret_sealed from user_credential
          where totp_secret_sealed is not null order by user_id for update"
     )
     .fetch_all(&mut *conn)
@@ -26,7 +26,7 @@ pub async fn reseal_totp_secrets(conn: &mut PgConnection, keyring: &Keyring) -> 
             keyring.reseal(Purpose::TotpSecret, row.user_id.as_bytes(), &sealed)?
         {
             sqlx::query!(
-                "update user_account set totp_secret_sealed = $2 where user_id = $1",
+                "update user_credential set totp_secret_sealed = $2 where user_id = $1",
                 row.user_id,
                 sealed
             )

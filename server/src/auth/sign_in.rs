@@ -1,6 +1,12 @@
 //! `POST /api/v1/auth/sign-in`: the password step. It never says whether an account exists: an
 //! unknown address, a wrong password and a not-yet-activated account all answer
 //! `invalid_credentials` after the same argon2 work.
+//!
+//! The whole step is one transaction that holds the account's throttle row (see
+//! [`throttle::begin_attempt`]), so parallel guesses at one account are counted one by one. The
+//! password hash is readable only by a transaction acting as its own user (`user_credential`'s
+//! policy), so the step acts as the claimed user just long enough to read it, and as nobody again
+//! to record a failure.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -8,7 +14,8 @@ use docket_protocol::auth::{SessionGrant, SessionStage, SignInRequest, TokenDeli
 use docket_protocol::ids::UserId;
 use secrecy::SecretString;
 
-use super::{devices, password, session, throttle, ClientMeta};
+use super::throttle::{self, Key};
+use super::{devices, password, session, ClientMeta};
 use crate::audit::{self, AuditRecord};
 use crate::db::{RequestContext, Tenant};
 use crate::error::Json;
@@ -32,32 +39,43 @@ pub async fn sign_in(
 ) -> Result<Response> {
     let email = super::normalize_email(&req.email).map_err(|_| Error::InvalidCredentials)?;
     let now = app.clock.now();
-    let mut keys = vec![throttle::account_key(&email)];
-    keys.extend(throttle::address_key(meta.ip));
-    throttle::check(&mut *app.pool.acquire().await?, &keys, now).await?;
+    let mut keys = vec![Key::password(&email)];
+    keys.extend(Key::address(meta.ip));
+    let ctx = RequestContext {
+        source_ip: meta.ip,
+        ..Default::default()
+    };
+    let mut tenant = Tenant::begin(&app.pool, ctx).await?;
+    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
 
     let account = sqlx::query!(
-        r#"select user_id as "user_id!", password_hash, status as "status!", mfa_enrolled as "mfa_enrolled!"
+        r#"select user_id as "user_id!", status as "status!", mfa_enrolled as "mfa_enrolled!"
            from docket_sign_in_account($1)"#,
         email
     )
-    .fetch_optional(&app.pool)
+    .fetch_optional(tenant.conn())
     .await?;
+    let stored = match &account {
+        Some(account) => {
+            tenant.act_as(Some(UserId(account.user_id))).await?;
+            sqlx::query_scalar!(
+                "select password_hash from user_credential where user_id = $1",
+                account.user_id
+            )
+            .fetch_optional(tenant.conn())
+            .await?
+            .flatten()
+        }
+        None => None,
+    };
     let too_long = req.password.len() > password::MAX_LEN * 4;
-    let stored = account
-        .as_ref()
-        .and_then(|a| a.password_hash.clone())
-        .filter(|_| !too_long);
+    let stored = stored.filter(|_| !too_long);
     let verified = password::verify(SecretString::from(req.password), stored).await?;
     let account = match account {
         Some(account) if verified && account.status == "active" => account,
         _ => {
-            let ctx = RequestContext {
-                source_ip: meta.ip,
-                ..Default::default()
-            };
-            let mut tenant = Tenant::begin(&app.pool, ctx).await?;
-            throttle::record_sign_in_failure(tenant.conn(), &email, meta.ip, now).await?;
+            tenant.act_as(None).await?;
+            throttle::record_failures(tenant.conn(), &keys, now).await?;
             let mut record = AuditRecord::new("auth.sign_in.failed");
             if let Some(account) = &account {
                 record = record.target("user", account.user_id);
@@ -69,13 +87,8 @@ pub async fn sign_in(
     };
 
     let user_id = UserId(account.user_id);
-    let ctx = RequestContext {
-        actor: Some(user_id),
-        source_ip: meta.ip,
-        ..Default::default()
-    };
-    let mut tenant = Tenant::begin(&app.pool, ctx).await?;
-    throttle::clear(tenant.conn(), &throttle::account_key(&email)).await?;
+    // A correct password clears the password count only; second-factor failures stay counted.
+    throttle::clear(tenant.conn(), &keys[0]).await?;
     let via_cookie = req.token_delivery == TokenDelivery::Cookie;
     let presented = if via_cookie {
         meta.device_cookie.as_deref()

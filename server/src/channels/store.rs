@@ -173,7 +173,7 @@ pub async fn page(
     .await?)
 }
 
-/// Events of a matter after `after` for node-level delivery (no actor; see the migration).
+/// Events of a matter after `after` for node-level delivery, in a [`crate::db::channel_transaction`].
 pub async fn delivery_page(
     conn: &mut PgConnection,
     matter_id: MatterId,
@@ -193,7 +193,7 @@ pub async fn delivery_page(
     .await?)
 }
 
-/// A matter's last `seq` (no actor needed: a counter).
+/// A matter's last `seq`, in a [`crate::db::channel_transaction`].
 pub async fn last_seq(conn: &mut PgConnection, matter_id: MatterId) -> Result<u64> {
     let seq = sqlx::query_scalar!(r#"select channel_last_seq($1) as "seq!""#, matter_id.0)
         .fetch_one(conn)
@@ -201,7 +201,8 @@ pub async fn last_seq(conn: &mut PgConnection, matter_id: MatterId) -> Result<u6
     Ok(seq as u64)
 }
 
-/// The `seq`s already stored for these sends, keyed by (matter, author, client_msg_id).
+/// The `seq`s already stored for these sends, keyed by (matter, author, client_msg_id), in a
+/// [`crate::db::channel_transaction`].
 pub async fn find_sent(
     conn: &mut PgConnection,
     sends: &[&NewEvent],
@@ -221,7 +222,8 @@ pub async fn find_sent(
         .collect())
 }
 
-/// Reserves consecutive `seq`s: `counts[i]` for `matters[i]`. Returns each matter's new last seq.
+/// Reserves consecutive `seq`s: `counts[i]` for `matters[i]`, in a
+/// [`crate::db::channel_transaction`]. Returns each matter's new last seq.
 pub async fn allocate(
     conn: &mut PgConnection,
     matters: &[Uuid],
@@ -243,16 +245,32 @@ pub async fn allocate(
         .collect())
 }
 
-/// Appends one event the server itself writes (a document or milestone card) in the caller's
-/// transaction, under the matter's next `seq`. Publish the returned row after the commit.
+/// Appends one event in the caller's tenant transaction (a document or milestone card, an edit or
+/// a withdrawal), under the matter's next `seq`, as the actor (the database checks the actor may
+/// see the matter and holds the event's scope). Publish the returned row after the commit.
 pub async fn append(
     conn: &mut PgConnection,
     event: &NewEvent,
     at: OffsetDateTime,
 ) -> Result<Vec<StoredEvent>> {
-    let last = allocate(&mut *conn, &[event.matter_id.0], &[1]).await?;
-    let seq = last.first().map(|(_, seq)| *seq).ok_or(Error::NotFound)?;
-    insert(conn, &[(seq, event)], at).await
+    let seq = sqlx::query_scalar!("select channel_next_seq($1)", event.matter_id.0)
+        .fetch_one(&mut *conn)
+        .await?
+        .ok_or(Error::NotFound)?;
+    insert(conn, &[(seq as u64, event)], at).await
+}
+
+/// The `seq` of one of the actor's own sends, if already stored (a resend), as RLS shows it.
+pub async fn find_own_sent(conn: &mut PgConnection, event: &NewEvent) -> Result<Option<u64>> {
+    let seq = sqlx::query_scalar!(
+        "select seq from channel_event where matter_id = $1 and author_id = $2 and client_msg_id = $3",
+        event.matter_id.0,
+        event.author_id.0,
+        event.client_msg_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(seq.map(|s| s as u64))
 }
 
 /// Inserts events with their assigned `seq`s in one statement, and returns them as stored.
@@ -359,7 +377,7 @@ pub async fn read_positions(
     matter_id: MatterId,
 ) -> Result<Vec<(UserId, u64, bool)>> {
     let rows = sqlx::query!(
-        r#"select r.user_id, r.seq, (u.kind = 'firm') as "is_firm!" from channel_read r join user_account u using (user_id)
+        r#"select r.user_id, r.seq, (u.kind = 'firm') as "is_firm!" from channel_read r join person u using (user_id)
            where r.matter_id = $1"#,
         matter_id.0
     )

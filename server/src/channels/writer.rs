@@ -147,7 +147,7 @@ async fn commit(
     events: &[&NewEvent],
 ) -> Result<(Vec<Appended>, Vec<StoredEvent>)> {
     let key = |e: &NewEvent| -> Key { (e.matter_id.0, e.author_id.0, e.client_msg_id) };
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::channel_transaction(pool).await?;
     let mut known: HashMap<Key, u64> = store::find_sent(&mut tx, events)
         .await?
         .into_iter()

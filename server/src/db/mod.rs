@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 
 pub use tenant::{RequestContext, Tenant};
 
@@ -33,6 +33,20 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result
         .connect_with(options.application_name("docket"))
         .await
         .context("connecting to Postgres")
+}
+
+/// A transaction as the narrow `docket_channel` role, for the two code paths that act for no single
+/// user: the channel's batch writer (many authors' messages in one commit, each checked by the
+/// database against its own author) and node-level delivery (relaying a matter's events to
+/// sockets already authorised for them). Only this role may call the channel's definer functions,
+/// so a query that forgot its tenant transaction cannot reach them. `set local` ends with the
+/// transaction, so the pooled connection goes back as `docket_app`.
+pub async fn channel_transaction(pool: &PgPool) -> crate::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("set local role docket_channel")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 /// Applies pending migrations as the owner. The owner must be a superuser or have BYPASSRLS, since

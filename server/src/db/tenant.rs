@@ -17,6 +17,23 @@ pub struct RequestContext {
     pub source_ip: Option<IpAddr>,
 }
 
+impl RequestContext {
+    /// Command-line and start-up work: the system actor (the nil UUID, `docket_system_actor()` in
+    /// the database), so the audit trail tells the system's acts from anonymous ones (no actor).
+    pub fn system() -> Self {
+        Self {
+            actor: Some(UserId(uuid::Uuid::nil())),
+            ..Default::default()
+        }
+    }
+
+    /// The acting user, if a person (not the system actor) is acting: for columns that name who
+    /// did something, such as who sent an invitation.
+    pub fn person(&self) -> Option<UserId> {
+        self.actor.filter(|a| !a.0.is_nil())
+    }
+}
+
 /// A transaction in which the database's row-level-security policies know the acting user.
 ///
 /// `docket.actor` is set with `set_config(..., true)`, i.e. local to this transaction, so it can
@@ -49,15 +66,14 @@ impl Tenant {
         &self.ctx
     }
 
-    /// Switches the acting user mid-transaction, e.g. once a password has been verified.
-    pub async fn act_as(&mut self, actor: UserId) -> Result<()> {
-        sqlx::query_scalar!(
-            "select set_config('docket.actor', $1, true)",
-            actor.to_string()
-        )
-        .fetch_one(&mut *self.tx)
-        .await?;
-        self.ctx.actor = Some(actor);
+    /// Switches the acting user mid-transaction (or to nobody): sign-in reads the claimed user's
+    /// password hash acting as that user, and records a failure acting as nobody again.
+    pub async fn act_as(&mut self, actor: Option<UserId>) -> Result<()> {
+        let setting = actor.map(|a| a.to_string()).unwrap_or_default();
+        sqlx::query_scalar!("select set_config('docket.actor', $1, true)", setting)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        self.ctx.actor = actor;
         Ok(())
     }
 

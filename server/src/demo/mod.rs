@@ -11,6 +11,7 @@ use docket_protocol::directory::{
     Sensitivity,
 };
 use docket_protocol::ids::{ClientId, MatterId, UserId};
+use docket_protocol::text::Text;
 use secrecy::SecretString;
 
 use crate::auth::{password, totp};
@@ -83,9 +84,14 @@ const PEOPLE: &[Person] = &[
     },
 ];
 
+/// The demo's own constant text, which passes the checks every supplied text does.
+fn demo_text(text: &str) -> Text {
+    Text::new(text).expect("demo text has no control characters")
+}
+
 /// Seeds the demo firm unless it is already there; returns the logins either way.
 pub async fn seed(app: &AppState) -> anyhow::Result<Vec<DemoLogin>> {
-    let mut tenant = Tenant::begin(&app.pool, RequestContext::default()).await?;
+    let mut tenant = Tenant::begin(&app.pool, RequestContext::system()).await?;
     let seeded = sqlx::query_scalar!(
         r#"select exists (select 1 from user_account where email = $1) as "e!""#,
         PEOPLE[0].email
@@ -121,7 +127,7 @@ async fn seed_firm(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<()> {
             tenant,
             &CreateClientRequest {
                 kind: ClientKind::Corporate,
-                name: "Demo Manufacturing Ltd".into(),
+                name: demo_text("Demo Manufacturing Ltd"),
             },
         )
         .await?
@@ -130,7 +136,7 @@ async fn seed_firm(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<()> {
             tenant,
             &CreateClientRequest {
                 kind: ClientKind::Private,
-                name: "Demo Private Client".into(),
+                name: demo_text("Demo Private Client"),
             },
         )
         .await?
@@ -154,7 +160,13 @@ async fn seed_firm(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<()> {
             .keyring
             .seal(Purpose::TotpSecret, invited.user_id.0.as_bytes(), &secret);
         sqlx::query!(
-            "update user_account set status = 'active', password_hash = $2, totp_secret_sealed = $3, totp_enrolled_at = now()
+            "update user_account set status = 'active' where user_id = $1",
+            invited.user_id.0
+        )
+        .execute(tenant.conn())
+        .await?;
+        sqlx::query!(
+            "update user_credential set password_hash = $2, totp_secret_sealed = $3, totp_enrolled_at = now()
              where user_id = $1",
             invited.user_id.0,
             hash,
@@ -176,8 +188,8 @@ async fn seed_firm(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<()> {
     let matter =
         |reference: &str, title: &str, client: usize, area, responsible, team: Vec<UserId>| {
             CreateMatterRequest {
-                reference: reference.into(),
-                title: title.into(),
+                reference: demo_text(reference),
+                title: demo_text(title),
                 client_id: client_ids[client],
                 practice_area_id: area,
                 responsible_fee_earner_id: responsible,
@@ -266,7 +278,7 @@ async fn logins(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<Vec<DemoL
     for person in PEOPLE {
         let user_id = admin::user_id(tenant, person.email).await?;
         let sealed = sqlx::query_scalar!(
-            "select totp_secret_sealed from user_account where user_id = $1",
+            "select totp_secret_sealed from user_credential where user_id = $1",
             user_id.0
         )
         .fetch_one(tenant.conn())

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use docket_protocol::documents::{Category, DmsParams, Document, VersionState};
 use docket_protocol::ids::{DocumentId, MatterId, UserId};
+use docket_protocol::text::Text;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -34,6 +35,8 @@ pub async fn dms_push(
     Query(params): Query<DmsParams>,
     body: Body,
 ) -> Result<(StatusCode, Json<Document>)> {
+    let external_id =
+        Text::new(external_id).map_err(|e| Error::InvalidInput(format!("external_id: {e}")))?;
     if external_id.is_empty() || external_id.chars().count() > 200 || external_version == 0 {
         return Err(Error::InvalidInput(
             "The DMS id is 1 to 200 characters and versions count from 1.".into(),

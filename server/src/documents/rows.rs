@@ -177,9 +177,9 @@ pub async fn versions(tenant: &mut Tenant, documents: &[Uuid]) -> Result<Vec<Ver
                   v.reviewed_by, rev.display_name as "reviewed_by_name?", v.reviewed_at,
                   v.sent_back_reason, v.published_at
            from document_version v
-           left join user_account up on up.user_id = v.uploaded_by
-           left join user_account sub on sub.user_id = v.submitted_by
-           left join user_account rev on rev.user_id = v.reviewed_by
+           left join person up on up.user_id = v.uploaded_by
+           left join person sub on sub.user_id = v.submitted_by
+           left join person rev on rev.user_id = v.reviewed_by
            where v.document_id = any($1)
            order by v.document_id, v.number desc"#,
         documents,

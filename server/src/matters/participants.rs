@@ -9,28 +9,27 @@ use crate::{Error, Result};
 /// The responsible fee earner, the team and any supervisor who has written in the channel (firm),
 /// then the client users who can see the matter's messages (client), each by display name only.
 ///
-/// No new database function is needed for client viewers: row-level security already shows them
-/// firm staff and their own client's users (and a matter they can see is their client's), and
-/// whether a colleague can read the messages comes from `docket_user_matter_scopes`, the policy's
-/// own definer function, rather than from the grants, which a client user may not read (they see
-/// only their own). The caller has authorised the viewer on the matter.
+/// Names come from the `person` view, which names firm staff to client users without showing
+/// them any other column. Which client users can read the messages comes from
+/// `matter_message_readers`, which answers only for a matter the actor may see, rather than from
+/// the grants, which a client user may not read (they see only their own). The caller has
+/// authorised the viewer on the matter.
 pub async fn participants(tenant: &mut Tenant, matter_id: MatterId) -> Result<Vec<Participant>> {
     sqlx::query!(
-        r#"select u.user_id, u.display_name, u.kind
-           from user_account u
+        r#"select u.user_id as "user_id!", u.display_name as "display_name!", u.kind as "kind!"
+           from person u
            where u.user_id in (
                select m.responsible_fee_earner_id from matter m where m.matter_id = $1
                union all
                select t.user_id from matter_team t where t.matter_id = $1
                union all
-               select c.user_id from matter m join user_account c on c.client_id = m.client_id
-               where m.matter_id = $1 and c.kind = 'client'
-                 and 'messages' = any(docket_user_matter_scopes(c.user_id, m.matter_id))
+               select r from matter_message_readers($1) as r
                union all
-               -- Supervisors see every matter without being on its team: they are named once
-               -- they have written in it (one index probe each, on the author index).
-               select s.user_id from user_account s
-               where s.kind = 'firm' and s.firm_role in ('admin', 'partner')
+               -- Supervisors see every matter without being on its team, and former team
+               -- members may have written before they left it: firm users are named once they
+               -- have written in it (one index probe each, on the author index).
+               select s.user_id from person s
+               where s.kind = 'firm'
                  and exists (select 1 from channel_event e
                              where e.matter_id = $1 and e.author_id = s.user_id))
            order by u.kind = 'client', u.display_name, u.user_id"#,

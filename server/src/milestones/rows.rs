@@ -112,7 +112,7 @@ pub async fn milestones(tenant: &mut Tenant, matter_id: MatterId) -> Result<Vec<
         r#"select mm.milestone_id, mm.position, mm.title, mm.note, mm.status, mm.expected_on,
                   mm.completed_on, mm.client_action, mm.updated_at, mm.updated_by,
                   u.display_name as "updated_by_name?"
-           from matter_milestone mm left join user_account u on u.user_id = mm.updated_by
+           from matter_milestone mm left join person u on u.user_id = mm.updated_by
            where mm.matter_id = $1
            order by mm.position"#,
         matter_id.0

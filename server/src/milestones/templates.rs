@@ -9,6 +9,7 @@ use docket_protocol::ids::{MatterId, PracticeAreaId};
 use docket_protocol::milestones::{
     MilestoneTemplate, MilestoneTemplateItem, UpdateMilestoneTemplateRequest, MAX_TEMPLATE_ITEMS,
 };
+use docket_protocol::text::Text;
 use serde_json::json;
 use sqlx::PgConnection;
 
@@ -134,12 +135,16 @@ async fn template(
     .fetch_all(tenant.conn())
     .await?
     .into_iter()
-    .map(|r| MilestoneTemplateItem {
-        title: r.title,
-        note: r.note,
-        client_action: r.client_action,
+    .map(|r| {
+        // Stored template text was checked on its way in; a failure here is a corrupt row.
+        let text = |t: String| Text::new(t).map_err(|e| Error::Internal(e.into()));
+        Ok(MilestoneTemplateItem {
+            title: text(r.title)?,
+            note: r.note.map(text).transpose()?,
+            client_action: r.client_action.map(text).transpose()?,
+        })
     })
-    .collect();
+    .collect::<Result<_>>()?;
     Ok(MilestoneTemplate {
         practice_area_id,
         detail_level,

@@ -461,7 +461,7 @@ fn ws_request(
 }
 
 /// A raw socket, for frames the SDK would never send.
-async fn raw_socket(
+pub async fn raw_socket(
     app: &TestApp,
     token: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
@@ -473,7 +473,7 @@ async fn raw_socket(
     socket
 }
 
-async fn next_json<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+pub async fn next_json<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     socket: &mut tokio_tungstenite::WebSocketStream<S>,
 ) -> Value {
     loop {

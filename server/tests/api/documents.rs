@@ -89,7 +89,7 @@ fn client_base(client: &Client) -> String {
     client.base().to_owned()
 }
 
-async fn new_document(
+pub async fn new_document(
     client: &Client,
     matter: MatterId,
     category: &str,

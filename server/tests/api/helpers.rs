@@ -9,6 +9,7 @@ use docket_protocol::directory::{
     Sensitivity,
 };
 use docket_protocol::ids::{ClientId, MatterId, UserId};
+use docket_protocol::text::Text;
 use docket_server::auth::{password, totp};
 use docket_server::clients::{self, NewUser};
 use docket_server::clock::Clock;
@@ -300,7 +301,7 @@ async fn start(
 }
 
 async fn seed(app: &AppState) -> Firm {
-    let mut t = Tenant::begin(&app.pool, RequestContext::default())
+    let mut t = Tenant::begin(&app.pool, RequestContext::system())
         .await
         .expect("tenant");
     let property =
@@ -314,7 +315,7 @@ async fn seed(app: &AppState) -> Firm {
         &mut t,
         &CreateClientRequest {
             kind: ClientKind::Corporate,
-            name: "Client A Ltd".into(),
+            name: text("Client A Ltd"),
         },
     )
     .await
@@ -324,7 +325,7 @@ async fn seed(app: &AppState) -> Firm {
         &mut t,
         &CreateClientRequest {
             kind: ClientKind::Private,
-            name: "Client B".into(),
+            name: text("Client B"),
         },
     )
     .await
@@ -393,8 +394,8 @@ async fn seed(app: &AppState) -> Firm {
     let [admin, partner, fee_earner, other_fee_earner, gc, finance, dept_head, private_client]: [TestUser; 8] =
         users.try_into().expect("eight users");
     let matter = |reference: &str, client_id, practice_area_id| CreateMatterRequest {
-        reference: reference.into(),
-        title: format!("Matter {reference}"),
+        reference: text(reference),
+        title: text(&format!("Matter {reference}")),
         client_id,
         practice_area_id,
         responsible_fee_earner_id: fee_earner.user_id,
@@ -456,13 +457,18 @@ async fn active_user(
     let sealed = app
         .keyring
         .seal(Purpose::TotpSecret, invited.user_id.0.as_bytes(), &secret);
-    sqlx::query("update user_account set status = 'active', password_hash = $2, totp_secret_sealed = $3, totp_enrolled_at = now() where user_id = $1")
+    sqlx::query("update user_account set status = 'active' where user_id = $1")
+        .bind(invited.user_id.0)
+        .execute(t.conn())
+        .await
+        .expect("activate");
+    sqlx::query("update user_credential set password_hash = $2, totp_secret_sealed = $3, totp_enrolled_at = now() where user_id = $1")
         .bind(invited.user_id.0)
         .bind(hash)
         .bind(sealed)
         .execute(t.conn())
         .await
-        .expect("activate");
+        .expect("credentials");
     TestUser {
         user_id: invited.user_id,
         email: email.into(),
@@ -775,4 +781,9 @@ pub fn send_in_background(
         }
         acked
     })
+}
+
+/// Checked text for a test's own constant strings.
+pub fn text(s: &str) -> Text {
+    Text::new(s).expect("test text")
 }

@@ -41,6 +41,7 @@ const WITH_RLS: &[&str] = &[
     "session",
     "user_account",
     "user_alert",
+    "user_credential",
 ];
 
 #[tokio::test]
@@ -157,19 +158,16 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
             for row in &rows {
                 let foreign = match *table {
                     "client" => field(row, "client_id") != Some(&own_client),
-                    "user_account" => {
-                        field(row, "kind") == Some("client")
-                            && field(row, "client_id") != Some(&own_client)
-                    }
+                    // Firm staff are named through `person`, not read from the directory.
+                    "user_account" => field(row, "client_id") != Some(&own_client),
                     "document_version" if field(row, "state") != Some("published") => true,
                     "matter" | "matter_team" | "matter_grant" | "matter_key"
                     | "matter_milestone" | "channel_event" | "document" | "document_version"
                     | "channel_head" | "channel_read" => {
                         !own_matters.contains(field(row, "matter_id").unwrap_or(""))
                     }
-                    "session" | "device" | "recovery_code" | "user_alert" | "invitation" => {
-                        field(row, "user_id") != Some(&me)
-                    }
+                    "session" | "device" | "recovery_code" | "user_alert" | "invitation"
+                    | "user_credential" => field(row, "user_id") != Some(&me),
                     "audit_event" => true, // client users read no part of the trail
                     other => panic!("no isolation rule for {other}"),
                 };
@@ -189,8 +187,17 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
             }
         }
         // Credentials of other users never leave the database through the runtime role.
-        let secrets = app.select_as(user, "select user_id from user_account where password_hash is not null and user_id <> docket_actor()").await;
-        assert!(secrets.iter().all(|r| field(r, "user_id") != Some(&me)));
+        let secrets = app
+            .select_as(
+                user,
+                "select user_id from user_credential where user_id <> docket_actor()",
+            )
+            .await;
+        assert!(
+            secrets.is_empty(),
+            "{} reads others' credentials",
+            user.email
+        );
     }
 }
 

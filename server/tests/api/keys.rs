@@ -53,7 +53,7 @@ async fn download(app: &TestApp, client: &Client, path: &str) -> (StatusCode, Ve
 async fn sealed_rows(app: &TestApp) -> Vec<(String, Option<String>, Option<Vec<u8>>)> {
     sqlx::query_as(
         "select matter_id::text, key_id, wrapped from matter_key
-         union all select user_id::text, null, totp_secret_sealed from user_account
+         union all select user_id::text, null, totp_secret_sealed from user_credential
          union all select session_id::text, null, pending_totp_sealed from session
          order by 1",
     )

@@ -4,12 +4,15 @@
 mod clamd_fixture;
 mod helpers;
 
+mod attempts;
 mod audit;
 mod auth;
 mod channels;
 mod cli;
 mod cluster;
+mod defence;
 mod documents;
+mod hostile_text;
 mod http;
 mod intake;
 mod isolation;

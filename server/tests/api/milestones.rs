@@ -249,7 +249,7 @@ async fn a_fee_earners_update_arrives_live_and_is_audited() {
     let step: MilestoneId = before.milestones[6].milestone_id;
     let update = UpdateMilestoneRequest {
         status: Some(MilestoneStatus::InProgress),
-        client_action: Some("Please sign and return the contract".into()),
+        client_action: Some(crate::helpers::text("Please sign and return the contract")),
         ..Default::default()
     };
     let after = fee

@@ -9,6 +9,7 @@ use docket_protocol::channel::{
 };
 use docket_protocol::error::ErrorCode;
 use docket_protocol::ids::{MatterId, UserId};
+use docket_protocol::text::Text;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -191,11 +192,12 @@ impl ChannelHandle {
     /// Sends a message; resolves when it is durable. Survives reconnections (the same id is
     /// re-sent, so it is stored once).
     pub async fn send(&self, matter_id: MatterId, text: &str) -> Result<Sent> {
+        let text = Text::new(text)?;
         self.send_frame(
             |client_msg_id| ClientFrame::Send {
                 matter_id,
                 client_msg_id,
-                text: text.to_owned(),
+                text: text.clone(),
                 reply_to: None,
             },
             Uuid::now_v7(),
@@ -211,11 +213,12 @@ impl ChannelHandle {
         text: &str,
         reply_to: Option<u64>,
     ) -> Result<Sent> {
+        let text = Text::new(text)?;
         self.send_frame(
             |client_msg_id| ClientFrame::Send {
                 matter_id,
                 client_msg_id,
-                text: text.to_owned(),
+                text: text.clone(),
                 reply_to,
             },
             client_msg_id,
@@ -225,12 +228,13 @@ impl ChannelHandle {
 
     /// Edits one's own message.
     pub async fn edit(&self, matter_id: MatterId, target_seq: u64, text: &str) -> Result<Sent> {
+        let text = Text::new(text)?;
         self.send_frame(
             |client_msg_id| ClientFrame::Edit {
                 matter_id,
                 client_msg_id,
                 target_seq,
-                text: text.to_owned(),
+                text: text.clone(),
             },
             Uuid::now_v7(),
         )

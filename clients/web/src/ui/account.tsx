@@ -130,6 +130,11 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
             <li key={a.alert_id} class="card">
               {a.detail.kind === "new_device" ? (
                 <p class="card-title">New device signed in: {deviceName(a.detail.device_label)}</p>
+              ) : a.detail.kind === "mfa_locked" ? (
+                <p class="card-title">
+                  Sign-in codes were locked after several wrong attempts. Whoever made them knew your password:
+                  ask the firm to reset it if this was not you.
+                </p>
               ) : (
                 <p class="card-title">
                   {a.detail.uploaded_by} uploaded “{a.detail.title}”
@@ -137,7 +142,7 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
               )}
               <p class="muted">
                 {fullWhen(a.created_at)}
-                {a.detail.kind === "new_device" && a.detail.source_ip ? ` · from ${a.detail.source_ip}` : ""}
+                {a.detail.kind !== "client_upload" && a.detail.source_ip ? ` · from ${a.detail.source_ip}` : ""}
               </p>
             </li>
           ))}

@@ -230,8 +230,8 @@ impl Hub {
         }
         // Follow the matter on the bus before reading its head, so nothing falls between.
         self.0.bus.follow(matter_id).await;
-        let last = match self.0.pool.acquire().await {
-            Ok(mut conn) => store::last_seq(&mut conn, matter_id).await.unwrap_or(0),
+        let last = match crate::db::channel_transaction(&self.0.pool).await {
+            Ok(mut tx) => store::last_seq(&mut tx, matter_id).await.unwrap_or(0),
             Err(_) => 0,
         };
         let mut rooms = self.0.rooms.lock().unwrap_or_else(|e| e.into_inner());

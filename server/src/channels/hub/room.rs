@@ -130,9 +130,9 @@ async fn fill(
     members: &mut HashMap<ConnId, Member>,
 ) -> u64 {
     while last < upto {
-        let page = match hub.0.pool.acquire().await {
-            Ok(mut conn) => store::delivery_page(&mut conn, matter_id, last, GAP_PAGE).await,
-            Err(err) => Err(err.into()),
+        let page = match crate::db::channel_transaction(&hub.0.pool).await {
+            Ok(mut tx) => store::delivery_page(&mut tx, matter_id, last, GAP_PAGE).await,
+            Err(err) => Err(err),
         };
         let page = match page {
             Ok(page) => page,

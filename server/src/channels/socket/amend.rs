@@ -43,7 +43,7 @@ impl Connection {
                 None => serde_json::json!({ "target_seq": target_seq }),
             },
         };
-        if let Some((.., seq)) = store::find_sent(tenant.conn(), &[&new]).await?.pop() {
+        if let Some(seq) = store::find_own_sent(tenant.conn(), &new).await? {
             return Ok(Appended {
                 seq,
                 duplicate: true,
@@ -58,12 +58,9 @@ impl Connection {
         if target.author_id != Some(author.0) {
             return Err(Error::Forbidden);
         }
-        let (_, last) = store::allocate(tenant.conn(), &[matter_id.0], &[1])
-            .await?
-            .pop()
-            .ok_or(Error::NotFound)?;
         let now = app.clock.now();
-        let stored = store::insert(tenant.conn(), &[(last, &new)], now).await?;
+        let stored = store::append(tenant.conn(), &new, now).await?;
+        let last = stored.first().map_or(0, |e| e.seq as u64);
         if text.is_none() {
             store::redact(tenant.conn(), matter_id, target_seq, now).await?;
         }
