@@ -24,7 +24,14 @@ test: deps lint
 	$(CARGO) build -p docket-client --bin docket-cli
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test -p docket-protocol --features ts --test typescript
+	$(MAKE) ws-conformance
 	$(MAKE) web-test
+
+## WebSocket conformance: the Autobahn TestSuite's cases (kosoku) against an echo server with
+## the channel socket's exact settings and close codes (docs/decisions/0016).
+.PHONY: ws-conformance
+ws-conformance:
+	CARGO=$(CARGO) ./scripts/ws-conformance.sh
 
 ## The web client: type check, unit tests (Vitest), build, then the journeys in headless Chromium
 ## against a real portal at desktop and phone sizes.

@@ -40,6 +40,19 @@ pub mod close {
     pub const TOO_MANY_CONNECTIONS: u16 = 4029;
     /// The server is shutting down (standard 1012): reconnect, to another node if there is one.
     pub const SERVICE_RESTART: u16 = 1012;
+    /// The client stopped answering pings (standard 1001).
+    pub const GOING_AWAY: u16 = 1001;
+    /// The client broke RFC 6455 (standard 1002): an unmasked frame, reserved bits or opcodes, a
+    /// control frame over 125 bytes or fragmented, a continuation with nothing to continue, a new
+    /// message inside a fragmented one, a 1-byte close payload or a close code no one may send.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text message or close reason that is not valid UTF-8 (standard 1007).
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A frame or message over [`HARD_FRAME_LIMIT_BYTES`](super::HARD_FRAME_LIMIT_BYTES)
+    /// (standard 1009).
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The server failed in a way it did not foresee (standard 1011).
+    pub const INTERNAL_ERROR: u16 = 1011;
 }
 
 /// Online or away, per matter participant.

@@ -9,6 +9,7 @@
 //! - [`bus`]: fan-out between nodes through Redis, or nothing on a single node.
 //! - [`presence`]: online/away per matter, in Redis with expiries or in memory.
 //! - [`socket`]: one connection's task.
+//! - [`wire`]: the socket's settings and the close code for each protocol violation.
 //!
 //! A send is: authorise → group-commit transaction (assign `seq`, insert) → publish locally and on
 //! the bus → ack with the `seq`. Nothing is acknowledged before it is durable; a subscriber that
@@ -19,6 +20,7 @@ pub mod hub;
 pub mod presence;
 mod socket;
 pub mod store;
+pub mod wire;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -29,7 +31,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use docket_protocol::channel::{EventPage, HARD_FRAME_LIMIT_BYTES, SUBPROTOCOL};
+use docket_protocol::channel::{EventPage, SUBPROTOCOL};
 use docket_protocol::ids::{MatterId, UserId};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -143,17 +145,9 @@ async fn open_socket(
         .ok_or(Error::RateLimited {
             retry_after_secs: 10,
         })?;
-    Ok(upgrade
-        .protocols([SUBPROTOCOL])
-        // tungstenite's 128 KiB default per socket would dominate the memory of idle sockets.
-        .read_buffer_size(1024)
-        .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(256 * 1024)
-        .max_message_size(HARD_FRAME_LIMIT_BYTES)
-        .max_frame_size(HARD_FRAME_LIMIT_BYTES)
-        .on_upgrade(move |socket| {
-            socket::Connection::new(app, signed, admission, signal_rx).run(socket)
-        }))
+    Ok(wire::configure(upgrade).on_upgrade(move |socket| {
+        socket::Connection::new(app, signed, admission, signal_rx).run(socket)
+    }))
 }
 
 /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.

@@ -21,5 +21,6 @@ mod matter_activity;
 mod matters;
 mod milestones;
 mod sessions;
+mod socket_protocol;
 mod vault;
 mod web;

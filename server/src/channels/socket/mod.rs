@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use super::hub::{Admission, ConnSignal, SlowFlag};
 use super::store::NewEvent;
+use super::wire;
 use super::writer::Appended;
 use crate::auth::Signed;
 use crate::startup::AppState;
@@ -157,7 +158,7 @@ impl Connection {
                         Some(Ok(Message::Close(_))) | None => break None,
                         Some(Err(err)) => {
                             tracing::debug!(error = %err, "socket read failed");
-                            break closing(1009, "frame too large or malformed");
+                            break wire::close_for_read_error(&err);
                         }
                     }
                 }
@@ -189,7 +190,7 @@ impl Connection {
                 },
                 _ = ping.tick() => {
                     if self.last_heard.elapsed() > heartbeat * 3 {
-                        break closing(1001, "no answer to pings");
+                        break closing(close::GOING_AWAY, "no answer to pings");
                     }
                     if write(&mut sink, Message::Ping(Default::default())).await.is_err() {
                         break None;
@@ -213,14 +214,7 @@ impl Connection {
             }
         }
         Box::pin(self.leave_all()).await;
-        if let Some(frame) = close {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                sink.send(Message::Close(Some(frame))),
-            )
-            .await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+        wire::close_socket(&mut sink, close).await;
     }
 
     async fn leave_all(&mut self) {
