@@ -211,7 +211,7 @@ pub async fn list_events(
     let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
     authorize(&signed.actor, Action::ViewMatter, Resource::Matter(&facts))?;
     let rows = store::page(tenant.conn(), matter_id, query.after, limit + 1).await?;
-    let head = store::last_seq(tenant.conn(), matter_id).await?;
+    let head = store::head(tenant.conn(), matter_id).await?;
     tenant.commit().await?;
     let more = rows.len() as i64 > limit;
     let events = rows

@@ -260,6 +260,17 @@ pub async fn append(
     insert(conn, &[(seq as u64, event)], at).await
 }
 
+/// A matter's last `seq`, as the tenant's actor may see it (0 for a matter they cannot see).
+pub async fn head(conn: &mut PgConnection, matter_id: MatterId) -> Result<u64> {
+    let seq = sqlx::query_scalar!(
+        "select last_seq from channel_head where matter_id = $1",
+        matter_id.0
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
 /// The `seq` of one of the actor's own sends, if already stored (a resend), as RLS shows it.
 pub async fn find_own_sent(conn: &mut PgConnection, event: &NewEvent) -> Result<Option<u64>> {
     let seq = sqlx::query_scalar!(

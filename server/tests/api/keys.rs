@@ -114,7 +114,7 @@ async fn a_rotated_key_keeps_documents_and_second_factors_and_the_old_key_can_th
         .iter()
         .all(|(id, wrapped)| *id == key_id(KEK_B) && wrapped.is_some()));
     let audited: Vec<String> = sqlx::query_scalar(
-        "select detail from audit_event where action = 'keys.rotated' and actor_id is null",
+        "select detail from audit_event where action = 'keys.rotated' and actor_id = docket_system_actor()",
     )
     .fetch_all(&app_b.owner)
     .await

@@ -10,7 +10,6 @@ mod auth;
 mod channels;
 mod cli;
 mod cluster;
-mod defence;
 mod documents;
 mod hostile_text;
 mod http;

@@ -1,6 +1,9 @@
 //! Isolation is the database's job: deliberately unfiltered queries in a client user's tenant
 //! transaction return nothing foreign, and every endpoint that takes an id answers another
-//! client's id with the same 404 as a missing one.
+//! client's id with the same 404 as a missing one. [`definers`] holds the SQL-level tests of what
+//! one server bug could reach: credentials, audit attribution and the definer functions.
+
+mod definers;
 
 use std::collections::BTreeSet;
 
