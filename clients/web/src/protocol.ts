@@ -422,7 +422,8 @@ export type NewMilestoneRequest = { title: string, note?: string | null, client_
  */
 expected_on?: string | null, 
 /**
- * Where to insert it (1 is first); later milestones move down. Default: last.
+ * Where to insert it (1 is first); later milestones move down. Default: last. A position
+ * past the end means last.
  */
 position?: number | null, };
 
