@@ -17,6 +17,7 @@ mod keys;
 mod matter_activity;
 mod matters;
 mod milestones;
+mod openapi;
 mod sessions;
 mod vault;
 mod web;
