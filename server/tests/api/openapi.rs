@@ -225,6 +225,14 @@ async fn the_shared_refusals_are_what_the_server_answers() {
             422,
             "invalid_input",
         ),
+        // Well-formed JSON whose enum is a number: serde_json calls that a syntax error.
+        (
+            Some("application/json"),
+            "{\"kind\": 3, \"name\": \"Acme\"}",
+            csrf.as_str(),
+            422,
+            "invalid_input",
+        ),
         (
             Some("application/json"),
             "{}",
