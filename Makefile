@@ -24,6 +24,7 @@ test: deps lint
 	$(CARGO) build -p docket-client --bin docket-cli
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test -p docket-protocol --features ts --test typescript
+	$(MAKE) api-conformance
 	$(MAKE) web-test
 
 ## The web client: type check, unit tests (Vitest), build, then the journeys in headless Chromium
@@ -33,6 +34,13 @@ web-test: web
 	$(CARGO) build -p docket-server --bin docket
 	cd clients/web && npx vitest run
 	cd clients/web && DOCKET_BIN=$(TARGET_DIR)/debug/docket npm run --silent e2e
+
+## Schemathesis against a demo portal, as a firm user and as a client user: the server answers
+## only what the OpenAPI document says (docs/decisions/0017-api-conformance.md).
+.PHONY: api-conformance
+api-conformance:
+	$(CARGO) build -p docket-server --bin docket
+	DOCKET_BIN=$(TARGET_DIR)/debug/docket ./scripts/api-conformance.sh
 
 ## Refresh docs/screenshots/ (the end-to-end journeys, saving what they see).
 screenshots: web
