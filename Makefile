@@ -25,6 +25,7 @@ test: deps lint
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test -p docket-protocol --features ts --test typescript
 	$(MAKE) ws-conformance
+	$(MAKE) api-conformance
 	$(MAKE) web-test
 
 ## WebSocket conformance: the Autobahn TestSuite's cases (kosoku) against an echo server with
@@ -40,6 +41,13 @@ web-test: web
 	$(CARGO) build -p docket-server --bin docket
 	cd clients/web && npx vitest run
 	cd clients/web && DOCKET_BIN=$(TARGET_DIR)/debug/docket npm run --silent e2e
+
+## Schemathesis against a demo portal, as a firm user and as a client user: the server answers
+## only what the OpenAPI document says (docs/decisions/0017-api-conformance.md).
+.PHONY: api-conformance
+api-conformance:
+	$(CARGO) build -p docket-server --bin docket
+	DOCKET_BIN=$(TARGET_DIR)/debug/docket ./scripts/api-conformance.sh
 
 ## Refresh docs/screenshots/ (the end-to-end journeys, saving what they see).
 screenshots: web

@@ -154,6 +154,7 @@ pub struct Document {
 /// Descriptive fields of an upload, in the query string of the `POST` whose body is the file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UploadParams {
     /// The name the file had on the uploader's device (sanitised before use).
@@ -172,6 +173,7 @@ pub struct UploadParams {
 /// one version. Idempotent on (external id, version number).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DmsParams {
     pub filename: Text,

@@ -123,10 +123,72 @@ pub struct NewMilestoneRequest {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub expected_on: Option<String>,
-    /// Where to insert it (1 is first); later milestones move down. Default: last.
-    #[serde(default)]
+    /// Where to insert it (1 is first); later milestones move down. Default: last. A position
+    /// past the end means last.
+    #[serde(default, deserialize_with = "position::deserialize")]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2147483647))]
     pub position: Option<u32>,
+}
+
+/// The largest milestone position the server accepts (positions are a Postgres `int`).
+pub const MAX_POSITION: u32 = i32::MAX as u32;
+
+/// Reads a milestone position as JSON Schema reads `"type": "integer"`: any number without a
+/// fractional part, so `848.0` is 848 (the spec says integer, and to JSON Schema that number is
+/// one), from 1 to [`MAX_POSITION`].
+mod position {
+    use serde::de::{Deserializer, Error, Unexpected, Visitor};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        d.deserialize_option(OptionalPosition)
+    }
+
+    struct OptionalPosition;
+    struct Position;
+
+    const EXPECTED: &str = "a whole number from 1 to 2147483647";
+
+    impl<'de> Visitor<'de> for OptionalPosition {
+        type Value = Option<u32>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(EXPECTED)
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Position).map(Some)
+        }
+    }
+
+    impl Visitor<'_> for Position {
+        type Value = u32;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(EXPECTED)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<u32, E> {
+            u32::try_from(v)
+                .ok()
+                .filter(|p| (1..=super::MAX_POSITION).contains(p))
+                .ok_or_else(|| E::invalid_value(Unexpected::Unsigned(v), &EXPECTED))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<u32, E> {
+            u64::try_from(v)
+                .map_err(|_| E::invalid_value(Unexpected::Signed(v), &EXPECTED))
+                .and_then(|v| self.visit_u64(v))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<u32, E> {
+            if v.fract() == 0.0 && (1.0..=f64::from(super::MAX_POSITION)).contains(&v) {
+                Ok(v as u32)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &EXPECTED))
+            }
+        }
+    }
 }
 
 /// `PATCH /api/v1/matters/{matter_id}/milestones/{milestone_id}` (firm users on an open matter).
@@ -181,6 +243,32 @@ mod tests {
                 serde_json::Value::String(status.as_str().into())
             );
             assert_eq!(status.as_str().parse::<MilestoneStatus>(), Ok(status));
+        }
+    }
+
+    #[test]
+    fn a_position_is_any_whole_number_in_range() {
+        let position = |json: &str| {
+            serde_json::from_str::<NewMilestoneRequest>(&format!(r#"{{"title":"t"{json}}}"#))
+                .map(|r| r.position)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(position(""), Ok(None));
+        assert_eq!(position(r#","position":null"#), Ok(None));
+        assert_eq!(position(r#","position":848"#), Ok(Some(848)));
+        assert_eq!(position(r#","position":848.0"#), Ok(Some(848)));
+        assert_eq!(
+            position(r#","position":2147483647"#),
+            Ok(Some(MAX_POSITION))
+        );
+        for refused in ["0", "-1", "848.5", "2147483648", "1e300", r#""3""#] {
+            let refusal = position(&format!(r#","position":{refused}"#));
+            assert!(
+                refusal
+                    .as_ref()
+                    .is_err_and(|e| e.contains("whole number") || e.contains("invalid type")),
+                "{refused}: {refusal:?}"
+            );
         }
     }
 

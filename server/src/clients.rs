@@ -132,7 +132,9 @@ pub async fn insert_client(tenant: &mut Tenant, req: &CreateClientRequest) -> Re
 
 /// The users of a client (firm users only).
 #[utoipa::path(get, path = "/api/v1/clients/{client_id}/users", tag = "clients",
-    params(("client_id" = ClientId, Path)), responses((status = 200, body = Vec<UserProfile>), (status = 404, body = ErrorResponses)))]
+    params(("client_id" = ClientId, Path)),
+    responses((status = 200, body = Vec<UserProfile>), (status = 403, description = "forbidden: client users", body = ErrorResponses),
+              (status = 404, body = ErrorResponses)))]
 pub async fn list_client_users(
     State(app): State<AppState>,
     signed: Signed,
@@ -175,7 +177,10 @@ pub async fn list_client_users(
 /// Invites a user of a client by e-mail (any firm user).
 #[utoipa::path(post, path = "/api/v1/clients/{client_id}/users", tag = "clients",
     params(("client_id" = ClientId, Path)), request_body = InviteClientUserRequest,
-    responses((status = 201, body = Invited), (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses)))]
+    responses((status = 201, body = Invited), (status = 403, description = "forbidden: client users", body = ErrorResponses),
+              (status = 404, body = ErrorResponses),
+              (status = 409, description = "conflict: a user with that e-mail address exists", body = ErrorResponses),
+              (status = 422, description = "invalid_input: the e-mail address or name", body = ErrorResponses)))]
 pub async fn invite_client_user(
     State(app): State<AppState>,
     signed: Signed,

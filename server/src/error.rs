@@ -2,7 +2,9 @@
 //! database, I/O and other internal failures all become a generic `internal` answer whose detail
 //! goes to the log only.
 
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use docket_protocol::error::{ErrorBody, ErrorCode};
@@ -201,9 +203,36 @@ impl From<QueryRejection> for Error {
 }
 
 /// `axum::Json`, answering bad bodies with our error codes.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(Error))]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        let body = Request::from_parts(parts.clone(), body);
+        let bytes = Bytes::from_request(body, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge
+            } else {
+                Error::MalformedJson(e.body_text())
+            }
+        })?;
+        let again = Request::from_parts(parts, Body::from(bytes.clone()));
+        match axum::Json::<T>::from_request(again, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            // serde_json reports some wrong types (a number where an enum belongs) as syntax
+            // errors; well-formed JSON of the wrong shape is invalid input, not malformed JSON.
+            Err(JsonRejection::JsonSyntaxError(e))
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() =>
+            {
+                Err(Error::InvalidInput(e.body_text()))
+            }
+            Err(rejection) => Err(rejection.into()),
+        }
+    }
+}
 
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {

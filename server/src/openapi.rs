@@ -9,6 +9,10 @@ use crate::{
     access, audit, auth, channels, clients, documents, matters, milestones, practice_areas,
 };
 
+mod shared_errors;
+
+use shared_errors::SharedErrors;
+
 /// The API document.
 #[derive(OpenApi)]
 #[openapi(
@@ -60,7 +64,7 @@ use crate::{
         milestones::templates::put_milestone_template,
     ),
     components(schemas(docket_protocol::error::ErrorCode)),
-    modifiers(&SessionAuth),
+    modifiers(&SessionAuth, &SharedErrors),
     security(("session_cookie" = []), ("bearer" = [])),
 )]
 #[derive(Debug)]

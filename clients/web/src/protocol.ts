@@ -424,7 +424,8 @@ export type NewMilestoneRequest = { title: Text, note?: Text | null, client_acti
  */
 expected_on?: string | null, 
 /**
- * Where to insert it (1 is first); later milestones move down. Default: last.
+ * Where to insert it (1 is first); later milestones move down. Default: last. A position
+ * past the end means last.
  */
 position?: number | null, };
 

@@ -81,9 +81,10 @@ pub fn email(
 
 /// Sets the password of an invited user.
 #[utoipa::path(
-    post, path = "/api/v1/invitations/accept", tag = "auth", request_body = AcceptInvitationRequest,
+    post, path = "/api/v1/invitations/accept", tag = "auth", request_body = AcceptInvitationRequest, security(()),
     responses((status = 204), (status = 410, description = "invitation_invalid", body = docket_protocol::error::ErrorBody),
-              (status = 422, body = docket_protocol::error::ErrorBody))
+              (status = 422, body = docket_protocol::error::ErrorBody),
+              (status = 429, description = "rate_limited", body = docket_protocol::error::ErrorBody))
 )]
 pub async fn accept(
     State(app): State<AppState>,

@@ -70,7 +70,9 @@ pub async fn start_enrolment(
 /// Confirms enrolment with a code from the new secret; answers the recovery codes, once.
 #[utoipa::path(
     post, path = "/api/v1/auth/mfa/enrolment/confirm", tag = "auth", request_body = MfaCode,
-    responses((status = 200, body = MfaEnrolled), (status = 401, body = ErrorResponses), (status = 429, body = ErrorResponses))
+    responses((status = 200, body = MfaEnrolled), (status = 401, description = "invalid_mfa_code", body = ErrorResponses),
+              (status = 409, description = "conflict: the session is not enrolling, or enrolment was not started", body = ErrorResponses),
+              (status = 429, description = "rate_limited", body = ErrorResponses))
 )]
 pub async fn confirm_enrolment(
     State(app): State<AppState>,
@@ -144,7 +146,10 @@ pub async fn confirm_enrolment(
 /// Completes sign-in with a TOTP code or a one-time recovery code.
 #[utoipa::path(
     post, path = "/api/v1/auth/mfa/verify", tag = "auth", request_body = MfaVerifyRequest,
-    responses((status = 200, body = SessionGrant), (status = 401, body = ErrorResponses), (status = 429, body = ErrorResponses))
+    responses((status = 200, body = SessionGrant), (status = 401, description = "invalid_mfa_code", body = ErrorResponses),
+              (status = 409, description = "conflict: the session is not waiting for a code", body = ErrorResponses),
+              (status = 422, description = "invalid_input: neither or both of code and recovery_code", body = ErrorResponses),
+              (status = 429, description = "rate_limited", body = ErrorResponses))
 )]
 pub async fn verify(
     State(app): State<AppState>,
@@ -207,7 +212,8 @@ pub async fn verify(
 /// Confirms the user's identity again (password and TOTP) before a sensitive change.
 #[utoipa::path(
     post, path = "/api/v1/auth/reauthenticate", tag = "auth", request_body = ReauthenticateRequest,
-    responses((status = 204), (status = 401, body = ErrorResponses), (status = 429, body = ErrorResponses))
+    responses((status = 204), (status = 401, description = "invalid_credentials", body = ErrorResponses),
+              (status = 429, description = "rate_limited", body = ErrorResponses))
 )]
 pub async fn reauthenticate(
     State(app): State<AppState>,

@@ -25,7 +25,7 @@ use crate::{Error, Result};
 /// Sign in with e-mail and password; continue with MFA.
 #[utoipa::path(
     post, path = "/api/v1/auth/sign-in", tag = "auth",
-    request_body = SignInRequest,
+    request_body = SignInRequest, security(()),
     responses(
         (status = 200, description = "Password accepted; complete MFA next", body = SessionGrant),
         (status = 401, description = "invalid_credentials", body = docket_protocol::error::ErrorBody),

@@ -185,11 +185,13 @@ fn origin_allowed(origin: &str, public_url: &str) -> bool {
 
 /// History query parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Events after this `seq` (default 0: from the start).
     #[serde(default)]
     pub after: u64,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

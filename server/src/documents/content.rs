@@ -21,6 +21,7 @@ use crate::{Error, Result};
 
 /// `?disposition=inline` shows a PDF or image in the browser; anything else downloads.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ContentQuery {
     #[serde(default)]
     pub disposition: Option<String>,

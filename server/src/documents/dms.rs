@@ -27,7 +27,9 @@ use crate::{matters, Error, Result};
     params(("matter_id" = MatterId, Path), ("external_id" = String, Path), ("external_version" = u32, Path), DmsParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Document), (status = 201, body = Document), (status = 403, body = ErrorResponses),
-              (status = 404, body = ErrorResponses), (status = 422, description = "file_refused", body = ErrorResponses)))]
+              (status = 404, body = ErrorResponses),
+              (status = 409, description = "conflict: the DMS pushed the same version twice at once", body = ErrorResponses),
+              (status = 413, body = ErrorResponses), (status = 422, description = "file_refused, invalid_input", body = ErrorResponses)))]
 pub async fn dms_push(
     State(app): State<AppState>,
     signed: Signed,
@@ -37,7 +39,12 @@ pub async fn dms_push(
 ) -> Result<(StatusCode, Json<Document>)> {
     let external_id =
         Text::new(external_id).map_err(|e| Error::InvalidInput(format!("external_id: {e}")))?;
-    if external_id.is_empty() || external_id.chars().count() > 200 || external_version == 0 {
+    // Versions are stored as a Postgres `int`: refuse what does not fit rather than wrap it.
+    if external_id.is_empty()
+        || external_id.chars().count() > 200
+        || external_version == 0
+        || i32::try_from(external_version).is_err()
+    {
         return Err(Error::InvalidInput(
             "The DMS id is 1 to 200 characters and versions count from 1.".into(),
         ));

@@ -71,7 +71,8 @@ pub async fn publish(
 #[utoipa::path(post, path = "/api/v1/documents/{document_id}/versions/{number}/send-back", tag = "documents",
     params(("document_id" = DocumentId, Path), ("number" = u32, Path)), request_body = SendBackRequest,
     responses((status = 200, body = Document), (status = 403, body = ErrorResponses),
-              (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses)))]
+              (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses),
+              (status = 422, description = "invalid_input: the reason", body = ErrorResponses)))]
 pub async fn send_back(
     State(app): State<AppState>,
     signed: Signed,

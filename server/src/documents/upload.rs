@@ -112,8 +112,10 @@ pub(crate) fn title_from(params_title: Option<&str>, filename: &str) -> Result<S
 #[utoipa::path(post, path = "/api/v1/matters/{matter_id}/documents", tag = "documents",
     params(("matter_id" = MatterId, Path), UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = Document), (status = 404, body = ErrorResponses),
-              (status = 413, body = ErrorResponses), (status = 422, description = "file_refused", body = ErrorResponses)))]
+    responses((status = 201, body = Document),
+              (status = 403, description = "forbidden: no documents scope, or the matter is closed", body = ErrorResponses),
+              (status = 404, body = ErrorResponses), (status = 413, body = ErrorResponses),
+              (status = 422, description = "file_refused, invalid_input", body = ErrorResponses)))]
 pub async fn upload_document(
     State(app): State<AppState>,
     signed: Signed,
@@ -330,7 +332,8 @@ async fn alert_responsible(
     params(("document_id" = DocumentId, Path), UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = Document), (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses),
-              (status = 413, body = ErrorResponses), (status = 422, description = "file_refused", body = ErrorResponses)))]
+              (status = 409, description = "conflict: another version was added at the same moment", body = ErrorResponses),
+              (status = 413, body = ErrorResponses), (status = 422, description = "file_refused, invalid_input", body = ErrorResponses)))]
 pub async fn upload_version(
     State(app): State<AppState>,
     signed: Signed,

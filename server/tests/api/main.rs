@@ -19,6 +19,7 @@ mod keys;
 mod matter_activity;
 mod matters;
 mod milestones;
+mod openapi;
 mod sessions;
 mod socket_protocol;
 mod vault;
