@@ -15,7 +15,7 @@ bin="${DOCKET_BIN:-${CARGO_TARGET_DIR:-$repo/target}/debug/docket}"
 examples="${DOCKET_API_EXAMPLES:-40}"
 seed="${DOCKET_API_SEED:-20261130}"
 
-"$repo/scripts/ensure-schemathesis.sh"
+"$repo/scripts/ensure-pytool.sh" schemathesis 'schemathesis>=4.32,<5' --version
 [ -x "$bin" ] || { echo "api-conformance: no server binary at $bin (cargo build -p docket-server --bin docket)" >&2; exit 1; }
 
 free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

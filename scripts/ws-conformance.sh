@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/ensure-kosoku.sh
+./scripts/ensure-pytool.sh kosoku kosoku --help
 cargo="${CARGO:-cargo}"
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 "$cargo" build -q -p docket-server --bin docket-ws-echo

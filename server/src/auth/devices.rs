@@ -1,10 +1,10 @@
 //! Devices: recognising the browser or app a user signs in from, and alerting them to a new one.
 
 use docket_protocol::auth::AlertDetail;
-use docket_protocol::ids::{AlertId, DeviceId, UserId};
+use docket_protocol::ids::{DeviceId, UserId};
 use time::OffsetDateTime;
 
-use super::{token, ClientMeta};
+use super::{alerts, token, ClientMeta};
 use crate::audit::{self, AuditRecord};
 use crate::db::Tenant;
 use crate::Result;
@@ -69,15 +69,7 @@ pub async fn recognise(
             device_label: meta.user_agent.clone(),
             source_ip: meta.ip.map(|ip| ip.to_string()),
         };
-        sqlx::query!(
-            "insert into user_alert (alert_id, user_id, kind, body, created_at) values ($1, $2, 'new_device', $3, $4)",
-            AlertId::new().0,
-            user_id.0,
-            serde_json::to_value(&detail).map_err(anyhow::Error::from)?,
-            now
-        )
-        .execute(tenant.conn())
-        .await?;
+        alerts::raise(tenant, user_id, detail, now).await?;
     }
     audit::record(
         tenant,

@@ -8,13 +8,12 @@ use docket_protocol::auth::{
     MfaCode, MfaEnrolled, MfaEnrolment, MfaVerifyRequest, ReauthenticateRequest, SessionGrant,
     SessionStage,
 };
-use docket_protocol::ids::AlertId;
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 
-use super::recovery_codes;
 use super::session::{self, Authenticated, MFA_STAGE_LIFETIME};
 use super::throttle::{self, Key, Recorded};
+use super::{alerts, recovery_codes};
 use super::{password, totp, Signed};
 use crate::audit::{self, AuditRecord};
 use crate::channels::Control;
@@ -380,15 +379,7 @@ async fn alert_locked(
     let detail = AlertDetail::MfaLocked {
         source_ip: auth.ctx.source_ip.map(|ip| ip.to_string()),
     };
-    sqlx::query!(
-        "insert into user_alert (alert_id, user_id, kind, body, created_at) values ($1, $2, 'mfa_locked', $3, $4)",
-        AlertId::new().0,
-        auth.user.user_id.0,
-        serde_json::to_value(&detail).map_err(anyhow::Error::from)?,
-        now
-    )
-    .execute(tenant.conn())
-    .await?;
+    alerts::raise(tenant, auth.user.user_id, detail, now).await?;
     audit::record(
         tenant,
         AuditRecord::new("auth.mfa.locked").target("user", auth.user.user_id),

@@ -5,6 +5,7 @@
 //! [`Signed`] only a session that has completed MFA, and is what every other domain's handlers use.
 
 pub(crate) mod account;
+pub mod alerts;
 mod cookies;
 mod devices;
 pub mod invitations;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use docket_protocol::auth::{Alert, AlertDetail};
 use docket_protocol::channel::ServerFrame;
 use docket_protocol::documents::{Category, Document, UploadParams, VersionState};
-use docket_protocol::ids::{AlertId, DocumentId, MatterId, UserId};
+use docket_protocol::ids::{DocumentId, MatterId, UserId};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use super::ingest::{ingest, Ingested};
 use super::{channel_card, load, wire, ErrorResponses};
 use crate::access::{authorize, Action, Resource};
 use crate::audit::{self, AuditRecord};
-use crate::auth::Signed;
+use crate::auth::{alerts, Signed};
 use crate::channels::store::StoredEvent;
 use crate::channels::Control;
 use crate::db::Tenant;
@@ -304,27 +304,13 @@ async fn alert_responsible(
     title: &str,
     at: time::OffsetDateTime,
 ) -> Result<Alert> {
-    let alert = Alert {
-        alert_id: AlertId::new(),
-        created_at: at,
-        read: false,
-        detail: AlertDetail::ClientUpload {
-            matter_id,
-            document_id: DocumentId(document_id),
-            title: title.to_owned(),
-            uploaded_by: signed.user.display_name.clone(),
-        },
+    let detail = AlertDetail::ClientUpload {
+        matter_id,
+        document_id: DocumentId(document_id),
+        title: title.to_owned(),
+        uploaded_by: signed.user.display_name.clone(),
     };
-    sqlx::query!(
-        "insert into user_alert (alert_id, user_id, kind, body, created_at) values ($1, $2, 'client_upload', $3, $4)",
-        alert.alert_id.0,
-        responsible.0,
-        serde_json::to_value(&alert.detail).map_err(anyhow::Error::from)?,
-        at
-    )
-    .execute(tenant.conn())
-    .await?;
-    Ok(alert)
+    alerts::raise(tenant, responsible, detail, at).await
 }
 
 /// Adds a version to a document (firm users); it starts `internal`.

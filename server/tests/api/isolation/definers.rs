@@ -40,6 +40,18 @@ async fn tenant(app: &TestApp, actor: Option<UserId>) -> Tenant {
     .expect("tenant")
 }
 
+/// A row's column names, sorted.
+fn columns(row: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = row
+        .as_object()
+        .expect("row")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 fn sqlstate(err: sqlx::Error) -> String {
     match err.as_database_error().and_then(|e| e.code()) {
         Some(code) => code.into_owned(),
@@ -101,14 +113,7 @@ async fn no_tenant_reads_another_users_credentials_and_clients_see_firm_staff_by
         .iter()
         .any(|p| p["user_id"] == f.fee_earner.user_id.0.to_string()));
     for person in &named {
-        let mut columns: Vec<&str> = person
-            .as_object()
-            .expect("row")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        columns.sort_unstable();
-        assert_eq!(columns, ["display_name", "kind", "user_id"]);
+        assert_eq!(columns(person), ["display_name", "kind", "user_id"]);
     }
     // Nor does `person` name another client's users, or anyone to nobody.
     let foreign = select(
@@ -138,14 +143,7 @@ async fn the_sign_in_look_up_returns_no_hash_and_nothing_inside_a_tenant() {
     );
     let rows = select(&app, None, &lookup).await.expect("select");
     assert_eq!(rows.len(), 1);
-    let mut columns: Vec<&str> = rows[0]
-        .as_object()
-        .expect("row")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    columns.sort_unstable();
-    assert_eq!(columns, ["mfa_enrolled", "status", "user_id"]);
+    assert_eq!(columns(&rows[0]), ["mfa_enrolled", "status", "user_id"]);
     let inside = select(&app, Some(f.gc.user_id), &lookup)
         .await
         .expect("select");
