@@ -197,7 +197,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1024))]
+        #![proptest_config(ProptestConfig::with_cases(8192))]
 
         #[test]
         fn sanitised_names_are_harmless(name in hostile_name(), kind in prop::sample::select(FileKind::ALL.to_vec())) {

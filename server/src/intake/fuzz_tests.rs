@@ -263,7 +263,7 @@ fn expected_under_tight(bytes: &[u8]) -> Result<FileKind, Refusal> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(384))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn damaged_files_are_classified_the_same_way_every_time(

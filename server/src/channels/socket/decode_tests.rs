@@ -171,7 +171,7 @@ fn assert_decodes_sanely(text: &str) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn every_valid_frame_round_trips(frame in client_frame()) {
