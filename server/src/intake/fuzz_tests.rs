@@ -25,8 +25,10 @@ fn zip(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {
     writer.finish().expect("finish").into_inner()
 }
 
+/// A compound file with 512-byte sectors (version 3), small enough for a fuzzing seed.
 fn compound(streams: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut file = CompoundFile::create(Cursor::new(Vec::new())).expect("create");
+    let mut file = CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
+        .expect("create");
     for (path, data) in streams {
         let path = std::path::Path::new(path);
         if let Some(parent) = path.parent() {
