@@ -8,7 +8,7 @@ DEV_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/docket_dev
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: demo test lint fmt deps build web web-test screenshots sqlx-prepare dev-db protocol-ts
+.PHONY: demo test lint fmt deps build web web-test screenshots sqlx-prepare dev-db protocol-ts fuzz
 
 ## Run a demo firm on this machine: private PostgreSQL, seeded data, portal on 127.0.0.1:8080.
 demo: deps web
@@ -86,3 +86,18 @@ sqlx-prepare:
 	rm -rf .sqlx && mkdir .sqlx
 	touch server/src/lib.rs
 	SQLX_OFFLINE=false DATABASE_URL=$(DEV_DATABASE_URL) SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx $(CARGO) check --workspace --all-targets
+
+## Fuzz the parsers with cargo fuzz (nightly; never part of `make test`): each of FUZZ_TARGETS for
+## FUZZ_SECONDS, one at a time, from the committed seeds plus those intake's tests build. A crash
+## lands in fuzz/artifacts/<target>/; see docs/decisions/0018-parser-fuzzing.md.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= frame intake zip cfb filename
+fuzz:
+	./scripts/ensure-cargo-fuzz.sh
+	DOCKET_FUZZ_SEEDS=$(CURDIR)/fuzz/corpus/built $(CARGO) test -p docket-server --lib intake::fuzz_tests::seeds
+	set -e; cd fuzz; for target in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$target; \
+	  seeds=corpus/built; [ $$target != frame ] || seeds=seeds/frame; \
+	  nice -n 10 cargo +nightly fuzz run $$target corpus/$$target $$seeds -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1; \
+	done

@@ -8,7 +8,7 @@
 //! - [`hub`]: this node's rooms (one per followed matter) and connection registry.
 //! - [`bus`]: fan-out between nodes through Redis, or nothing on a single node.
 //! - [`presence`]: online/away per matter, in Redis with expiries or in memory.
-//! - [`socket`]: one connection's task.
+//! - `socket`: one connection's task; [`decode_frame`] is how it reads a client's text frame.
 //! - [`wire`]: the socket's settings and the close code for each protocol violation.
 //!
 //! A send is: authorise → group-commit transaction (assign `seq`, insert) → publish locally and on
@@ -40,6 +40,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 pub use bus::Control;
+pub use socket::decode_frame;
 
 use crate::access::{authorize, Action, Resource};
 use crate::auth::{ClientMeta, Signed};

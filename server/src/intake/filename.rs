@@ -116,6 +116,8 @@ pub fn content_disposition(disposition: Disposition, filename: &str) -> HeaderVa
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -176,6 +178,41 @@ mod tests {
         let name = sanitise_filename(&long, FileKind::Pdf);
         assert_eq!(name.chars().count(), MAX_CHARS);
         assert!(name.ends_with("é.pdf"));
+    }
+
+    /// Names a hostile or careless client might send: paths, dots, controls, invisible and
+    /// reserved characters, Windows device names and long runs, mixed with anything at all.
+    fn hostile_name() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            prop::sample::select(vec![
+                "/", "\\", "..", ".", " ", "\0", "\n", "\u{7f}", "\u{85}", "\u{202E}", "\u{200B}",
+                "\u{FEFF}", "\u{3000}", ":", "*", "?", "\"", "<", ">", "|", "CON", "lpt1", "nul.",
+                ".pdf", ".PDF", ".txt", ".jpeg", ".exe", "é", "𝄞", "a", "report",
+            ])
+            .prop_map(str::to_owned),
+            any::<char>().prop_map(String::from),
+            "[a-z .]{1,150}",
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8192))]
+
+        #[test]
+        fn sanitised_names_are_harmless(name in hostile_name(), kind in prop::sample::select(FileKind::ALL.to_vec())) {
+            let clean = sanitise_filename(&name, kind);
+            prop_assert!(!clean.chars().any(|c| c.is_control() || is_invisible(c)), "{clean:?}");
+            prop_assert!(!clean.contains(['/', '\\']) && !clean.contains(|c| r#"<>:"|?*"#.contains(c)));
+            // One segment, so no `..` component; nor a hidden file, nor a name Windows trims.
+            prop_assert!(!clean.starts_with(['.', ' ']) && !clean.ends_with(['.', ' ']));
+            prop_assert!(clean.chars().count() <= MAX_CHARS);
+            let stem = clean.strip_suffix(kind.extension()).and_then(|s| s.strip_suffix('.'));
+            prop_assert!(stem.is_some_and(|stem| !stem.trim().is_empty() && !is_reserved(stem)), "{clean:?}");
+            prop_assert_eq!(sanitise_filename(&clean, kind), clean.clone(), "not idempotent for {:?}", name);
+            let header = content_disposition(Disposition::Attachment, &clean);
+            prop_assert!(header.to_str().is_ok_and(|v| v.starts_with("attachment; filename=")));
+        }
     }
 
     #[test]

@@ -268,6 +268,9 @@ impl std::fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 #[cfg(test)]
+mod fuzz_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

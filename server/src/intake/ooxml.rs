@@ -1,9 +1,10 @@
 //! ZIP containers: a Word, Excel or PowerPoint document (OOXML) without macros, or refused.
 //!
-//! Two passes. The central directory first, which costs nothing to read: encrypted entries,
-//! declared sizes and ratios, whether it is OOXML at all. Then every entry is decompressed once,
-//! counting what actually comes out (a header may lie about sizes), capped by the limits, and its
-//! first bytes checked for programs, archives and packaged OLE objects inside the document.
+//! Two passes. The central directory first, which costs little to read: encrypted entries,
+//! declared sizes and ratios, entries that share compressed data, whether it is OOXML at all. Then
+//! every entry is decompressed once, counting what actually comes out (a header may lie about
+//! sizes), capped by the limits, and its first bytes checked for programs, archives and packaged
+//! OLE objects inside the document.
 
 use std::io::{Cursor, Read, Seek};
 
@@ -62,6 +63,14 @@ fn check<R: Read + Seek>(
         return Err(Refusal::DecompressionBomb);
     }
     check_directory(&mut archive, limits, *budget)?;
+    // Entries sharing compressed data (the "better zip bomb") each pass the ratio check while the
+    // file as a whole inflates thousands of times over; no Office package shares data.
+    if archive
+        .has_overlapping_files()
+        .map_err(|_| Refusal::UnknownType)?
+    {
+        return Err(Refusal::DecompressionBomb);
+    }
     if archive.index_for_name("[Content_Types].xml").is_none() {
         return Err(if embedded {
             Refusal::NestedArchive

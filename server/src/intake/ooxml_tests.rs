@@ -191,6 +191,49 @@ fn sizes_that_lie_are_caught_while_decompressing() {
     assert_eq!(check(bytes), Err(Refusal::DecompressionBomb));
 }
 
+/// The "better zip bomb": many central-directory entries share one run of compressed data, so
+/// each entry passes the ratio check on its own while the file inflates ten-thousandfold.
+#[test]
+fn entries_sharing_compressed_data_are_bombs() {
+    // Just under `ratio_min_size`, so no entry is checked for its ratio.
+    let zeros = vec![0u8; 1_000_000];
+    let bytes = docx(&[("word/media/s0000.bin", &zeros)]);
+    let shared = share_entry(&bytes, b"word/media/s0000.bin", 400);
+    assert!(shared.len() < 40 * 1024, "{} bytes", shared.len());
+    assert_eq!(check(shared), Err(Refusal::DecompressionBomb));
+}
+
+/// Adds `copies` central-directory records for `name` (renamed `...0001.bin`, `...0002.bin`, ...)
+/// that all point at its one local entry, and counts them in the end record.
+fn share_entry(bytes: &[u8], name: &[u8], copies: u16) -> Vec<u8> {
+    let field = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let at = positions(bytes, b"PK\x01\x02")
+        .into_iter()
+        .find(|&at| bytes[at + 46..].starts_with(name))
+        .expect("a central record");
+    let record = &bytes[at..at + 46 + field(at + 28) + field(at + 30) + field(at + 32)];
+    let end = *positions(bytes, b"PK\x05\x06")
+        .last()
+        .expect("an end record");
+    let mut out = bytes[..end].to_vec();
+    let digits = 46 + name.len() - 8..46 + name.len() - 4;
+    for copy in 1..=copies {
+        let mut clone = record.to_vec();
+        clone[digits.clone()].copy_from_slice(format!("{copy:04}").as_bytes());
+        out.extend_from_slice(&clone);
+    }
+    let mut tail = bytes[end..].to_vec();
+    for count_at in [8, 10] {
+        let count = u16::from_le_bytes([tail[count_at], tail[count_at + 1]]) + copies;
+        tail[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
+    }
+    let size = u32::from_le_bytes([tail[12], tail[13], tail[14], tail[15]]);
+    let size = size + u32::from(copies) * record.len() as u32;
+    tail[12..16].copy_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&tail);
+    out
+}
+
 #[test]
 fn encrypted_entries_are_refused() {
     let mut bytes = docx(&[]);

@@ -6,6 +6,7 @@
 //! as their batches commit, so one socket can have many sends in flight.
 
 mod amend;
+mod decode;
 mod ephemeral;
 mod session_check;
 mod subscription;
@@ -28,6 +29,8 @@ use futures_util::stream::{FuturesUnordered, SplitSink};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use uuid::Uuid;
+
+pub use decode::decode_frame;
 
 use super::hub::{Admission, ConnSignal, SlowFlag};
 use super::store::NewEvent;
@@ -240,29 +243,9 @@ impl Connection {
         sink: &mut Sink,
         pending: &mut FuturesUnordered<PendingAck>,
     ) -> Result<(), Closing> {
-        let outcome = if text.len() > MAX_FRAME_BYTES {
-            Err((
-                ErrorCode::PayloadTooLarge,
-                format!("Frames are limited to {MAX_FRAME_BYTES} bytes."),
-                None,
-                None,
-            ))
-        } else {
-            match serde_json::from_str::<ClientFrame>(text) {
-                Ok(frame) => self.on_frame(frame, sink, pending).await,
-                Err(err) if err.is_data() => Err((
-                    ErrorCode::InvalidInput,
-                    format!("Not a frame this server knows: {err}"),
-                    None,
-                    None,
-                )),
-                Err(err) => Err((
-                    ErrorCode::MalformedJson,
-                    format!("Not valid JSON: {err}"),
-                    None,
-                    None,
-                )),
-            }
+        let outcome = match decode_frame(text) {
+            Ok(frame) => self.on_frame(frame, sink, pending).await,
+            Err((code, message)) => Err((code, message, None, None)),
         };
         match outcome {
             Ok(()) => Ok(()),
