@@ -1,0 +1,89 @@
+//! The production-safety check run by `docket serve`: a configuration that is fine for a demo on
+//! one's own machine (the built-in key, plain HTTP, insecure cookies) is refused anywhere else,
+//! with a message saying what to fix.
+
+use anyhow::bail;
+use time::Duration;
+
+use super::Config;
+
+impl Config {
+    /// Refuses a configuration that is unsafe outside one's own machine, saying what to fix.
+    pub fn check_production_safety(&self) -> anyhow::Result<()> {
+        let local = self.listen.ip().is_loopback();
+        let mut problems = Vec::new();
+        if self.key_is_default && !local {
+            problems.push(
+                "DOCKET_KEY_ENCRYPTION_KEY is not set, so the built-in demo key would protect real data: \
+                 set it to 32 random bytes in base64 (e.g. `openssl rand -base64 32`)",
+            );
+        }
+        if !self.cookie_secure && !local {
+            problems.push(
+                "DOCKET_COOKIE_SECURE=false sends session cookies over plain HTTP: \
+                 remove it and put TLS in front of Docket",
+            );
+        }
+        if !local && !self.public_url.starts_with("https://") {
+            problems.push(
+                "DOCKET_PUBLIC_URL must be an https:// address when listening beyond localhost: \
+                 terminate TLS in front of Docket and set the public address",
+            );
+        }
+        if self.idle_timeout <= Duration::ZERO || self.absolute_lifetime < self.idle_timeout {
+            problems
+                .push("the idle timeout must be positive and no longer than the absolute lifetime");
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        bail!(
+            "refusing to start with an unsafe configuration:\n  - {}",
+            problems.join("\n  - ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_key_is_refused_off_localhost() {
+        let mut config = Config::defaults();
+        config.listen = "0.0.0.0:8080".parse().expect("addr");
+        config.public_url = "https://portal.example".into();
+        let err = config
+            .check_production_safety()
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("DOCKET_KEY_ENCRYPTION_KEY"), "{err}");
+        config.key_is_default = false;
+        config
+            .check_production_safety()
+            .expect("safe once a key is set");
+    }
+
+    #[test]
+    fn insecure_cookies_and_plain_http_are_refused_off_localhost() {
+        let mut config = Config::defaults();
+        config.key_is_default = false;
+        config.listen = "10.0.0.5:8080".parse().expect("addr");
+        config.cookie_secure = false;
+        let err = config
+            .check_production_safety()
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("DOCKET_COOKIE_SECURE") && err.contains("https://"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn loopback_demo_defaults_are_allowed() {
+        Config::defaults()
+            .check_production_safety()
+            .expect("a local demo may use defaults");
+    }
+}
