@@ -11,10 +11,10 @@ use docket_protocol::auth::{
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 
-use super::session::{self, Authenticated, MFA_STAGE_LIFETIME};
+use super::session::{self, MFA_STAGE_LIFETIME};
 use super::throttle::{self, Key, Recorded};
 use super::{alerts, recovery_codes};
-use super::{password, totp, Signed};
+use super::{password, totp, Authenticated, Signed};
 use crate::audit::{self, AuditRecord};
 use crate::channels::Control;
 use crate::db::Tenant;

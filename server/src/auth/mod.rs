@@ -8,6 +8,7 @@ pub(crate) mod account;
 pub mod alerts;
 mod cookies;
 mod devices;
+mod extract;
 pub mod invitations;
 pub(crate) mod mfa;
 pub mod password;
@@ -22,7 +23,8 @@ pub mod totp;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
-pub use session::{actor_of, end as end_session, profile, Authenticated, ClientMeta, Signed};
+pub use extract::{actor_of, profile, Authenticated, ClientMeta, Signed};
+pub use session::end as end_session;
 
 use crate::startup::AppState;
 

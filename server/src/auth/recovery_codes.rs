@@ -7,8 +7,8 @@
 use rand::Rng;
 use time::OffsetDateTime;
 
-use super::session::Authenticated;
 use super::token;
+use super::Authenticated;
 use crate::db::Tenant;
 use crate::Result;
 
