@@ -37,11 +37,14 @@
 //! # Layout
 //! - [`keys`]: [`MatterKey`], [`DataKey`], [`matter_key`], [`destroy_matter_key`].
 //! - [`stream`]: the chunk format — pure functions.
-//! - [`store`]: [`BlobStore`], [`BlobKey`], [`Stored`], [`PutError`].
+//! - [`store`]: [`BlobStore`], [`BlobKey`], [`Stored`], [`PutError`]: encrypting into and
+//!   decrypting out of the store.
+//! - `backend`: the object stores themselves (local directory, S3) and multipart uploads.
 //! - `reader`: [`BlobReader`], the blocking `Read + Seek` view.
 //!
 //! [`Keyring::key_id`]: crate::keyring::Keyring::key_id
 
+mod backend;
 pub mod keys;
 mod reader;
 pub mod store;
