@@ -11,7 +11,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ingest::ingest;
-use super::upload::{insert_version, record_or_discard, title_from, NewVersion};
+use super::rows::{insert_version, NewVersion};
+use super::upload::{record_or_discard, title_from};
 use super::{load, wire, ErrorResponses};
 use crate::access::{authorize, Action, Resource};
 use crate::audit::{self, AuditRecord};

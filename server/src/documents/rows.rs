@@ -1,5 +1,6 @@
 //! Document and version rows, read inside the tenant transaction (row-level security decides what
-//! the actor sees), and their wire form.
+//! the actor sees), and their wire form; and writing a new version row, which every way of adding
+//! a version (upload, new version, the DMS mirror) shares.
 
 use docket_protocol::directory::PersonRef;
 use docket_protocol::documents::{
@@ -9,8 +10,9 @@ use docket_protocol::ids::{DocumentId, MatterId, UserId, VersionId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::ingest::Ingested;
 use crate::db::Tenant;
-use crate::intake::FileKind;
+use crate::intake::{sanitise_filename, FileKind};
 use crate::{Error, Result};
 
 /// One `document` row.
@@ -186,4 +188,55 @@ pub async fn versions(tenant: &mut Tenant, documents: &[Uuid]) -> Result<Vec<Ver
     )
     .fetch_all(tenant.conn())
     .await?)
+}
+
+/// What a new version row carries.
+pub(crate) struct NewVersion<'a> {
+    pub(crate) document_id: Uuid,
+    pub(crate) matter_id: MatterId,
+    pub(crate) version_id: Uuid,
+    pub(crate) number: i32,
+    pub(crate) state: VersionState,
+    pub(crate) origin: &'static str,
+    pub(crate) external_version: Option<i32>,
+    pub(crate) filename: &'a str,
+    pub(crate) ingested: &'a Ingested,
+    pub(crate) uploaded_by: UserId,
+    pub(crate) at: time::OffsetDateTime,
+}
+
+/// Writes one `document_version` row. Two versions racing for the same number: the loser is told
+/// to try again.
+pub(crate) async fn insert_version(tenant: &mut Tenant, v: &NewVersion<'_>) -> Result<()> {
+    let kind = v.ingested.kind;
+    sqlx::query!(
+        r#"insert into document_version (version_id, document_id, matter_id, number, state, origin,
+               external_version, filename, file_kind, media_type, size_bytes, sha256, blob_key,
+               wrapped_data_key, uploaded_by, uploaded_at, published_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"#,
+        v.version_id,
+        v.document_id,
+        v.matter_id.0,
+        v.number,
+        v.state.as_str(),
+        v.origin,
+        v.external_version,
+        sanitise_filename(v.filename, kind),
+        kind.as_str(),
+        kind.mime(),
+        v.ingested.stored.plaintext_len as i64,
+        &v.ingested.stored.sha256[..],
+        v.ingested.blob_key.as_str(),
+        v.ingested.wrapped_data_key,
+        v.uploaded_by.0,
+        v.at,
+        (v.state == VersionState::Published).then_some(v.at),
+    )
+    .execute(tenant.conn())
+    .await
+    .map_err(Error::on_constraint(
+        "document_version_number_key",
+        "Another version was added at the same moment; try again.",
+    ))?;
+    Ok(())
 }

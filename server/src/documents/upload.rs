@@ -12,6 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ingest::{ingest, Ingested};
+use super::rows::{insert_version, NewVersion};
 use super::{channel_card, load, wire, ErrorResponses};
 use crate::access::{authorize, Action, Resource};
 use crate::audit::{self, AuditRecord};
@@ -20,58 +21,8 @@ use crate::channels::store::StoredEvent;
 use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::{Json, Path, Query};
-use crate::intake::sanitise_filename;
 use crate::startup::AppState;
 use crate::{matters, Error, Result};
-
-/// What a new version row carries.
-pub(crate) struct NewVersion<'a> {
-    pub(crate) document_id: Uuid,
-    pub(crate) matter_id: MatterId,
-    pub(crate) version_id: Uuid,
-    pub(crate) number: i32,
-    pub(crate) state: VersionState,
-    pub(crate) origin: &'static str,
-    pub(crate) external_version: Option<i32>,
-    pub(crate) filename: &'a str,
-    pub(crate) ingested: &'a Ingested,
-    pub(crate) uploaded_by: UserId,
-    pub(crate) at: time::OffsetDateTime,
-}
-
-pub(crate) async fn insert_version(tenant: &mut Tenant, v: &NewVersion<'_>) -> Result<()> {
-    let kind = v.ingested.kind;
-    sqlx::query!(
-        r#"insert into document_version (version_id, document_id, matter_id, number, state, origin,
-               external_version, filename, file_kind, media_type, size_bytes, sha256, blob_key,
-               wrapped_data_key, uploaded_by, uploaded_at, published_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"#,
-        v.version_id,
-        v.document_id,
-        v.matter_id.0,
-        v.number,
-        v.state.as_str(),
-        v.origin,
-        v.external_version,
-        sanitise_filename(v.filename, kind),
-        kind.as_str(),
-        kind.mime(),
-        v.ingested.stored.plaintext_len as i64,
-        &v.ingested.stored.sha256[..],
-        v.ingested.blob_key.as_str(),
-        v.ingested.wrapped_data_key,
-        v.uploaded_by.0,
-        v.at,
-        (v.state == VersionState::Published).then_some(v.at),
-    )
-    .execute(tenant.conn())
-    .await
-    .map_err(Error::on_constraint(
-        "document_version_number_key",
-        "Another version was added at the same moment; try again.",
-    ))?;
-    Ok(())
-}
 
 /// Runs `write` in a transaction after a successful ingest; if it fails, the blob goes too.
 pub(crate) async fn record_or_discard<T>(
