@@ -787,3 +787,58 @@ pub fn send_in_background(
 pub fn text(s: &str) -> Text {
     Text::new(s).expect("test text")
 }
+
+/// A minimal PDF (the type is decided by its content).
+pub fn pdf(marker: &str) -> Vec<u8> {
+    format!("%PDF-1.7\n1 0 obj\n<< /Title ({marker}) >>\nendobj\ntrailer\n<< >>\n%%EOF\n")
+        .into_bytes()
+}
+
+/// A new document (a small PDF) on `matter`, uploaded by `client`.
+pub async fn upload_pdf(client: &Client, matter: MatterId, category: &str) -> (StatusCode, Value) {
+    new_document(client, matter, category, "document.pdf", pdf("isolation")).await
+}
+
+/// Sends `bytes` as the raw body of a POST/PUT with the client's credentials.
+pub async fn upload(
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    let base = client.base();
+    let mut request = client
+        .raw()
+        .request(method, format!("{base}{path}"))
+        .body(bytes);
+    if let Some(token) = &client.bearer {
+        request = request.bearer_auth(token);
+    }
+    if let Some(csrf) = &client.csrf {
+        request = request.header("x-csrf-token", csrf);
+    }
+    let response = request.send().await.expect("upload");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// A new document on `matter`, uploaded by `client` as `name` in `category`.
+pub async fn new_document(
+    client: &Client,
+    matter: MatterId,
+    category: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    upload(
+        client,
+        reqwest::Method::POST,
+        &format!("/api/v1/matters/{matter}/documents?filename={name}&category={category}"),
+        bytes,
+    )
+    .await
+}

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::channels::{next_json, raw_socket};
-use crate::helpers::{code, spawn_app};
+use crate::helpers::{code, new_document, pdf, spawn_app};
 
 const NUL: &str = "a\u{0}b";
 
@@ -89,12 +89,12 @@ async fn nul_bytes_in_upload_names_and_dms_ids_are_refused() {
     let app = spawn_app().await;
     let f = &app.firm;
     let partner = app.bearer(&f.partner).await;
-    let (status, body) = crate::documents::new_document(
+    let (status, body) = new_document(
         &partner,
         f.matter_a1,
         "contracts",
         "lease%00.pdf",
-        crate::documents::pdf("nul"),
+        pdf("nul"),
     )
     .await;
     refused(status, &body, "filename");
@@ -107,7 +107,7 @@ async fn nul_bytes_in_upload_names_and_dms_ids_are_refused() {
             f.matter_a1
         ))
         .bearer_auth(partner.bearer.as_deref().unwrap_or_default())
-        .body(crate::documents::pdf("dms"))
+        .body(pdf("dms"))
         .send()
         .await
         .expect("dms push");

@@ -12,8 +12,7 @@ use docket_server::{vault, Error};
 use reqwest::StatusCode;
 use secrecy::SecretBox;
 
-use crate::documents::{pdf, upload_pdf};
-use crate::helpers::{code, spawn_app_with, Client, TestApp};
+use crate::helpers::{code, pdf, spawn_app_with, upload_pdf, Client, TestApp};
 
 const KEK_A: [u8; 32] = [0xA1; 32];
 const KEK_B: [u8; 32] = [0xB2; 32];

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, TestApp, TestUser};
+use crate::helpers::{spawn_app, upload_pdf, TestApp, TestUser};
 
 /// Tables that hold no client or matter data, and so carry no row-level security.
 const WITHOUT_RLS: &[&str] = &[
@@ -108,7 +108,7 @@ async fn populate(app: &TestApp) {
     let partner = app.bearer(&f.partner).await;
     for matter in [f.matter_a1, f.matter_b1] {
         for publish in [true, false] {
-            let (status, doc) = crate::documents::upload_pdf(&partner, matter, "contracts").await;
+            let (status, doc) = upload_pdf(&partner, matter, "contracts").await;
             assert_eq!(status, StatusCode::CREATED, "{doc}");
             if publish {
                 let id = doc["document_id"].as_str().expect("id");
