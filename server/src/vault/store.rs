@@ -1,7 +1,7 @@
 //! Encrypted blobs in an object store: encrypting as a body streams in, and fetching and
 //! decrypting only the chunks a read needs. Only ciphertext (the [`super::stream`] format) is ever
 //! handed to the store; which store (the local filesystem by default, an S3-compatible bucket by
-//! configuration) and how an upload is written to it is [`super::backend`]'s business.
+//! configuration) and how an upload is written to it is `backend`'s business.
 
 use std::ops::Range;
 use std::sync::Arc;
