@@ -1,22 +1,29 @@
 //! The Docket server: a secure client portal for law firms, organised around one channel per matter.
 //!
-//! The crate is a library with a thin binary (`src/main.rs`) so the integration tests can start the
+//! The crate is a library with thin binaries (`src/main.rs`, the `docket` command; `src/bin/`, the
+//! WebSocket echo server of the protocol conformance run) so the integration tests can start the
 //! real application in-process, on port 0, against a fresh database.
 //!
 //! # Layout
 //! Domain modules own their router, types, handlers and SQL:
-//! - [`auth`]: passwords, TOTP, sign-in, sessions, devices, invitations, throttling.
+//! - [`auth`]: passwords, TOTP and recovery codes, sign-in, sessions (the extractors apart from the
+//!   lifecycle), devices, invitations, throttling, security alerts.
 //! - [`access`]: the one access policy ([`access::authorize`]) and per-matter grants.
 //! - [`matters`], [`clients`], [`practice_areas`]: the directory.
 //! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
 //! - [`channels`]: real-time matter channels — WebSocket, group commit, fan-out, presence.
+//! - [`documents`]: upload, the review-and-publish lifecycle, versions, download, the DMS mirror.
 //! - [`audit`]: the hash-chained audit trail, its verification and export.
-//! - [`admin`]: what a practice manager does from the command line.
+//! - [`admin`]: what a practice manager does from the command line, including key rotation.
 //! - [`demo`]: the demo firm and the embedded default for `docket demo`.
 //! - [`web`]: the built web client, served from memory, and the browser's security headers.
 //!
+//! Below the documents domain: [`intake`] (what an uploaded file is, whether it is accepted and
+//! clean) and [`vault`] (envelope encryption and the encrypted blob store).
+//!
 //! Plumbing beside them: [`config`], [`error`], [`db`] (pools, migrations, the tenant transaction),
-//! [`clock`], [`keyring`], [`mail`], [`startup`] (router and server), [`telemetry`], [`openapi`].
+//! [`clock`], [`keyring`] (the key-encryption keys and the keys derived from them), [`mail`],
+//! [`startup`] (router and server), [`telemetry`], [`openapi`].
 
 pub mod access;
 pub mod admin;
