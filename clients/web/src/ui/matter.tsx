@@ -11,7 +11,7 @@ import type { Message, Pending } from "../lib/conversation";
 import { fullWhen, initials, shortWhen } from "../lib/format";
 import { categoryLabel } from "../lib/documents";
 import { STATUS_LABELS } from "../lib/milestones";
-import { Notice, PageTitle } from "./auth";
+import { Notice, PageTitle } from "./page";
 import { DocumentsTab } from "./documents";
 import { TimelineTab } from "./timeline";
 import { follow } from "./router";
