@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Alert, CurrentSession, DeviceInfo, SessionInfo } from "../protocol";
 import { api, describe } from "../lib/api";
 import { deviceName, fullWhen } from "../lib/format";
-import { Notice, PageTitle } from "./auth";
+import { Notice, PageTitle } from "./page";
 
 export function Account({ session, onSignOut }: { session: CurrentSession; onSignOut: () => void }) {
   const [sessions, setSessions] = useState<SessionInfo[]>();

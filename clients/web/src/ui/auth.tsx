@@ -1,7 +1,7 @@
 // Signing in: password, then a TOTP or recovery code; first sign-in enrols an authenticator app
 // (QR code and manual key) and shows the recovery codes once; invitation links set a password.
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { JSX } from "preact";
 import type {
   AcceptInvitationRequest,
@@ -12,31 +12,9 @@ import type {
   SignInRequest,
 } from "../protocol";
 import { api, describe } from "../lib/api";
+import { Notice, PageTitle } from "./page";
 import { QrCode } from "./qr";
 import { navigate } from "./router";
-
-/** The page's main heading, focused when the page appears so screen readers announce it. */
-export function PageTitle({ children }: { children: string }) {
-  const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
-    document.title = `${children} · Docket`;
-    ref.current?.focus();
-  }, [children]);
-  return (
-    <h1 ref={ref} tabIndex={-1}>
-      {children}
-    </h1>
-  );
-}
-
-/** An error or notice in a live region. */
-export function Notice({ kind, text }: { kind: "error" | "info" | "success"; text?: string }) {
-  return (
-    <p class={`notice notice-${kind}`} role={kind === "error" ? "alert" : "status"} hidden={!text}>
-      {text}
-    </p>
-  );
-}
 
 function AuthCard({ title, children }: { title: string; children: JSX.Element | JSX.Element[] }) {
   return (

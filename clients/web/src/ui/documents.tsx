@@ -6,7 +6,7 @@ import type { Category, CurrentSession, Document as MatterDocument, DocumentVers
 import { api, describe } from "../lib/api";
 import { byCategory, categoryLabel, CATEGORIES, formatSize, uploadFile } from "../lib/documents";
 import { fullWhen, shortWhen } from "../lib/format";
-import { Notice, PageTitle } from "./auth";
+import { Notice, PageTitle } from "./page";
 import { follow } from "./router";
 
 const STATE_LABELS = { internal: "Internal", pending_review: "Pending review", published: "Published" } as const;

@@ -5,7 +5,7 @@ import type { MatterSummary } from "../protocol";
 import { MAX_UNREAD } from "../protocol";
 import type { Channel } from "../lib/channel";
 import { shortWhen, fullWhen } from "../lib/format";
-import { Notice, PageTitle } from "./auth";
+import { Notice, PageTitle } from "./page";
 import { follow } from "./router";
 
 interface Row {

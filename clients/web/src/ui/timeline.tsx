@@ -13,7 +13,7 @@ import type {
 } from "../protocol";
 import { api, describe } from "../lib/api";
 import { formatDay, pendingActions, progressSummary, STATUS_LABELS } from "../lib/milestones";
-import { Notice } from "./auth";
+import { Notice } from "./page";
 
 const STATUSES: MilestoneStatus[] = ["upcoming", "in_progress", "done", "skipped"];
 
