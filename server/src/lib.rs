@@ -8,7 +8,8 @@
 //! Domain modules own their router, types, handlers and SQL:
 //! - [`auth`]: passwords, TOTP and recovery codes, sign-in, sessions (the extractors apart from the
 //!   lifecycle), devices, invitations, throttling, security alerts.
-//! - [`access`]: the one access policy ([`access::authorize`]) and per-matter grants.
+//! - [`access`]: the one access policy ([`access::authorize`]), the opening every handler on a
+//!   matter goes through ([`access::matter`]), and per-matter grants.
 //! - [`matters`], [`clients`], [`practice_areas`]: the directory.
 //! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
 //! - [`channels`]: real-time matter channels — WebSocket, group commit, fan-out, presence.

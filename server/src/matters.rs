@@ -14,9 +14,11 @@ use docket_protocol::directory::{
     CreateMatterRequest, FirmRole, Grant, MatterActivity, MatterDetail, MatterSummary, PersonRef,
     Scope,
 };
-use docket_protocol::ids::{MatterId, UserId};
+use docket_protocol::ids::MatterId;
 
-use crate::access::{authorize, matter_scopes, Action, Actor, MatterFacts, Resource};
+use crate::access::{
+    authorize, matter_scopes, parse_scopes, query_matters, Action, Actor, MatterRow, Resource,
+};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
 use crate::db::Tenant;
@@ -31,42 +33,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/matters", get(list_matters).post(create_matter))
         .route("/matters/{matter_id}", get(get_matter))
-        .route(
-            "/matters/{matter_id}/audit",
-            get(crate::audit::export::export_matter_audit),
-        )
-}
-
-/// One row of the matter query, with the actor-relative facts the policy needs.
-struct MatterRow {
-    matter_id: uuid::Uuid,
-    reference: String,
-    title: String,
-    client_id: uuid::Uuid,
-    client_name: String,
-    practice_area: String,
-    portal_enabled: bool,
-    status: String,
-    sensitivity: String,
-    opened_at: time::OffsetDateTime,
-    responsible_fee_earner_id: uuid::Uuid,
-    responsible_name: String,
-    on_team: bool,
-    grant_scopes: Option<Vec<String>>,
 }
 
 impl MatterRow {
-    fn facts(&self) -> Result<MatterFacts> {
-        Ok(MatterFacts {
-            client_id: self.client_id.into(),
-            responsible_fee_earner_id: self.responsible_fee_earner_id.into(),
-            actor_on_team: self.on_team,
-            portal_enabled: self.portal_enabled,
-            actor_grant: parse_scopes(self.grant_scopes.as_deref().unwrap_or_default())?,
-            closed: self.status == "closed",
-        })
-    }
-
     fn summary(
         self,
         scopes: Vec<Scope>,
@@ -94,65 +63,6 @@ impl MatterRow {
             scopes,
         })
     }
-}
-
-/// Parses scope names stored in the database.
-pub fn parse_scopes(names: &[String]) -> Result<Vec<Scope>> {
-    names
-        .iter()
-        .map(|n| {
-            n.parse()
-                .map_err(|e: docket_protocol::directory::UnknownName| Error::Internal(e.into()))
-        })
-        .collect()
-}
-
-/// Matters visible to the tenant's actor (or, with `only`, those of them).
-async fn query_matters(
-    tenant: &mut Tenant,
-    actor: UserId,
-    only: Option<&[MatterId]>,
-) -> Result<Vec<MatterRow>> {
-    Ok(sqlx::query_as!(
-        MatterRow,
-        r#"select m.matter_id, m.reference, m.title, m.client_id, c.name as client_name,
-                  pa.name as practice_area, pa.portal_enabled, m.status, m.sensitivity, m.opened_at,
-                  m.responsible_fee_earner_id, rf.display_name as "responsible_name!",
-                  exists (select 1 from matter_team t where t.matter_id = m.matter_id and t.user_id = $1) as "on_team!",
-                  (select g.scopes from matter_grant g where g.matter_id = m.matter_id and g.user_id = $1) as grant_scopes
-           from matter m
-           join client c on c.client_id = m.client_id
-           join practice_area pa on pa.practice_area_id = m.practice_area_id
-           join person rf on rf.user_id = m.responsible_fee_earner_id
-           where $2::uuid[] is null or m.matter_id = any($2)
-           order by m.opened_at desc, m.reference"#,
-        actor.0,
-        only.map(|ids| ids.iter().map(|m| m.0).collect::<Vec<_>>()) as Option<Vec<uuid::Uuid>>
-    )
-    .fetch_all(tenant.conn())
-    .await?)
-}
-
-/// The policy facts of one matter for `actor`; `NotFound` if the database does not admit it.
-pub async fn facts(tenant: &mut Tenant, actor: &Actor, matter_id: MatterId) -> Result<MatterFacts> {
-    let row = query_matters(tenant, actor.user_id(), Some(&[matter_id]))
-        .await?
-        .pop()
-        .ok_or(Error::NotFound)?;
-    row.facts()
-}
-
-/// The policy facts of several matters for `actor`; matters the database does not admit are absent.
-pub async fn facts_of(
-    tenant: &mut Tenant,
-    actor: &Actor,
-    ids: &[MatterId],
-) -> Result<Vec<(MatterId, MatterFacts)>> {
-    query_matters(tenant, actor.user_id(), Some(ids))
-        .await?
-        .iter()
-        .map(|row| Ok((MatterId(row.matter_id), row.facts()?)))
-        .collect()
 }
 
 /// The matters the signed-in user may see, with what they may see of each.

@@ -21,8 +21,8 @@ use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
 use crate::{
-    access, auth, channels, clients, documents, matters, milestones, openapi, practice_areas, web,
-    Error,
+    access, audit, auth, channels, clients, documents, matters, milestones, openapi,
+    practice_areas, web, Error,
 };
 
 /// State shared by every request. Cheap to clone.
@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(channels::router())
         .merge(documents::router())
         .merge(milestones::router())
+        .merge(audit::router())
         .route("/openapi.json", get(openapi::serve_spec))
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;

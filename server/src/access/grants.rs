@@ -8,14 +8,14 @@ use axum::Router;
 use docket_protocol::directory::{Grant, GrantRequest, Scope};
 use docket_protocol::ids::{MatterId, UserId};
 
-use super::{authorize, Action, Resource};
+use super::Action;
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
 use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::{Json, Path};
 use crate::startup::AppState;
-use crate::{matters, Error, Result};
+use crate::{Error, Result};
 
 type ErrorResponses = docket_protocol::error::ErrorBody;
 
@@ -38,12 +38,7 @@ pub async fn put_grant(
     Json(req): Json<GrantRequest>,
 ) -> Result<Json<Grant>> {
     let mut tenant = signed.tenant(&app).await?;
-    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-    authorize(
-        &signed.actor,
-        Action::ManageGrants,
-        Resource::Matter(&facts),
-    )?;
+    let facts = super::matter(&mut tenant, &signed.actor, matter_id, Action::ManageGrants).await?;
     let grant = upsert_grant(&mut tenant, matter_id, facts.client_id, user_id, req.scopes).await?;
     tenant.commit().await?;
     app.channels
@@ -121,12 +116,7 @@ pub async fn revoke_grant(
     Path((matter_id, user_id)): Path<(MatterId, UserId)>,
 ) -> Result<StatusCode> {
     let mut tenant = signed.tenant(&app).await?;
-    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-    authorize(
-        &signed.actor,
-        Action::ManageGrants,
-        Resource::Matter(&facts),
-    )?;
+    let facts = super::matter(&mut tenant, &signed.actor, matter_id, Action::ManageGrants).await?;
     delete_grant(&mut tenant, matter_id, facts.client_id, user_id).await?;
     tenant.commit().await?;
     app.channels

@@ -14,6 +14,7 @@ use docket_protocol::directory::{ClientRole, FirmRole, Scope};
 use docket_protocol::documents::Category;
 use docket_protocol::ids::{ClientId, UserId};
 
+use super::facts::MatterFacts;
 use crate::{Error, Result};
 
 /// The acting user, as the policy sees them.
@@ -50,20 +51,6 @@ impl Actor {
     pub fn is_supervisor(&self) -> bool {
         matches!(self.firm_role(), Some(FirmRole::Admin | FirmRole::Partner))
     }
-}
-
-/// What the policy needs to know about a matter, relative to the actor.
-#[derive(Clone, Debug)]
-pub struct MatterFacts {
-    pub client_id: ClientId,
-    pub responsible_fee_earner_id: UserId,
-    /// Whether the actor is on the matter's team.
-    pub actor_on_team: bool,
-    pub portal_enabled: bool,
-    /// The actor's own grant on the matter, if any.
-    pub actor_grant: Vec<Scope>,
-    /// A closed matter is read-only.
-    pub closed: bool,
 }
 
 /// What is being acted on.

@@ -8,12 +8,12 @@ use docket_protocol::audit::AuditEntry;
 use docket_protocol::ids::MatterId;
 
 use super::{record, AuditRecord};
-use crate::access::{authorize, Action, Resource};
+use crate::access::{self, Action};
 use crate::auth::Signed;
 use crate::db::Tenant;
 use crate::error::Path;
 use crate::startup::AppState;
-use crate::{matters, Result};
+use crate::Result;
 
 /// The matter's trail, oldest first, as the tenant may see it.
 pub async fn matter_trail(tenant: &mut Tenant, matter_id: MatterId) -> Result<Vec<AuditEntry>> {
@@ -66,12 +66,13 @@ pub async fn export_matter_audit(
     Path(matter_id): Path<MatterId>,
 ) -> Result<Response> {
     let mut tenant = signed.tenant(&app).await?;
-    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-    authorize(
+    let facts = access::matter(
+        &mut tenant,
         &signed.actor,
+        matter_id,
         Action::ExportMatterAudit,
-        Resource::Matter(&facts),
-    )?;
+    )
+    .await?;
     let entries = matter_trail(&mut tenant, matter_id).await?;
     record(
         &mut tenant,

@@ -2,15 +2,26 @@
 //!
 //! Features call [`record`] inside the same tenant transaction as the act itself, so an act and its
 //! audit row commit or vanish together. The chain is verified by [`chain::verify`]
-//! (`docket audit verify`) and one matter's trail is exported by [`export`].
+//! (`docket audit verify`) and one matter's trail is exported by [`export`], mounted by [`router`].
 
 pub mod chain;
 pub mod export;
 
+use axum::routing::get;
+use axum::Router;
 use docket_protocol::ids::{ClientId, MatterId};
 
 use crate::db::Tenant;
+use crate::startup::AppState;
 use crate::Result;
+
+/// Routes under `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/matters/{matter_id}/audit",
+        get(export::export_matter_audit),
+    )
+}
 
 /// One act to record. The actor, device and source address come from the tenant transaction.
 #[derive(Clone, Debug)]

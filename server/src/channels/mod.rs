@@ -42,13 +42,13 @@ use tokio::sync::mpsc;
 pub use bus::Control;
 pub use socket::decode_frame;
 
-use crate::access::{authorize, Action, Resource};
+use crate::access::{self, Action};
 use crate::auth::{ClientMeta, Signed};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Json, Path, Query};
 use crate::startup::AppState;
-use crate::{matters, Error, Result};
+use crate::{Error, Result};
 
 /// The real-time machinery of one node.
 #[derive(Clone, Debug)]
@@ -211,8 +211,7 @@ pub async fn list_events(
         return Err(Error::InvalidInput("limit must be 1 to 500".into()));
     }
     let mut tenant = signed.tenant(&app).await?;
-    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-    authorize(&signed.actor, Action::ViewMatter, Resource::Matter(&facts))?;
+    access::matter(&mut tenant, &signed.actor, matter_id, Action::ViewMatter).await?;
     let rows = store::page(tenant.conn(), matter_id, query.after, limit + 1).await?;
     let head = store::head(tenant.conn(), matter_id).await?;
     tenant.commit().await?;

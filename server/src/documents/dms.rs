@@ -14,13 +14,13 @@ use super::ingest::ingest;
 use super::rows::{insert_version, NewVersion};
 use super::upload::{record_or_discard, title_from};
 use super::{load, wire, ErrorResponses};
-use crate::access::{authorize, Action, Resource};
+use crate::access::{self, Action};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
 use crate::db::Tenant;
 use crate::error::{Json, Path, Query};
 use crate::startup::AppState;
-use crate::{matters, Error, Result};
+use crate::{Error, Result};
 
 /// The DMS pushes version `external_version` of its document `external_id`. Idempotent: the same
 /// pair again returns what is already here (200) without storing anything twice.
@@ -127,12 +127,13 @@ async fn already_pushed(
     external_version: u32,
 ) -> Result<Option<Document>> {
     let mut tenant = signed.tenant(app).await?;
-    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-    authorize(
+    access::matter(
+        &mut tenant,
         &signed.actor,
+        matter_id,
         Action::ManageDocuments,
-        Resource::Matter(&facts),
-    )?;
+    )
+    .await?;
     let mut answer = None;
     if let Some(document_id) = dms_document(&mut tenant, matter_id, external_id).await? {
         let (doc, versions, _) = load(&mut tenant, signed, DocumentId(document_id)).await?;

@@ -25,14 +25,14 @@ use docket_protocol::ids::{DocumentId, MatterId, UserId};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::{authorize, Action, MatterFacts, Resource};
+use crate::access::{self, authorize, Action, MatterFacts, Resource};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
 use crate::channels::store::{self as channel_store, NewEvent, StoredEvent};
 use crate::db::Tenant;
 use crate::error::{Json, Path};
 use crate::startup::AppState;
-use crate::{matters, Error, Result};
+use crate::{Error, Result};
 
 use self::content::download;
 use self::dms::dms_push;
@@ -86,13 +86,14 @@ pub(crate) async fn load(
         .await?
         .pop()
         .ok_or(Error::NotFound)?;
-    let facts = matters::facts(tenant, &signed.actor, MatterId(doc.matter_id)).await?;
-    authorize(
-        &signed.actor,
-        Action::ViewDocument(doc.category()?),
-        Resource::Matter(&facts),
-    )
-    .map_err(|_| Error::NotFound)?;
+    let view = Action::ViewDocument(doc.category()?);
+    // A document the actor may not see is as unknown to them as one that does not exist.
+    let facts = access::matter(tenant, &signed.actor, MatterId(doc.matter_id), view)
+        .await
+        .map_err(|e| match e {
+            Error::Forbidden => Error::NotFound,
+            e => e,
+        })?;
     let versions = rows::versions(tenant, &[doc.document_id]).await?;
     Ok((doc, versions, facts))
 }
@@ -122,7 +123,7 @@ pub async fn list_documents(
     Path(matter_id): Path<MatterId>,
 ) -> Result<Json<Vec<Document>>> {
     let mut tenant = signed.tenant(&app).await?;
-    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
+    let facts = access::facts(&mut tenant, &signed.actor, matter_id).await?;
     let docs = rows::documents(&mut tenant, Some(matter_id), None).await?;
     let ids: Vec<Uuid> = docs.iter().map(|d| d.document_id).collect();
     let versions = rows::versions(&mut tenant, &ids).await?;
@@ -226,7 +227,7 @@ pub async fn review_queue(
     matter_ids.sort();
     matter_ids.dedup();
     let facts: HashMap<MatterId, MatterFacts> =
-        matters::facts_of(&mut tenant, &signed.actor, &matter_ids)
+        access::facts_of(&mut tenant, &signed.actor, &matter_ids)
             .await?
             .into_iter()
             .collect();

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::ingest::{ingest, Ingested};
 use super::rows::{insert_version, NewVersion};
 use super::{channel_card, load, wire, ErrorResponses};
-use crate::access::{authorize, Action, Resource};
+use crate::access::{self, authorize, Action, Resource};
 use crate::audit::{self, AuditRecord};
 use crate::auth::{alerts, Signed};
 use crate::channels::store::StoredEvent;
@@ -22,7 +22,7 @@ use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::{Json, Path, Query};
 use crate::startup::AppState;
-use crate::{matters, Error, Result};
+use crate::{Error, Result};
 
 /// Runs `write` in a transaction after a successful ingest; if it fails, the blob goes too.
 pub(crate) async fn record_or_discard<T>(
@@ -139,12 +139,13 @@ async fn authorize_upload(
     category: Category,
 ) -> Result<UserId> {
     let mut tenant = signed.tenant(app).await?;
-    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-    authorize(
+    let facts = access::matter(
+        &mut tenant,
         &signed.actor,
+        matter_id,
         Action::UploadDocument,
-        Resource::Matter(&facts),
-    )?;
+    )
+    .await?;
     authorize(
         &signed.actor,
         Action::ViewDocument(category),

@@ -26,14 +26,14 @@ use docket_protocol::milestones::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::{authorize, Action, Resource};
+use crate::access::{self, Action};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
 use crate::channels::store::{self as channel_store, NewEvent};
 use crate::db::Tenant;
 use crate::error::{Json, Path};
 use crate::startup::AppState;
-use crate::{matters, Error, Result};
+use crate::{Error, Result};
 
 pub use self::rows::current_stages;
 use self::rows::MilestoneRow;
@@ -62,8 +62,7 @@ async fn begin(
     action: Action,
 ) -> Result<Tenant> {
     let mut tenant = signed.tenant(app).await?;
-    let facts = matters::facts(&mut tenant, &signed.actor, matter_id).await?;
-    authorize(&signed.actor, action, Resource::Matter(&facts))?;
+    access::matter(&mut tenant, &signed.actor, matter_id, action).await?;
     Ok(tenant)
 }
 

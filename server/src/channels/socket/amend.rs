@@ -6,11 +6,11 @@ use docket_protocol::ids::MatterId;
 use uuid::Uuid;
 
 use super::{gone, public_message, send_frame, Connection, FrameError, Sink};
-use crate::access::{authorize, Action, Resource};
+use crate::access::{self, Action};
 use crate::audit::{self, AuditRecord};
 use crate::channels::store::{self, NewEvent};
 use crate::channels::writer::Appended;
-use crate::{matters, Error, Result};
+use crate::{Error, Result};
 
 impl Connection {
     /// Edits (`text`) or deletes (`None`) one of the user's own messages, in a tenant transaction
@@ -24,12 +24,13 @@ impl Connection {
     ) -> Result<Appended> {
         let app = &self.app;
         let mut tenant = self.auth.tenant(app).await?;
-        let facts = matters::facts(&mut tenant, &self.auth.actor, matter_id).await?;
-        authorize(
+        let facts = access::matter(
+            &mut tenant,
             &self.auth.actor,
+            matter_id,
             Action::PostMessage,
-            Resource::Matter(&facts),
-        )?;
+        )
+        .await?;
         let author = self.auth.user.user_id;
         let new = NewEvent {
             matter_id,

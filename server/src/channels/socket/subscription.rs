@@ -11,10 +11,10 @@ use docket_protocol::ids::MatterId;
 use uuid::Uuid;
 
 use super::{gone, internal, send_frame, Closing, Connection, FrameError, Sink};
-use crate::access::{authorize, matter_scopes, Action, Resource};
+use crate::access::{self, matter_scopes, Action};
 use crate::channels::hub::Member;
 use crate::channels::store;
-use crate::{matters, Error};
+use crate::Error;
 
 /// Events replayed per database round trip.
 const REPLAY_PAGE: i64 = 500;
@@ -74,18 +74,14 @@ impl Connection {
             )
         };
         let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
-        let facts = match matters::facts(&mut tenant, &self.auth.actor, matter_id).await {
+        let opened =
+            access::matter(&mut tenant, &self.auth.actor, matter_id, Action::ViewMatter).await;
+        let facts = match opened {
             Ok(facts) => facts,
-            Err(Error::NotFound) => return Err(forbidden()),
+            Err(Error::NotFound | Error::Forbidden) => return Err(forbidden()),
             Err(err) => return Err(internal(err)),
         };
         tenant.commit().await.map_err(internal)?;
-        authorize(
-            &self.auth.actor,
-            Action::ViewMatter,
-            Resource::Matter(&facts),
-        )
-        .map_err(|_| forbidden())?;
         Ok(matter_scopes(&self.auth.actor, &facts))
     }
 
@@ -204,7 +200,7 @@ impl Connection {
             .collect();
         let facts = async {
             let mut tenant = self.auth.tenant(&self.app).await?;
-            let facts = matters::facts_of(&mut tenant, &self.auth.actor, &ids).await?;
+            let facts = access::facts_of(&mut tenant, &self.auth.actor, &ids).await?;
             tenant.commit().await?;
             Ok::<_, Error>(facts)
         }
