@@ -43,6 +43,7 @@ fn to_client(client_id: uuid::Uuid, kind: &str, name: String) -> Result<Client> 
 
 /// Clients visible to the user: all of them for firm users, their own for client users.
 #[utoipa::path(get, path = "/api/v1/clients", tag = "clients", responses((status = 200, body = Vec<Client>)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn list_clients(
     State(app): State<AppState>,
     signed: Signed,
@@ -62,6 +63,7 @@ pub async fn list_clients(
 /// One client.
 #[utoipa::path(get, path = "/api/v1/clients/{client_id}", tag = "clients",
     params(("client_id" = ClientId, Path)), responses((status = 200, body = Client), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn get_client(
     State(app): State<AppState>,
     signed: Signed,
@@ -87,6 +89,7 @@ pub async fn get_client(
 /// Creates a client (firm admins and partners).
 #[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = CreateClientRequest,
     responses((status = 201, body = Client), (status = 403, body = ErrorResponses), (status = 422, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn create_client(
     State(app): State<AppState>,
     signed: Signed,
@@ -135,6 +138,7 @@ pub async fn insert_client(tenant: &mut Tenant, req: &CreateClientRequest) -> Re
     params(("client_id" = ClientId, Path)),
     responses((status = 200, body = Vec<UserProfile>), (status = 403, description = "forbidden: client users", body = ErrorResponses),
               (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn list_client_users(
     State(app): State<AppState>,
     signed: Signed,
@@ -181,6 +185,7 @@ pub async fn list_client_users(
               (status = 404, body = ErrorResponses),
               (status = 409, description = "conflict: a user with that e-mail address exists", body = ErrorResponses),
               (status = 422, description = "invalid_input: the e-mail address or name", body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn invite_client_user(
     State(app): State<AppState>,
     signed: Signed,

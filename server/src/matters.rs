@@ -68,6 +68,7 @@ impl MatterRow {
 /// The matters the signed-in user may see, with what they may see of each.
 #[utoipa::path(get, path = "/api/v1/matters", tag = "matters",
     responses((status = 200, body = Vec<MatterSummary>), (status = 401, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn list_matters(
     State(app): State<AppState>,
     signed: Signed,
@@ -99,6 +100,7 @@ pub async fn list_matters(
 #[utoipa::path(get, path = "/api/v1/matters/{matter_id}", tag = "matters",
     params(("matter_id" = MatterId, Path)),
     responses((status = 200, body = MatterDetail), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn get_matter(
     State(app): State<AppState>,
     signed: Signed,
@@ -166,6 +168,7 @@ pub async fn matter_detail(
 /// Opens a matter (firm admins and partners).
 #[utoipa::path(post, path = "/api/v1/matters", tag = "matters", request_body = CreateMatterRequest,
     responses((status = 201, body = MatterDetail), (status = 403, body = ErrorResponses), (status = 409, body = ErrorResponses), (status = 422, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn create_matter(
     State(app): State<AppState>,
     signed: Signed,

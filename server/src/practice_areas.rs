@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
 /// The firm's practice areas (firm users only).
 #[utoipa::path(get, path = "/api/v1/practice-areas", tag = "directory",
     responses((status = 200, body = Vec<PracticeArea>), (status = 403, body = docket_protocol::error::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn list_practice_areas(
     State(app): State<AppState>,
     signed: Signed,

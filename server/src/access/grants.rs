@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(put, path = "/api/v1/matters/{matter_id}/grants/{user_id}", tag = "access",
     params(("matter_id" = MatterId, Path), ("user_id" = UserId, Path)), request_body = GrantRequest,
     responses((status = 200, body = Grant), (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses), (status = 422, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn put_grant(
     State(app): State<AppState>,
     signed: Signed,
@@ -110,6 +111,7 @@ pub async fn upsert_grant(
 #[utoipa::path(delete, path = "/api/v1/matters/{matter_id}/grants/{user_id}", tag = "access",
     params(("matter_id" = MatterId, Path), ("user_id" = UserId, Path)),
     responses((status = 204), (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn revoke_grant(
     State(app): State<AppState>,
     signed: Signed,

@@ -60,6 +60,7 @@ pub fn to_json_lines(entries: &[AuditEntry]) -> String {
         (status = 403, body = docket_protocol::error::ErrorBody), (status = 404, body = docket_protocol::error::ErrorBody),
     )
 )]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn export_matter_audit(
     State(app): State<AppState>,
     signed: Signed,

@@ -18,6 +18,7 @@ type ErrorResponses = docket_protocol::error::ErrorBody;
 /// Who is signed in, at what stage.
 #[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
     responses((status = 200, body = CurrentSession), (status = 401, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.user_id))]
 pub async fn current_session(
     State(app): State<AppState>,
     auth: Authenticated,
@@ -35,6 +36,7 @@ pub async fn current_session(
 /// Ends the current session.
 #[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "auth",
     responses((status = 204), (status = 401, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.user_id))]
 pub async fn sign_out(
     State(app): State<AppState>,
     auth: Authenticated,
@@ -63,6 +65,7 @@ pub async fn sign_out(
 /// The user's live sessions, newest first.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "account",
     responses((status = 200, body = Vec<SessionInfo>), (status = 401, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn list_sessions(
     State(app): State<AppState>,
     signed: Signed,
@@ -99,6 +102,7 @@ pub async fn list_sessions(
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{session_id}", tag = "account",
     params(("session_id" = SessionId, Path)),
     responses((status = 204), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn revoke_session(
     State(app): State<AppState>,
     signed: Signed,
@@ -124,6 +128,7 @@ pub async fn revoke_session(
 /// The devices the user has signed in from.
 #[utoipa::path(get, path = "/api/v1/me/devices", tag = "account",
     responses((status = 200, body = Vec<DeviceInfo>), (status = 401, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn list_devices(
     State(app): State<AppState>,
     signed: Signed,
@@ -152,6 +157,7 @@ pub async fn list_devices(
 #[utoipa::path(delete, path = "/api/v1/me/devices/{device_id}", tag = "account",
     params(("device_id" = DeviceId, Path)),
     responses((status = 204), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn revoke_device(
     State(app): State<AppState>,
     signed: Signed,
@@ -194,6 +200,7 @@ pub async fn revoke_device(
 /// The user's alerts, newest first.
 #[utoipa::path(get, path = "/api/v1/me/alerts", tag = "account",
     responses((status = 200, body = Vec<Alert>), (status = 401, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn list_alerts(State(app): State<AppState>, signed: Signed) -> Result<Json<Vec<Alert>>> {
     let mut tenant = signed.tenant(&app).await?;
     let rows = sqlx::query!("select alert_id, body, created_at, read_at from user_alert order by created_at desc limit 100")

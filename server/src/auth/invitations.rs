@@ -86,6 +86,7 @@ pub fn email(
               (status = 422, body = docket_protocol::error::ErrorBody),
               (status = 429, description = "rate_limited", body = docket_protocol::error::ErrorBody))
 )]
+#[tracing::instrument(skip_all)]
 pub async fn accept(
     State(app): State<AppState>,
     meta: ClientMeta,

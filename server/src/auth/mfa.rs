@@ -33,6 +33,7 @@ type ErrorResponses = docket_protocol::error::ErrorBody;
     post, path = "/api/v1/auth/mfa/enrolment", tag = "auth",
     responses((status = 200, body = MfaEnrolment), (status = 409, body = ErrorResponses))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.user_id))]
 pub async fn start_enrolment(
     State(app): State<AppState>,
     auth: Authenticated,
@@ -73,6 +74,7 @@ pub async fn start_enrolment(
               (status = 409, description = "conflict: the session is not enrolling, or enrolment was not started", body = ErrorResponses),
               (status = 429, description = "rate_limited", body = ErrorResponses))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.user_id))]
 pub async fn confirm_enrolment(
     State(app): State<AppState>,
     auth: Authenticated,
@@ -150,6 +152,7 @@ pub async fn confirm_enrolment(
               (status = 422, description = "invalid_input: neither or both of code and recovery_code", body = ErrorResponses),
               (status = 429, description = "rate_limited", body = ErrorResponses))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.user_id))]
 pub async fn verify(
     State(app): State<AppState>,
     auth: Authenticated,
@@ -214,6 +217,7 @@ pub async fn verify(
     responses((status = 204), (status = 401, description = "invalid_credentials", body = ErrorResponses),
               (status = 429, description = "rate_limited", body = ErrorResponses))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn reauthenticate(
     State(app): State<AppState>,
     signed: Signed,
@@ -261,6 +265,7 @@ pub async fn reauthenticate(
     post, path = "/api/v1/me/mfa/reset", tag = "account",
     responses((status = 200, body = SessionGrant), (status = 403, description = "reauthentication_required", body = ErrorResponses))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn reset(State(app): State<AppState>, signed: Signed) -> Result<Response> {
     let now = app.clock.now();
     require_recent_reauth(&signed, now)?;
@@ -311,6 +316,7 @@ pub async fn reset(State(app): State<AppState>, signed: Signed) -> Result<Respon
     post, path = "/api/v1/me/mfa/recovery-codes", tag = "account",
     responses((status = 200, body = Vec<String>), (status = 403, description = "reauthentication_required", body = ErrorResponses))
 )]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn regenerate_recovery_codes(
     State(app): State<AppState>,
     signed: Signed,

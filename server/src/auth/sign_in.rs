@@ -32,6 +32,7 @@ use crate::{Error, Result};
         (status = 429, description = "rate_limited", body = docket_protocol::error::ErrorBody),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub async fn sign_in(
     State(app): State<AppState>,
     meta: ClientMeta,

@@ -200,6 +200,7 @@ pub struct HistoryQuery {
 #[utoipa::path(get, path = "/api/v1/matters/{matter_id}/events", tag = "channels",
     params(("matter_id" = MatterId, Path), HistoryQuery),
     responses((status = 200, body = EventPage), (status = 404, body = docket_protocol::error::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn list_events(
     State(app): State<AppState>,
     signed: Signed,

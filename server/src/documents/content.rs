@@ -66,6 +66,7 @@ pub fn parse_range(value: &str, len: u64) -> Option<std::ops::Range<u64>> {
               (status = 304, description = "unchanged"), (status = 404, body = docket_protocol::error::ErrorBody),
               (status = 410, description = "the matter's documents were destroyed", body = docket_protocol::error::ErrorBody),
               (status = 416, description = "range not satisfiable")))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn download(
     State(app): State<AppState>,
     signed: Signed,

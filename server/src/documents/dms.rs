@@ -31,6 +31,7 @@ use crate::{Error, Result};
               (status = 404, body = ErrorResponses),
               (status = 409, description = "conflict: the DMS pushed the same version twice at once", body = ErrorResponses),
               (status = 413, body = ErrorResponses), (status = 422, description = "file_refused, invalid_input", body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn dms_push(
     State(app): State<AppState>,
     signed: Signed,

@@ -117,6 +117,7 @@ pub(crate) fn version(versions: &[VersionRow], number: u32) -> Result<&VersionRo
 #[utoipa::path(get, path = "/api/v1/matters/{matter_id}/documents", tag = "documents",
     params(("matter_id" = MatterId, Path)),
     responses((status = 200, body = Vec<Document>), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn list_documents(
     State(app): State<AppState>,
     signed: Signed,
@@ -157,6 +158,7 @@ pub async fn list_documents(
 #[utoipa::path(get, path = "/api/v1/documents/{document_id}", tag = "documents",
     params(("document_id" = DocumentId, Path)),
     responses((status = 200, body = Document), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn get_document(
     State(app): State<AppState>,
     signed: Signed,
@@ -202,6 +204,7 @@ pub(crate) async fn channel_card(
 /// Versions waiting for review on the matters the firm user sees, oldest first.
 #[utoipa::path(get, path = "/api/v1/documents/review-queue", tag = "documents",
     responses((status = 200, body = Vec<ReviewItem>), (status = 403, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn review_queue(
     State(app): State<AppState>,
     signed: Signed,

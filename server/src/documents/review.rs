@@ -46,6 +46,7 @@ async fn review_facts(
     params(("document_id" = DocumentId, Path), ("number" = u32, Path)),
     responses((status = 200, body = Document), (status = 403, body = ErrorResponses),
               (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn submit(
     State(app): State<AppState>,
     signed: Signed,
@@ -59,6 +60,7 @@ pub async fn submit(
     params(("document_id" = DocumentId, Path), ("number" = u32, Path)),
     responses((status = 200, body = Document), (status = 403, body = ErrorResponses),
               (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn publish(
     State(app): State<AppState>,
     signed: Signed,
@@ -73,6 +75,7 @@ pub async fn publish(
     responses((status = 200, body = Document), (status = 403, body = ErrorResponses),
               (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses),
               (status = 422, description = "invalid_input: the reason", body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn send_back(
     State(app): State<AppState>,
     signed: Signed,

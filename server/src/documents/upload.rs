@@ -67,6 +67,7 @@ pub(crate) fn title_from(params_title: Option<&str>, filename: &str) -> Result<S
               (status = 403, description = "forbidden: no documents scope, or the matter is closed", body = ErrorResponses),
               (status = 404, body = ErrorResponses), (status = 413, body = ErrorResponses),
               (status = 422, description = "file_refused, invalid_input", body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn upload_document(
     State(app): State<AppState>,
     signed: Signed,
@@ -272,6 +273,7 @@ async fn alert_responsible(
     responses((status = 201, body = Document), (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses),
               (status = 409, description = "conflict: another version was added at the same moment", body = ErrorResponses),
               (status = 413, body = ErrorResponses), (status = 422, description = "file_refused, invalid_input", body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn upload_version(
     State(app): State<AppState>,
     signed: Signed,

@@ -71,6 +71,7 @@ async fn begin(
 #[utoipa::path(get, path = "/api/v1/matters/{matter_id}/milestones", tag = "milestones",
     params(("matter_id" = MatterId, Path)),
     responses((status = 200, body = Timeline), (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn get_timeline(
     State(app): State<AppState>,
     signed: Signed,
@@ -93,6 +94,7 @@ pub async fn get_timeline(
     params(("matter_id" = MatterId, Path)), request_body = NewMilestoneRequest,
     responses((status = 201, body = Timeline), (status = 403, body = ErrorResponses),
               (status = 404, body = ErrorResponses), (status = 422, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn add_milestone(
     State(app): State<AppState>,
     signed: Signed,
@@ -210,6 +212,7 @@ fn apply(row: &MilestoneRow, req: &UpdateMilestoneRequest, today: time::Date) ->
     params(("matter_id" = MatterId, Path), ("milestone_id" = MilestoneId, Path)), request_body = UpdateMilestoneRequest,
     responses((status = 200, body = Timeline), (status = 403, body = ErrorResponses),
               (status = 404, body = ErrorResponses), (status = 422, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn update_milestone(
     State(app): State<AppState>,
     signed: Signed,
@@ -280,6 +283,7 @@ pub async fn update_milestone(
 #[utoipa::path(delete, path = "/api/v1/matters/{matter_id}/milestones/{milestone_id}", tag = "milestones",
     params(("matter_id" = MatterId, Path), ("milestone_id" = MilestoneId, Path)),
     responses((status = 200, body = Timeline), (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn delete_milestone(
     State(app): State<AppState>,
     signed: Signed,

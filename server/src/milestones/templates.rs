@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/practice-areas/{practice_area_id}/milestone-template", tag = "milestones",
     params(("practice_area_id" = PracticeAreaId, Path)),
     responses((status = 200, body = MilestoneTemplate), (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn get_milestone_template(
     State(app): State<AppState>,
     signed: Signed,
@@ -55,6 +56,7 @@ pub async fn get_milestone_template(
     params(("practice_area_id" = PracticeAreaId, Path)), request_body = UpdateMilestoneTemplateRequest,
     responses((status = 200, body = MilestoneTemplate), (status = 403, body = ErrorResponses),
               (status = 404, body = ErrorResponses), (status = 422, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 pub async fn put_milestone_template(
     State(app): State<AppState>,
     signed: Signed,
