@@ -137,6 +137,24 @@ impl Error {
         }
     }
 
+    /// What the client is told, over HTTP and on a socket alike: the stable code and the public
+    /// wording. An internal failure's detail is logged here and never put in the body.
+    pub fn public_body(&self) -> ErrorBody {
+        match self {
+            Self::Database(err) => tracing::error!(error = ?err, "database error"),
+            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            _ => {}
+        }
+        ErrorBody {
+            code: self.code(),
+            message: self.public_message(),
+            reason: match self {
+                Self::FileRefused { reason, .. } => Some((*reason).to_owned()),
+                _ => None,
+            },
+        }
+    }
+
     /// Maps a unique-violation on `constraint` to a [`Error::Conflict`] with `message`; any other
     /// error passes through.
     pub fn on_constraint(constraint: &str, message: &str) -> impl FnOnce(sqlx::Error) -> Error {
@@ -152,19 +170,7 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        match &self {
-            Self::Database(err) => tracing::error!(error = ?err, "database error"),
-            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
-            _ => {}
-        }
-        let body = ErrorBody {
-            code: self.code(),
-            message: self.public_message(),
-            reason: match &self {
-                Self::FileRefused { reason, .. } => Some((*reason).to_owned()),
-                _ => None,
-            },
-        };
+        let body = self.public_body();
         let mut response = (self.status(), axum::Json(body)).into_response();
         if let Self::RateLimited { retry_after_secs } = self {
             response
