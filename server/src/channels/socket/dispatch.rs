@@ -210,3 +210,52 @@ impl Connection {
         Ok(trimmed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use docket_protocol::error::ErrorCode;
+
+    use super::*;
+
+    fn reply(error: Error) -> ServerFrame {
+        ErrorReply {
+            error,
+            matter_id: None,
+            client_msg_id: Some(Uuid::nil()),
+        }
+        .frame()
+    }
+
+    #[test]
+    fn an_error_frame_has_the_http_code_and_wording() {
+        for error in [
+            Error::Forbidden,
+            Error::NotFound,
+            Error::PayloadTooLarge,
+            Error::InvalidInput("A message must have text.".into()),
+        ] {
+            let http = error.public_body();
+            let ServerFrame::Error { code, message, .. } = reply(error) else {
+                panic!("not an error frame");
+            };
+            assert_eq!((code, message), (http.code, http.message));
+        }
+    }
+
+    #[test]
+    fn an_internal_failure_is_answered_without_its_detail() {
+        let frame = reply(Error::Internal(anyhow::anyhow!("secret detail")));
+        let ServerFrame::Error {
+            code,
+            message,
+            client_msg_id,
+            ..
+        } = frame
+        else {
+            panic!("not an error frame");
+        };
+        assert_eq!(code, ErrorCode::Internal);
+        assert!(!message.contains("secret"), "{message}");
+        assert_eq!(client_msg_id, Some(Uuid::nil()));
+    }
+}
