@@ -124,7 +124,12 @@ impl Error {
             Self::InvalidMfaCode => "That code is not right or has already been used.".into(),
             Self::SessionExpired => "Your session has ended. Please sign in again.".into(),
             Self::RateLimited { retry_after_secs } => {
-                format!("Too many attempts. Try again in {retry_after_secs} seconds.")
+                let unit = if *retry_after_secs == 1 {
+                    "second"
+                } else {
+                    "seconds"
+                };
+                format!("Too many attempts. Try again in {retry_after_secs} {unit}.")
             }
             Self::Database(_) | Self::Internal(_) => "Something went wrong on our side.".into(),
             other => {
@@ -134,6 +139,24 @@ impl Error {
                 }
                 text + "."
             }
+        }
+    }
+
+    /// What the client is told, over HTTP and on a socket alike: the stable code and the public
+    /// wording. An internal failure's detail is logged here and never put in the body.
+    pub fn public_body(&self) -> ErrorBody {
+        match self {
+            Self::Database(err) => tracing::error!(error = ?err, "database error"),
+            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            _ => {}
+        }
+        ErrorBody {
+            code: self.code(),
+            message: self.public_message(),
+            reason: match self {
+                Self::FileRefused { reason, .. } => Some((*reason).to_owned()),
+                _ => None,
+            },
         }
     }
 
@@ -152,19 +175,7 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        match &self {
-            Self::Database(err) => tracing::error!(error = ?err, "database error"),
-            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
-            _ => {}
-        }
-        let body = ErrorBody {
-            code: self.code(),
-            message: self.public_message(),
-            reason: match &self {
-                Self::FileRefused { reason, .. } => Some((*reason).to_owned()),
-                _ => None,
-            },
-        };
+        let body = self.public_body();
         let mut response = (self.status(), axum::Json(body)).into_response();
         if let Self::RateLimited { retry_after_secs } = self {
             response

@@ -38,6 +38,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 pub use bus::Control;
 pub use socket::decode_frame;
@@ -110,6 +111,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /api/v1/ws`: upgrades to the channel socket.
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id))]
 async fn open_socket(
     State(app): State<AppState>,
     signed: Signed,
@@ -146,8 +148,19 @@ async fn open_socket(
         .ok_or(Error::RateLimited {
             retry_after_secs: 10,
         })?;
+    // The connection outlives this request, so it gets a span of its own: the connection and the
+    // user, never frame contents.
+    let span = tracing::info_span!(
+        parent: None,
+        "socket",
+        conn_id = admission.conn,
+        user_id = %signed.user.user_id,
+        session_id = %signed.session_id,
+    );
     Ok(wire::configure(upgrade).on_upgrade(move |socket| {
-        socket::Connection::new(app, signed, admission, signal_rx).run(socket)
+        socket::Connection::new(app, signed, admission, signal_rx)
+            .run(socket)
+            .instrument(span)
     }))
 }
 

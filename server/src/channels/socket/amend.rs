@@ -5,7 +5,7 @@ use docket_protocol::channel::ServerFrame;
 use docket_protocol::ids::MatterId;
 use uuid::Uuid;
 
-use super::{gone, public_message, send_frame, Connection, FrameError, Sink};
+use super::{send_frame, Connection, Refusal, Sink};
 use crate::access::{self, Action};
 use crate::audit::{self, AuditRecord};
 use crate::channels::store::{self, NewEvent};
@@ -93,7 +93,7 @@ impl Connection {
         matter_id: MatterId,
         client_msg_id: Uuid,
         result: Result<Appended>,
-    ) -> Result<(), FrameError> {
+    ) -> Result<(), Refusal> {
         match result {
             Ok(appended) => {
                 let ack = ServerFrame::Ack {
@@ -102,14 +102,9 @@ impl Connection {
                     seq: appended.seq,
                     duplicate: appended.duplicate,
                 };
-                send_frame(sink, &ack).await.map_err(|_| gone())
+                send_frame(sink, &ack).await.map_err(|()| Refusal::Gone)
             }
-            Err(err) => Err((
-                err.code(),
-                public_message(&err),
-                Some(matter_id),
-                Some(client_msg_id),
-            )),
+            Err(err) => Err(Refusal::about(err, matter_id, Some(client_msg_id))),
         }
     }
 }

@@ -6,23 +6,22 @@ use std::time::{Duration, Instant};
 
 use docket_protocol::channel::{PresenceState, ServerFrame};
 use docket_protocol::directory::Scope;
-use docket_protocol::error::ErrorCode;
 use docket_protocol::ids::MatterId;
 
-use super::{internal, Connection, FrameError};
+use super::{Connection, Refusal};
 use crate::channels::store;
+use crate::Error;
 
 /// Typing notices are passed on at most this often per matter and socket.
 const TYPING_INTERVAL: Duration = Duration::from_secs(2);
 
 impl Connection {
     /// Records how far the user has read a matter and tells the matter's sockets.
-    pub(super) async fn mark_read(&self, matter_id: MatterId, seq: u64) -> Result<(), FrameError> {
-        let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
-        let stored = store::mark_read(tenant.conn(), matter_id, self.auth.user.user_id, seq)
-            .await
-            .map_err(internal)?;
-        tenant.commit().await.map_err(internal)?;
+    pub(super) async fn mark_read(&self, matter_id: MatterId, seq: u64) -> Result<(), Refusal> {
+        let mut tenant = self.auth.tenant(&self.app).await?;
+        let stored =
+            store::mark_read(tenant.conn(), matter_id, self.auth.user.user_id, seq).await?;
+        tenant.commit().await?;
         let frame = ServerFrame::Read {
             matter_id,
             user_id: self.auth.user.user_id,
@@ -37,7 +36,7 @@ impl Connection {
     }
 
     /// Passes a typing notice on, unless one went out for this matter moments ago.
-    pub(super) async fn pass_typing(&mut self, matter_id: MatterId) -> Result<(), FrameError> {
+    pub(super) async fn pass_typing(&mut self, matter_id: MatterId) -> Result<(), Refusal> {
         let due = self
             .typing_sent
             .get(&matter_id)
@@ -58,14 +57,12 @@ impl Connection {
     }
 
     /// Sets online or away on every subscribed matter; offline is closing the socket.
-    pub(super) async fn set_presence(&mut self, state: PresenceState) -> Result<(), FrameError> {
+    pub(super) async fn set_presence(&mut self, state: PresenceState) -> Result<(), Refusal> {
         if state == PresenceState::Offline {
-            return Err((
-                ErrorCode::InvalidInput,
+            let error = Error::InvalidInput(
                 "Presence is online or away; close the socket to go offline.".into(),
-                None,
-                None,
-            ));
+            );
+            return Err(error.into());
         }
         self.presence = state;
         let key = self.connection_key();

@@ -4,9 +4,13 @@
 //! Writes to the socket have a deadline; a client that cannot keep up is closed with a resumable
 //! code rather than buffered for. Sends are handed to the group-commit writer and acknowledged
 //! as their batches commit, so one socket can have many sends in flight.
+//!
+//! This file is the run loop; `dispatch` handles each decoded frame and turns a refused one into
+//! an error frame, built from the server's one [`Error`] like every HTTP error answer.
 
 mod amend;
 mod decode;
+mod dispatch;
 mod ephemeral;
 mod session_check;
 mod subscription;
@@ -18,12 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use docket_protocol::channel::{
-    close, ClientFrame, PresenceState, ServerFrame, UnsubscribeReason, MAX_FRAME_BYTES,
-    MAX_MESSAGE_CHARS, SUBPROTOCOL,
-};
+use docket_protocol::channel::{close, PresenceState, ServerFrame, MAX_FRAME_BYTES, SUBPROTOCOL};
 use docket_protocol::directory::Scope;
-use docket_protocol::error::ErrorCode;
 use docket_protocol::ids::MatterId;
 use futures_util::stream::{FuturesUnordered, SplitSink};
 use futures_util::{SinkExt, StreamExt};
@@ -31,9 +31,9 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 pub use decode::decode_frame;
+use dispatch::{ErrorReply, Refusal};
 
 use super::hub::{Admission, ConnSignal, SlowFlag};
-use super::store::NewEvent;
 use super::wire;
 use super::writer::Appended;
 use crate::auth::Signed;
@@ -42,8 +42,6 @@ use crate::{Error, Result};
 
 /// A write that takes longer than this means the client is not reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Sends one socket may have waiting for their commit.
-const MAX_IN_FLIGHT: usize = 128;
 
 type Sink = SplitSink<WebSocket, Message>;
 type PendingAck = Pin<Box<dyn Future<Output = (MatterId, Uuid, Result<Appended>)> + Send>>;
@@ -153,7 +151,8 @@ impl Connection {
                             }
                         }
                         Some(Ok(Message::Binary(_))) => {
-                            if reply_error(&mut sink, ErrorCode::InvalidInput, "Docket speaks JSON text frames only.", None, None).await.is_err() {
+                            let refused = ErrorReply { error: Error::InvalidInput("Docket speaks JSON text frames only.".into()), matter_id: None, client_msg_id: None };
+                            if send_frame(&mut sink, &refused.frame()).await.is_err() {
                                 break None;
                             }
                         }
@@ -179,7 +178,7 @@ impl Connection {
                 Some((matter_id, client_msg_id, result)) = pending.next() => {
                     let frame = match result {
                         Ok(appended) => ServerFrame::Ack { matter_id, client_msg_id, seq: appended.seq, duplicate: appended.duplicate },
-                        Err(err) => error_frame(err.code(), &public_message(&err), Some(matter_id), Some(client_msg_id)),
+                        Err(error) => ErrorReply { error, matter_id: Some(matter_id), client_msg_id: Some(client_msg_id) }.frame(),
                     };
                     if send_frame(&mut sink, &frame).await.is_err() {
                         break None;
@@ -235,194 +234,6 @@ impl Connection {
             }
         }
     }
-
-    /// Handles one text frame; `Err` closes the connection.
-    async fn on_text(
-        &mut self,
-        text: &str,
-        sink: &mut Sink,
-        pending: &mut FuturesUnordered<PendingAck>,
-    ) -> Result<(), Closing> {
-        let outcome = match decode_frame(text) {
-            Ok(frame) => self.on_frame(frame, sink, pending).await,
-            Err((code, message)) => Err((code, message, None, None)),
-        };
-        match outcome {
-            Ok(()) => Ok(()),
-            Err((code, message, matter_id, client_msg_id)) => {
-                reply_error(sink, code, &message, matter_id, client_msg_id)
-                    .await
-                    .map_err(|_| None)
-            }
-        }
-    }
-
-    async fn on_frame(
-        &mut self,
-        frame: ClientFrame,
-        sink: &mut Sink,
-        pending: &mut FuturesUnordered<PendingAck>,
-    ) -> Result<(), FrameError> {
-        match frame {
-            ClientFrame::Subscribe { matter_id, since } => {
-                self.subscribe(matter_id, since, sink).await
-            }
-            ClientFrame::Unsubscribe { matter_id } => {
-                if self.subs.remove(&matter_id).is_some() {
-                    self.app.channels.hub.leave(matter_id, self.admission.conn);
-                }
-                send_frame(
-                    sink,
-                    &ServerFrame::Unsubscribed {
-                        matter_id,
-                        reason: UnsubscribeReason::Requested,
-                    },
-                )
-                .await
-                .map_err(|_| gone())
-            }
-            ClientFrame::Send {
-                matter_id,
-                client_msg_id,
-                text,
-                reply_to,
-            } => {
-                self.require(matter_id, Scope::Messages, Some(client_msg_id))
-                    .await?;
-                let text = valid_text(&text).map_err(|e| with_ids(e, matter_id, client_msg_id))?;
-                if pending.len() >= MAX_IN_FLIGHT
-                    || !self
-                        .app
-                        .channels
-                        .rate
-                        .allow(self.auth.user.user_id, self.app.clock.now())
-                {
-                    return Err((
-                        ErrorCode::RateLimited,
-                        "Sending too fast; slow down.".into(),
-                        Some(matter_id),
-                        Some(client_msg_id),
-                    ));
-                }
-                let event = NewEvent::message(
-                    matter_id,
-                    self.auth.user.user_id,
-                    Some(self.auth.device_id.0),
-                    client_msg_id,
-                    text,
-                    reply_to,
-                );
-                let writer = self.app.channels.writer.clone();
-                pending.push(Box::pin(async move {
-                    (matter_id, client_msg_id, writer.append(event).await)
-                }));
-                Ok(())
-            }
-            ClientFrame::Edit {
-                matter_id,
-                client_msg_id,
-                target_seq,
-                text,
-            } => {
-                self.require(matter_id, Scope::Messages, Some(client_msg_id))
-                    .await?;
-                let text = valid_text(&text)
-                    .map_err(|e| with_ids(e, matter_id, client_msg_id))?
-                    .to_owned();
-                let result = self
-                    .amend(matter_id, client_msg_id, target_seq, Some(text))
-                    .await;
-                self.ack(sink, matter_id, client_msg_id, result).await
-            }
-            ClientFrame::Delete {
-                matter_id,
-                client_msg_id,
-                target_seq,
-            } => {
-                self.require(matter_id, Scope::Messages, Some(client_msg_id))
-                    .await?;
-                let result = self.amend(matter_id, client_msg_id, target_seq, None).await;
-                self.ack(sink, matter_id, client_msg_id, result).await
-            }
-            ClientFrame::Read { matter_id, seq } => {
-                self.require(matter_id, Scope::Messages, None).await?;
-                self.mark_read(matter_id, seq).await
-            }
-            ClientFrame::Typing { matter_id } => {
-                self.require(matter_id, Scope::Messages, None).await?;
-                self.pass_typing(matter_id).await
-            }
-            ClientFrame::Presence { state } => self.set_presence(state).await,
-        }
-    }
-}
-
-/// A refused frame: code, message, and the ids it concerned.
-type FrameError = (ErrorCode, String, Option<MatterId>, Option<Uuid>);
-
-fn gone() -> FrameError {
-    (ErrorCode::Internal, "socket closed".into(), None, None)
-}
-
-fn internal(err: Error) -> FrameError {
-    (err.code(), public_message(&err), None, None)
-}
-
-fn with_ids(mut err: FrameError, matter_id: MatterId, client_msg_id: Uuid) -> FrameError {
-    err.2 = Some(matter_id);
-    err.3 = Some(client_msg_id);
-    err
-}
-
-fn public_message(err: &Error) -> String {
-    match err {
-        Error::Database(e) => {
-            tracing::error!(error = ?e, "database error on a socket");
-            "Something went wrong on our side.".into()
-        }
-        Error::Internal(e) => {
-            tracing::error!(error = ?e, "internal error on a socket");
-            "Something went wrong on our side.".into()
-        }
-        other => other.to_string(),
-    }
-}
-
-fn valid_text(text: &str) -> Result<&str, FrameError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_MESSAGE_CHARS {
-        return Err((
-            ErrorCode::InvalidInput,
-            format!("A message must have 1 to {MAX_MESSAGE_CHARS} characters."),
-            None,
-            None,
-        ));
-    }
-    Ok(trimmed)
-}
-
-fn error_frame(
-    code: ErrorCode,
-    message: &str,
-    matter_id: Option<MatterId>,
-    client_msg_id: Option<Uuid>,
-) -> ServerFrame {
-    ServerFrame::Error {
-        code,
-        message: message.to_owned(),
-        matter_id,
-        client_msg_id,
-    }
-}
-
-async fn reply_error(
-    sink: &mut Sink,
-    code: ErrorCode,
-    message: &str,
-    matter_id: Option<MatterId>,
-    client_msg_id: Option<Uuid>,
-) -> Result<(), ()> {
-    send_frame(sink, &error_frame(code, message, matter_id, client_msg_id)).await
 }
 
 async fn send_frame(sink: &mut Sink, frame: &ServerFrame) -> Result<(), ()> {

@@ -6,11 +6,10 @@ use std::collections::HashMap;
 
 use docket_protocol::channel::{ServerFrame, UnsubscribeReason};
 use docket_protocol::directory::Scope;
-use docket_protocol::error::ErrorCode;
 use docket_protocol::ids::MatterId;
 use uuid::Uuid;
 
-use super::{gone, internal, send_frame, Closing, Connection, FrameError, Sink};
+use super::{send_frame, Closing, Connection, Refusal, Sink};
 use crate::access::{self, matter_scopes, Action};
 use crate::channels::hub::Member;
 use crate::channels::store;
@@ -31,7 +30,7 @@ impl Connection {
         matter_id: MatterId,
         scope: Scope,
         client_msg_id: Option<Uuid>,
-    ) -> Result<(), FrameError> {
+    ) -> Result<(), Refusal> {
         let scopes = match self
             .subs
             .get(&matter_id)
@@ -39,10 +38,10 @@ impl Connection {
         {
             Some(scopes) => scopes.clone(),
             None => {
-                let scopes = self.load_scopes(matter_id).await.map_err(|mut e| {
-                    e.3 = client_msg_id;
-                    e
-                })?;
+                let scopes = self
+                    .load_scopes(matter_id)
+                    .await
+                    .map_err(|refusal| refusal.concerning(matter_id, client_msg_id))?;
                 if self.authorized.len() >= MAX_AUTHORIZED {
                     self.authorized.clear();
                 }
@@ -53,35 +52,23 @@ impl Connection {
         if scopes.contains(&scope) {
             Ok(())
         } else {
-            Err((
-                ErrorCode::Forbidden,
-                "You may not do that in this matter.".into(),
-                Some(matter_id),
-                client_msg_id,
-            ))
+            Err(Refusal::about(Error::Forbidden, matter_id, client_msg_id))
         }
     }
 
     /// The scopes the user holds on a matter, through the tenant transaction; `forbidden` (the
     /// same answer whether the matter is missing or not visible: existence does not leak).
-    async fn load_scopes(&self, matter_id: MatterId) -> Result<Vec<Scope>, FrameError> {
-        let forbidden = || {
-            (
-                ErrorCode::Forbidden,
-                "No such matter, or you may not see it.".to_owned(),
-                Some(matter_id),
-                None,
-            )
-        };
-        let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
+    async fn load_scopes(&self, matter_id: MatterId) -> Result<Vec<Scope>, Refusal> {
+        let forbidden = || Refusal::about(Error::Forbidden, matter_id, None);
+        let mut tenant = self.auth.tenant(&self.app).await?;
         let opened =
             access::matter(&mut tenant, &self.auth.actor, matter_id, Action::ViewMatter).await;
         let facts = match opened {
             Ok(facts) => facts,
             Err(Error::NotFound | Error::Forbidden) => return Err(forbidden()),
-            Err(err) => return Err(internal(err)),
+            Err(err) => return Err(err.into()),
         };
-        tenant.commit().await.map_err(internal)?;
+        tenant.commit().await?;
         Ok(matter_scopes(&self.auth.actor, &facts))
     }
 
@@ -90,7 +77,7 @@ impl Connection {
         matter_id: MatterId,
         since: Option<u64>,
         sink: &mut Sink,
-    ) -> Result<(), FrameError> {
+    ) -> Result<(), Refusal> {
         let scopes = self.load_scopes(matter_id).await?;
         let member = Member {
             user_id: self.auth.user.user_id,
@@ -117,11 +104,9 @@ impl Connection {
                 .set(matter_id, self.auth.user.user_id, &key, self.presence)
                 .await;
             self.announce_presence(matter_id, self.presence).await;
-            let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
-            let positions = store::read_positions(tenant.conn(), matter_id)
-                .await
-                .map_err(internal)?;
-            tenant.commit().await.map_err(internal)?;
+            let mut tenant = self.auth.tenant(&self.app).await?;
+            let positions = store::read_positions(tenant.conn(), matter_id).await?;
+            tenant.commit().await?;
             let receipts = &self.app.config.channels;
             reads = positions
                 .into_iter()
@@ -148,7 +133,9 @@ impl Connection {
             presence,
             reads,
         };
-        send_frame(sink, &subscribed).await.map_err(|_| gone())
+        send_frame(sink, &subscribed)
+            .await
+            .map_err(|()| Refusal::Gone)
     }
 
     /// Writes the events after `since` up to `head` (through RLS, so only what the user may see).
@@ -158,14 +145,12 @@ impl Connection {
         since: u64,
         head: u64,
         sink: &mut Sink,
-    ) -> Result<(), FrameError> {
+    ) -> Result<(), Refusal> {
         let mut after = since;
         while after < head {
-            let mut tenant = self.auth.tenant(&self.app).await.map_err(internal)?;
-            let page = store::page(tenant.conn(), matter_id, after, REPLAY_PAGE)
-                .await
-                .map_err(internal)?;
-            tenant.commit().await.map_err(internal)?;
+            let mut tenant = self.auth.tenant(&self.app).await?;
+            let page = store::page(tenant.conn(), matter_id, after, REPLAY_PAGE).await?;
+            tenant.commit().await?;
             let Some(last) = page.last().map(|e| e.seq as u64) else {
                 break;
             };
@@ -177,7 +162,7 @@ impl Connection {
                     },
                 )
                 .await
-                .map_err(|_| gone())?;
+                .map_err(|()| Refusal::Gone)?;
             }
             if last >= head || (page.len() as i64) < REPLAY_PAGE {
                 break;
