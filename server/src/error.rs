@@ -59,6 +59,29 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
+/// Logs a database failure without the data Postgres may put in it: a constraint's `DETAIL`
+/// ("Failing row contains (...)", "Key (...)=(...)") and the message of a data exception ("invalid
+/// input syntax for type uuid: \"...\"") can hold a client's message or a document's name, which
+/// must never reach a log. The code, table and constraint always go; the message only for the
+/// classes that describe the statement or the server, never the data (42 access and syntax, 40
+/// rollback, 53-58 resources and system).
+fn log_database_error(err: &sqlx::Error) {
+    let Some(db) = err.as_database_error() else {
+        return tracing::error!(error = %err, "database error");
+    };
+    let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+    let describes_no_data = ["42", "40", "53", "54", "55", "57", "58"]
+        .iter()
+        .any(|class| code.starts_with(class));
+    tracing::error!(
+        code = %code,
+        table = db.table().unwrap_or(""),
+        constraint = db.constraint().unwrap_or(""),
+        message = if describes_no_data { db.message() } else { "(withheld: may contain data)" },
+        "database error"
+    );
+}
+
 /// Results in handlers and domain functions.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -146,7 +169,7 @@ impl Error {
     /// wording. An internal failure's detail is logged here and never put in the body.
     pub fn public_body(&self) -> ErrorBody {
         match self {
-            Self::Database(err) => tracing::error!(error = ?err, "database error"),
+            Self::Database(err) => log_database_error(err),
             Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
             _ => {}
         }

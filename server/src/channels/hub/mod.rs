@@ -64,6 +64,20 @@ pub struct ReadReceipts {
     pub clients_see_firm: bool,
 }
 
+impl ReadReceipts {
+    /// Whether a viewer (firm or client) may see a read position of a reader (firm or client) other
+    /// than themselves: the one rule, for replay on subscribe and for live delivery alike. Clients
+    /// never see each other's positions.
+    pub fn may_see(self, viewer_is_firm: bool, reader_is_firm: bool) -> bool {
+        match (viewer_is_firm, reader_is_firm) {
+            (true, true) => true,
+            (true, false) => self.firm_sees_clients,
+            (false, true) => self.clients_see_firm,
+            (false, false) => false,
+        }
+    }
+}
+
 /// Limits on sockets.
 #[derive(Clone, Copy, Debug)]
 pub struct SocketCaps {
@@ -383,14 +397,9 @@ impl Hub {
         }
     }
 
-    /// Whether client `member` may see a read position of a reader of the given kind.
-    fn may_see_read(&self, member: &Member, reader_is_firm: bool) -> bool {
-        match (member.is_firm, reader_is_firm) {
-            (true, true) => true,
-            (true, false) => self.0.receipts.firm_sees_clients,
-            (false, true) => self.0.receipts.clients_see_firm,
-            (false, false) => false,
-        }
+    /// Who may see whose read positions on this node.
+    pub fn receipts(&self) -> ReadReceipts {
+        self.0.receipts
     }
 
     /// Removes an empty room, unless something arrived for it meanwhile.
@@ -452,6 +461,25 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&ServerFrame::MattersChanged).expect("json"),
             super::MATTERS_CHANGED
+        );
+    }
+
+    #[test]
+    fn clients_never_see_each_others_read_positions() {
+        let open = super::ReadReceipts {
+            firm_sees_clients: true,
+            clients_see_firm: true,
+        };
+        assert!(!open.may_see(false, false));
+        assert!(open.may_see(false, true) && open.may_see(true, false) && open.may_see(true, true));
+        let closed = super::ReadReceipts {
+            firm_sees_clients: false,
+            clients_see_firm: false,
+        };
+        assert!(!closed.may_see(true, false) && !closed.may_see(false, true));
+        assert!(
+            closed.may_see(true, true),
+            "the firm always sees its own people's positions"
         );
     }
 }

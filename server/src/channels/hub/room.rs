@@ -166,7 +166,7 @@ fn deliver(
 ) {
     members.retain(|_, member| {
         let entitled = member.scopes.iter().any(|s| s.as_str() == scope)
-            && reader_is_firm.is_none_or(|firm| hub.may_see_read(member, firm));
+            && reader_is_firm.is_none_or(|firm| hub.receipts().may_see(member.is_firm, firm));
         if !entitled {
             return true;
         }

@@ -107,17 +107,12 @@ impl Connection {
             let mut tenant = self.auth.tenant(&self.app).await?;
             let positions = store::read_positions(tenant.conn(), matter_id).await?;
             tenant.commit().await?;
-            let receipts = &self.app.config.channels;
+            let receipts = self.app.channels.hub.receipts();
             reads = positions
                 .into_iter()
                 .filter(|(user, _, reader_is_firm)| {
                     *user == self.auth.user.user_id
-                        || match (self.is_firm, reader_is_firm) {
-                            (true, true) => true,
-                            (true, false) => receipts.firm_sees_client_reads,
-                            (false, true) => receipts.clients_see_firm_reads,
-                            (false, false) => false,
-                        }
+                        || receipts.may_see(self.is_firm, *reader_is_firm)
                 })
                 .map(|(user_id, seq, _)| docket_protocol::channel::ReadPosition { user_id, seq })
                 .collect();
