@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Docket needs beyond Rust, Node and Python, from Debian's packages, if missing:
 # the PostgreSQL server binaries (run privately by `docket demo` and the tests) and Redis; with
-# `--browser`, also Chromium for the web client's end-to-end tests; with `--clamd`, ClamAV's daemon
+# python3-venv where Python lacks it; with `--browser`, also Chromium for the web client's end-to-end tests; with `--clamd`, ClamAV's daemon
 # for the malware-scanning tests (they run it privately with a signature they generate, so this
 # never runs freshclam and never starts the system's clamav services).
 # Idempotent: installs nothing when everything is present.
@@ -18,6 +18,9 @@ done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# The test tools from PyPI (moto, kosoku, schemathesis) live in a venv: Debian's Python needs
+# python3-venv for that (a Python from elsewhere usually has it built in).
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
