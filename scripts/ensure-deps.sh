@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Docket needs beyond Rust, Node and Python, from Debian's packages, if missing:
-# the PostgreSQL server binaries (run privately by `docket demo` and the tests) and Redis; with
-# python3-venv where Python lacks it; with `--browser`, also Chromium for the web client's end-to-end tests; with `--clamd`, ClamAV's daemon
+# the PostgreSQL server binaries (run privately by `docket demo` and the tests), Redis, and
+# python3-venv where Python lacks it; with `--browser`, also Chromium for the web client's
+# end-to-end tests; with `--clamd`, ClamAV's daemon
 # for the malware-scanning tests (they run it privately with a signature they generate, so this
 # never runs freshclam and never starts the system's clamav services).
 # Idempotent: installs nothing when everything is present.
