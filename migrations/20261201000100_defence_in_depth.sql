@@ -193,8 +193,10 @@ grant execute on function docket_actor(), docket_matter_scopes(uuid), docket_act
     docket_actor_client(), docket_sign_in_account(text), docket_session_by_token(bytea),
     docket_invitation_user(bytea, timestamptz), audit_event_ensure_partitions(timestamptz),
     matter_activity(uuid[], int), docket_client_sees_category(uuid, text),
-    docket_default_milestones(text), channel_next_seq(uuid), matter_message_readers(uuid),
-    docket_system_actor() to docket_app;
+    docket_default_milestones(text), channel_next_seq(uuid), matter_message_readers(uuid)
+    to docket_app;
+-- Functions the owner creates in later migrations start closed too: each grants what it needs.
+alter default privileges revoke execute on functions from public;
 
 -- Security alerts: a second factor locked by wrong codes.
 alter table user_alert drop constraint user_alert_kind_check;

@@ -197,8 +197,8 @@ pub enum AlertDetail {
         title: String,
         uploaded_by: String,
     },
-    /// Wrong sign-in codes locked the user's second factor: whoever entered them knew the
-    /// password (or holds a signed-in session), so the user should change it.
+    /// Wrong codes locked the user's second factor or re-authentication: whoever entered them
+    /// knew the password (or holds a signed-in session), so the password should be reset.
     MfaLocked { source_ip: Option<String> },
 }
 

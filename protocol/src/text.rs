@@ -52,8 +52,8 @@ impl Text {
         if let Some(c) = text.chars().find(|&c| is_refused(c)) {
             return Err(TextError::ControlCharacter(c));
         }
-        let clean = text.contains('\r') || !unicode_normalization::is_nfc(&text);
-        if !clean {
+        let needs_normalising = text.contains('\r') || !unicode_normalization::is_nfc(&text);
+        if !needs_normalising {
             return Ok(Self(text));
         }
         Ok(Self(

@@ -170,7 +170,11 @@ impl Error {
     pub fn public_body(&self) -> ErrorBody {
         match self {
             Self::Database(err) => log_database_error(err),
-            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            // A database error wrapped with context is logged like a bare one: without its data.
+            Self::Internal(err) => match err.downcast_ref::<sqlx::Error>() {
+                Some(db) => log_database_error(db),
+                None => tracing::error!(error = ?err, "internal error"),
+            },
             _ => {}
         }
         ErrorBody {

@@ -8,7 +8,7 @@ use docket_protocol::ids::{InvitationId, UserId};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-use super::throttle::{self, Key};
+use super::throttle::{Attempt, Key};
 use super::{password, token, ClientMeta};
 use crate::audit::{self, AuditRecord};
 use crate::db::{RequestContext, Tenant};
@@ -96,18 +96,22 @@ pub async fn accept(
     let digest = token::digest(&req.token);
     // Tokens are 256 random bits, so guessing one is hopeless; still, every failed token counts
     // against the source address like any other failed credential.
-    let keys: Vec<Key> = Key::address(meta.ip).into_iter().collect();
     let ctx = RequestContext {
         source_ip: meta.ip,
         ..Default::default()
     };
     let mut tenant = Tenant::begin(&app.pool, ctx).await?;
-    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
+    let attempt = Attempt::begin(
+        tenant.conn(),
+        Key::address(meta.ip).into_iter().collect(),
+        now,
+    )
+    .await?;
     let user_id = sqlx::query_scalar!("select docket_invitation_user($1, $2)", digest, now)
         .fetch_one(tenant.conn())
         .await?;
     let Some(user_id) = user_id else {
-        throttle::record_failures(tenant.conn(), &keys, now).await?;
+        attempt.failed(tenant.conn(), now).await?;
         audit::record(&mut tenant, AuditRecord::new("auth.invitation.failed")).await?;
         tenant.commit().await?;
         return Err(Error::InvitationInvalid);

@@ -3,18 +3,16 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use docket_protocol::auth::AlertDetail;
 use docket_protocol::auth::{
-    MfaCode, MfaEnrolled, MfaEnrolment, MfaVerifyRequest, ReauthenticateRequest, SessionGrant,
-    SessionStage,
+    AlertDetail, MfaCode, MfaEnrolled, MfaEnrolment, MfaVerifyRequest, ReauthenticateRequest,
+    SessionGrant, SessionStage,
 };
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 
 use super::session::{self, MFA_STAGE_LIFETIME};
-use super::throttle::{self, Key, Recorded};
-use super::{alerts, recovery_codes};
-use super::{password, totp, Authenticated, Signed};
+use super::throttle::{Attempt, Key, Recorded};
+use super::{alerts, password, recovery_codes, totp, Authenticated, Signed};
 use crate::audit::{self, AuditRecord};
 use crate::channels::Control;
 use crate::db::Tenant;
@@ -86,9 +84,8 @@ pub async fn confirm_enrolment(
         ));
     }
     let now = app.clock.now();
-    let keys = second_factor_keys(&auth);
     let mut tenant = auth.tenant(&app).await?;
-    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
+    let attempt = second_factor_attempt(&mut tenant, &auth, now).await?;
     let sealed = sqlx::query_scalar!(
         "select pending_totp_sealed from session where session_id = $1",
         auth.session_id.0
@@ -100,9 +97,9 @@ pub async fn confirm_enrolment(
         .keyring
         .open(Purpose::TotpSecret, auth.user.user_id.0.as_bytes(), &sealed)?;
     let Some(step) = totp::verify(&secret, &req.code, now, None) else {
-        return Err(failed(tenant, &auth, &keys, now).await);
+        return Err(failed(tenant, &auth, &attempt, now).await);
     };
-    throttle::clear(tenant.conn(), &keys[0]).await?;
+    attempt.succeeded(tenant.conn()).await?;
     sqlx::query!(
         "update user_credential set totp_secret_sealed = $2, totp_enrolled_at = $3, totp_last_step = $4 where user_id = $1",
         auth.user.user_id.0,
@@ -164,9 +161,8 @@ pub async fn verify(
         ));
     }
     let now = app.clock.now();
-    let keys = second_factor_keys(&auth);
     let mut tenant = auth.tenant(&app).await?;
-    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
+    let attempt = second_factor_attempt(&mut tenant, &auth, now).await?;
     let method = match (req.code.as_deref(), req.recovery_code.as_deref()) {
         (Some(code), None) => check_totp(&app, &mut tenant, &auth, code, now)
             .await?
@@ -181,10 +177,10 @@ pub async fn verify(
         }
     };
     let Some(method) = method else {
-        return Err(failed(tenant, &auth, &keys, now).await);
+        return Err(failed(tenant, &auth, &attempt, now).await);
     };
     // Only a completed second factor clears the second-factor count, and only this account's.
-    throttle::clear(tenant.conn(), &keys[0]).await?;
+    attempt.succeeded(tenant.conn()).await?;
     let issued = session::reissue(
         &mut tenant,
         &auth,
@@ -224,10 +220,9 @@ pub async fn reauthenticate(
     Json(req): Json<ReauthenticateRequest>,
 ) -> Result<axum::http::StatusCode> {
     let now = app.clock.now();
-    let mut keys = vec![Key::reauthentication(signed.user.user_id)];
-    keys.extend(Key::address(signed.ctx.source_ip));
     let mut tenant = signed.tenant(&app).await?;
-    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
+    let keys = Key::reauthentication(signed.user.user_id).with_address(signed.ctx.source_ip);
+    let attempt = Attempt::begin(tenant.conn(), keys, now).await?;
     let stored = sqlx::query_scalar!(
         "select password_hash from user_credential where user_id = $1",
         signed.user.user_id.0
@@ -237,12 +232,12 @@ pub async fn reauthenticate(
     let password_ok = password::verify(SecretString::from(req.password), stored).await?;
     let code_ok = password_ok && check_totp(&app, &mut tenant, &signed, &req.code, now).await?;
     if !code_ok {
-        return Err(match failed(tenant, &signed, &keys, now).await {
+        return Err(match failed(tenant, &signed, &attempt, now).await {
             Error::InvalidMfaCode => Error::InvalidCredentials,
             other => other,
         });
     }
-    throttle::clear(tenant.conn(), &keys[0]).await?;
+    attempt.succeeded(tenant.conn()).await?;
     sqlx::query!(
         "update session set reauthenticated_at = $2 where session_id = $1",
         signed.session_id.0,
@@ -340,25 +335,28 @@ fn require_recent_reauth(auth: &Authenticated, now: OffsetDateTime) -> Result<()
     }
 }
 
-/// The keys a second-factor attempt counts against: the account, across all its sessions, and
-/// the source address.
-fn second_factor_keys(auth: &Authenticated) -> Vec<Key> {
-    let mut keys = vec![Key::second_factor(auth.user.user_id)];
-    keys.extend(Key::address(auth.ctx.source_ip));
-    keys
+/// Begins a second-factor attempt, counted against the account across all its sessions and
+/// against the source address.
+async fn second_factor_attempt(
+    tenant: &mut Tenant,
+    auth: &Authenticated,
+    now: OffsetDateTime,
+) -> Result<Attempt> {
+    let keys = Key::second_factor(auth.user.user_id).with_address(auth.ctx.source_ip);
+    Attempt::begin(tenant.conn(), keys, now).await
 }
 
-/// Records a failed code against `keys` (the account's key first) and audits it, commits (the
-/// attempt changed nothing else), and returns the error to answer. When this failure locks the
+/// Records a failed code against the attempt's keys and audits it, commits (the attempt changed
+/// nothing else), and returns the error to answer. When this failure locks the
 /// account, its owner is told: someone who has their password is guessing codes.
 async fn failed(
     mut tenant: Tenant,
     auth: &Authenticated,
-    keys: &[Key],
+    attempt: &Attempt,
     now: OffsetDateTime,
 ) -> Error {
     let result: Result<()> = async {
-        let recorded = throttle::record_failures(tenant.conn(), keys, now).await?;
+        let recorded = attempt.failed(tenant.conn(), now).await?;
         audit::record(
             &mut tenant,
             AuditRecord::new("auth.mfa.failed").target("session", auth.session_id),

@@ -3,7 +3,7 @@
 //! `invalid_credentials` after the same argon2 work.
 //!
 //! The whole step is one transaction that holds the account's throttle row (see
-//! [`throttle::begin_attempt`]), so parallel guesses at one account are counted one by one. The
+//! [`Attempt::begin`]), so parallel guesses at one account are counted one by one. The
 //! password hash is readable only by a transaction acting as its own user (`user_credential`'s
 //! policy), so the step acts as the claimed user just long enough to read it, and as nobody again
 //! to record a failure.
@@ -14,7 +14,7 @@ use docket_protocol::auth::{SessionGrant, SessionStage, SignInRequest, TokenDeli
 use docket_protocol::ids::UserId;
 use secrecy::SecretString;
 
-use super::throttle::{self, Key};
+use super::throttle::{Attempt, Key};
 use super::{devices, password, session, ClientMeta};
 use crate::audit::{self, AuditRecord};
 use crate::db::{RequestContext, Tenant};
@@ -40,14 +40,17 @@ pub async fn sign_in(
 ) -> Result<Response> {
     let email = super::normalize_email(&req.email).map_err(|_| Error::InvalidCredentials)?;
     let now = app.clock.now();
-    let mut keys = vec![Key::password(&email)];
-    keys.extend(Key::address(meta.ip));
     let ctx = RequestContext {
         source_ip: meta.ip,
         ..Default::default()
     };
     let mut tenant = Tenant::begin(&app.pool, ctx).await?;
-    throttle::begin_attempt(tenant.conn(), &keys, now).await?;
+    let attempt = Attempt::begin(
+        tenant.conn(),
+        Key::password(&email).with_address(meta.ip),
+        now,
+    )
+    .await?;
 
     let account = sqlx::query!(
         r#"select user_id as "user_id!", status as "status!", mfa_enrolled as "mfa_enrolled!"
@@ -76,7 +79,7 @@ pub async fn sign_in(
         Some(account) if verified && account.status == "active" => account,
         _ => {
             tenant.act_as(None).await?;
-            throttle::record_failures(tenant.conn(), &keys, now).await?;
+            attempt.failed(tenant.conn(), now).await?;
             let mut record = AuditRecord::new("auth.sign_in.failed");
             if let Some(account) = &account {
                 record = record.target("user", account.user_id);
@@ -89,7 +92,7 @@ pub async fn sign_in(
 
     let user_id = UserId(account.user_id);
     // A correct password clears the password count only; second-factor failures stay counted.
-    throttle::clear(tenant.conn(), &keys[0]).await?;
+    attempt.succeeded(tenant.conn()).await?;
     let via_cookie = req.token_delivery == TokenDelivery::Cookie;
     let presented = if via_cookie {
         meta.device_cookie.as_deref()

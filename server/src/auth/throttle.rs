@@ -94,6 +94,11 @@ impl Key {
         }
     }
 
+    /// This key, then the source address's (if known): the keys of one attempt.
+    pub fn with_address(self, ip: Option<IpAddr>) -> Vec<Self> {
+        std::iter::once(self).chain(Self::address(ip)).collect()
+    }
+
     /// A source address, if known.
     pub fn address(ip: Option<IpAddr>) -> Option<Self> {
         ip.map(|ip| Self {
@@ -114,37 +119,72 @@ pub enum Recorded {
     LockExtended,
 }
 
-/// Starts an attempt at a credential in the caller's transaction: takes the row lock of the first
-/// key (the account's) until the transaction ends, then refuses with `rate_limited` while any of
-/// `keys` is locked. Concurrent attempts on one account therefore run one after another, each
-/// seeing the failures of those before it, so a burst of parallel guesses gets no more tries
-/// than a sequence would.
-pub async fn begin_attempt(
-    conn: &mut PgConnection,
-    keys: &[Key],
-    now: OffsetDateTime,
-) -> Result<()> {
-    if let Some(first) = keys.first() {
-        sqlx::query!(
-            "insert into sign_in_throttle (throttle_key, failures, last_failure_at) values ($1, 0, $2)
-             on conflict (throttle_key) do nothing",
-            first.name,
-            now
-        )
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query!(
-            "select 1 as locked from sign_in_throttle where throttle_key = $1 for update",
-            first.name
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+/// One attempt at a credential, inside the caller's transaction. Its first key is the
+/// credential's own (the account's password, second factor or re-authentication); the others
+/// (the source address) count its failures too but are never cleared by a success.
+#[derive(Debug)]
+pub struct Attempt {
+    keys: Vec<Key>,
+}
+
+impl Attempt {
+    /// Starts an attempt: takes the row lock of the first key until the transaction ends, then
+    /// refuses with `rate_limited` while any key is locked. Concurrent attempts on one account
+    /// therefore run one after another, each seeing the failures of those before it, so a burst
+    /// of parallel guesses gets no more tries than a sequence would.
+    pub async fn begin(
+        conn: &mut PgConnection,
+        keys: Vec<Key>,
+        now: OffsetDateTime,
+    ) -> Result<Self> {
+        if let Some(first) = keys.first() {
+            sqlx::query!(
+                "insert into sign_in_throttle (throttle_key, failures, last_failure_at) values ($1, 0, $2)
+                 on conflict (throttle_key) do nothing",
+                first.name,
+                now
+            )
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query!(
+                "select 1 as locked from sign_in_throttle where throttle_key = $1 for update",
+                first.name
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+        }
+        check(conn, &keys, now).await?;
+        Ok(Self { keys })
     }
-    check(conn, keys, now).await
+
+    /// Counts the failure against every key; answers what it did to the credential's own.
+    pub async fn failed(&self, conn: &mut PgConnection, now: OffsetDateTime) -> Result<Recorded> {
+        let mut first = Recorded::Counted;
+        for (i, key) in self.keys.iter().enumerate() {
+            let recorded = record_failure(conn, key, now).await?;
+            if i == 0 {
+                first = recorded;
+            }
+        }
+        Ok(first)
+    }
+
+    /// Forgets the credential's own failures after it succeeded (the address keeps its count).
+    pub async fn succeeded(&self, conn: &mut PgConnection) -> Result<()> {
+        if let Some(first) = self.keys.first() {
+            sqlx::query!(
+                "delete from sign_in_throttle where throttle_key = $1",
+                first.name
+            )
+            .execute(conn)
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Refuses with `rate_limited` while any of `keys` is locked.
-pub async fn check(conn: &mut PgConnection, keys: &[Key], now: OffsetDateTime) -> Result<()> {
+async fn check(conn: &mut PgConnection, keys: &[Key], now: OffsetDateTime) -> Result<()> {
     let names: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
     let locked_until = sqlx::query_scalar!(
         "select max(locked_until) from sign_in_throttle where throttle_key = any($1) and locked_until > $2",
@@ -162,7 +202,7 @@ pub async fn check(conn: &mut PgConnection, keys: &[Key], now: OffsetDateTime) -
 }
 
 /// Counts a failure against `key`, locking it once its limit is reached.
-pub async fn record_failure(
+async fn record_failure(
     conn: &mut PgConnection,
     key: &Key,
     now: OffsetDateTime,
@@ -199,33 +239,6 @@ pub async fn record_failure(
     } else {
         Recorded::LockExtended
     })
-}
-
-/// Counts a failure against each of `keys`; answers what it did to the first.
-pub async fn record_failures(
-    conn: &mut PgConnection,
-    keys: &[Key],
-    now: OffsetDateTime,
-) -> Result<Recorded> {
-    let mut first = Recorded::Counted;
-    for (i, key) in keys.iter().enumerate() {
-        let recorded = record_failure(conn, key, now).await?;
-        if i == 0 {
-            first = recorded;
-        }
-    }
-    Ok(first)
-}
-
-/// Forgets a key's failures after a success of exactly that kind of credential.
-pub async fn clear(conn: &mut PgConnection, key: &Key) -> Result<()> {
-    sqlx::query!(
-        "delete from sign_in_throttle where throttle_key = $1",
-        key.name
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// The lock after `extra` failures beyond the limit: the first lock, doubled each time, capped.

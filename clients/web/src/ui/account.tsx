@@ -132,8 +132,9 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
                 <p class="card-title">New device signed in: {deviceName(a.detail.device_label)}</p>
               ) : a.detail.kind === "mfa_locked" ? (
                 <p class="card-title">
-                  Sign-in codes were locked after several wrong attempts. Whoever made them knew your password:
-                  ask the firm to reset it if this was not you.
+                  Security codes were locked after several wrong attempts. Whoever made them knew your password
+                  or was using one of your signed-in sessions: if this was not you, sign out your other
+                  sessions and ask the firm to reset your password.
                 </p>
               ) : (
                 <p class="card-title">

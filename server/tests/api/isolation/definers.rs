@@ -262,13 +262,13 @@ async fn the_runtime_role_cannot_write_a_message_as_someone_else_even_with_no_ac
     };
     // With no actor set, the runtime role (as opposed to the channel writer's role) writes no
     // message at all; with one, only as that actor.
-    assert!(execute(&app, None, &insert(f.fee_earner.user_id))
-        .await
-        .is_err());
-    assert!(
-        execute(&app, Some(f.gc.user_id), &insert(f.fee_earner.user_id))
-            .await
-            .is_err()
+    assert_eq!(
+        execute(&app, None, &insert(f.fee_earner.user_id)).await,
+        Err(DENIED.into())
+    );
+    assert_eq!(
+        execute(&app, Some(f.gc.user_id), &insert(f.fee_earner.user_id)).await,
+        Err(DENIED.into())
     );
 }
 
