@@ -15,11 +15,11 @@ use docket_protocol::text::Text;
 
 use crate::audit::{self, AuditRecord};
 use crate::auth::rekey;
-use crate::channels::Control;
 use crate::clients::{self, NewUser};
 use crate::db::{RequestContext, Tenant};
+use crate::outbox::{self, Announcement, Control};
 use crate::startup::AppState;
-use crate::{access, matters, practice_areas, vault};
+use crate::{access, matters, practice_areas, vault, Error};
 
 /// One admin command.
 #[derive(Debug, clap::Subcommand)]
@@ -112,6 +112,47 @@ pub enum AdminCommand {
     /// After replacing the key-encryption key (old one in DOCKET_PREVIOUS_KEY_ENCRYPTION_KEYS):
     /// re-seal every matter key and TOTP secret under the current key.
     RotateKeys,
+    /// The outbox of announcements awaiting delivery.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+/// `docket admin outbox ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum OutboxCommand {
+    /// List the rows still pending and those dead-lettered, with their last error.
+    List,
+    /// Make a row due again with a fresh count of attempts (after fixing its cause).
+    Replay {
+        /// The row's id, from `list`.
+        #[arg(required_unless_present = "dead", conflicts_with = "dead")]
+        outbox_id: Option<uuid::Uuid>,
+        /// Every dead row instead.
+        #[arg(long)]
+        dead: bool,
+    },
+}
+
+/// One outbox row on one line: its state, id, kind and attempts, and why it last failed.
+fn describe_row(row: &outbox::admin::Row) -> String {
+    let at = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    format!(
+        "{} {} {} consumer={} matter={} attempts={} created={} next={}{}",
+        row.state,
+        row.outbox_id,
+        row.kind,
+        row.consumer,
+        row.matter_id.map_or("-".to_owned(), |m| m.to_string()),
+        row.attempts,
+        at(row.created_at),
+        at(row.next_attempt_at),
+        row.last_error
+            .as_deref()
+            .map_or(String::new(), |e| format!(" error={e:?}")),
+    )
 }
 
 /// Command-line text is held to the same rules as text from the API.
@@ -128,9 +169,8 @@ fn parse_wire<T: std::str::FromStr<Err = docket_protocol::directory::UnknownName
 
 /// Runs one command on `app` (whose pool is the owner's) and returns what to print.
 pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String> {
-    let mut tenant = Tenant::begin(&app.pool, RequestContext::system()).await?;
+    let mut tenant = Tenant::begin(&app.pool, &app.outbox, RequestContext::system()).await?;
     let mut mail = None;
-    let mut control = None;
     let output = match command {
         AdminCommand::CreatePracticeArea {
             name,
@@ -145,7 +185,7 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
             practice_area,
             enabled,
         } => {
-            control = Some(Control::PolicyChanged);
+            tenant.announce(Announcement::Control(Control::PolicyChanged));
             practice_areas::set_portal_enabled(tenant.conn(), &practice_area, enabled)
                 .await
                 .context("no such practice area")?;
@@ -227,25 +267,41 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
             let (matter_id, client) = matter_by_reference(&mut tenant, &matter).await?;
             let user_id = user_id(&mut tenant, &user).await?;
             access::upsert_grant(&mut tenant, matter_id, client, user_id, scopes).await?;
-            control = Some(Control::UserChanged { user_id });
             format!("granted {user} on {matter}")
         }
         AdminCommand::Revoke { matter, user } => {
             let (matter_id, client) = matter_by_reference(&mut tenant, &matter).await?;
             let user_id = user_id(&mut tenant, &user).await?;
             access::delete_grant(&mut tenant, matter_id, client, user_id).await?;
-            control = Some(Control::UserChanged { user_id });
             format!("revoked {user} on {matter}")
         }
         AdminCommand::RotateKeys => rotate_keys(app, &mut tenant).await?,
+        AdminCommand::Outbox(OutboxCommand::List) => {
+            let rows = outbox::admin::list(tenant.conn()).await?;
+            if rows.is_empty() {
+                "the outbox is empty".to_owned()
+            } else {
+                rows.iter().map(describe_row).collect::<Vec<_>>().join("\n")
+            }
+        }
+        AdminCommand::Outbox(OutboxCommand::Replay { outbox_id, .. }) => {
+            let replayed = outbox::admin::replay(tenant.conn(), outbox_id)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound => anyhow::anyhow!("no such outbox row"),
+                    other => other.into(),
+                })?;
+            audit::record(
+                &mut tenant,
+                AuditRecord::new("outbox.replayed").detail(serde_json::json!({ "rows": replayed })),
+            )
+            .await?;
+            format!("{} outbox row(s) due again", replayed.len())
+        }
     };
     tenant.commit().await?;
     if let Some(email) = mail {
         app.mailer.send(email)?;
-    }
-    // Open sockets on every node re-check what they may see.
-    if let Some(control) = control {
-        app.channels.hub.control(control).await;
     }
     Ok(output)
 }

@@ -23,6 +23,8 @@
 //! clean) and [`vault`] (envelope encryption and the encrypted blob store).
 //!
 //! Plumbing beside them: [`config`], [`error`], [`db`] (pools, migrations, the tenant transaction),
+//! [`outbox`] (what committed changes announce, delivered after the commit by this node or by
+//! any node's dispatcher),
 //! [`clock`], [`keyring`] (the key-encryption keys and the keys derived from them), [`mail`],
 //! [`startup`] (router and server), [`telemetry`], [`openapi`].
 
@@ -44,6 +46,7 @@ pub mod mail;
 pub mod matters;
 pub mod milestones;
 pub mod openapi;
+pub mod outbox;
 pub mod practice_areas;
 pub mod startup;
 pub mod telemetry;

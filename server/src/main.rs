@@ -93,7 +93,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Audit(AuditCommand::Export { matter }) => {
             let app = owner_state(config).await?;
-            let mut tenant = Tenant::begin(&app.pool, RequestContext::system()).await?;
+            let mut tenant =
+                Tenant::begin(&app.pool, &app.outbox, RequestContext::system()).await?;
             let (matter_id, client_id) = admin::matter_by_reference(&mut tenant, &matter).await?;
             let entries = audit::export::matter_trail(&mut tenant, matter_id).await?;
             audit::record(

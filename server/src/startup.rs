@@ -41,6 +41,8 @@ pub struct AppInner {
     pub mailer: Mailer,
     /// The real-time layer: hub, writer, presence, bus.
     pub channels: Channels,
+    /// What committed changes announce; [`crate::db::Tenant`] writes to it.
+    pub outbox: crate::outbox::Outbox,
     /// Encrypted document content.
     pub blobs: crate::vault::BlobStore,
     /// Malware scanning of uploads, when configured.
@@ -70,7 +72,7 @@ impl AppState {
                 .iter()
                 .map(|key| *key.expose_secret()),
         );
-        let channels = Channels::start(pool.clone(), clock.clone(), &config).await?;
+        let (channels, outbox) = Channels::start(pool.clone(), clock.clone(), &config).await?;
         let blobs = crate::vault::BlobStore::from_config(&config)?;
         let clamd = config.clamd.as_deref().map(crate::intake::Clamd::new);
         Ok(Self(Arc::new(AppInner {
@@ -80,6 +82,7 @@ impl AppState {
             keyring,
             mailer,
             channels,
+            outbox,
             blobs,
             clamd,
         })))
@@ -179,6 +182,7 @@ impl Application {
         let app = router(self.state.clone());
         let state = self.state;
         let hub = state.channels.hub.clone();
+        let dispatcher = tokio::spawn(state.outbox.clone().dispatch());
         let maintenance = tokio::spawn(async move {
             loop {
                 if let Err(err) = crate::db::ensure_partitions(&state.pool, state.clock.now()).await
@@ -202,6 +206,8 @@ impl Application {
         .await?;
         // Upgraded sockets outlive the HTTP server: tell them to reconnect elsewhere, then wait.
         hub.drain(std::time::Duration::from_secs(10)).await;
+        // What this node leaves in the outbox, another node's dispatcher delivers.
+        dispatcher.abort();
         maintenance.abort();
         Ok(())
     }

@@ -11,9 +11,9 @@ use docket_protocol::ids::{MatterId, UserId};
 use super::Action;
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
-use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::{Json, Path};
+use crate::outbox::{Announcement, Control};
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -42,10 +42,6 @@ pub async fn put_grant(
     let facts = super::matter(&mut tenant, &signed.actor, matter_id, Action::ManageGrants).await?;
     let grant = upsert_grant(&mut tenant, matter_id, facts.client_id, user_id, req.scopes).await?;
     tenant.commit().await?;
-    app.channels
-        .hub
-        .control(Control::UserChanged { user_id })
-        .await;
     Ok(Json(grant))
 }
 
@@ -90,6 +86,7 @@ pub async fn upsert_grant(
     )
     .fetch_one(tenant.conn())
     .await?;
+    tenant.announce(Announcement::Control(Control::UserChanged { user_id }));
     audit::record(
         tenant,
         AuditRecord::new("access.grant.changed")
@@ -121,10 +118,6 @@ pub async fn revoke_grant(
     let facts = super::matter(&mut tenant, &signed.actor, matter_id, Action::ManageGrants).await?;
     delete_grant(&mut tenant, matter_id, facts.client_id, user_id).await?;
     tenant.commit().await?;
-    app.channels
-        .hub
-        .control(Control::UserChanged { user_id })
-        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,6 +138,8 @@ pub async fn delete_grant(
     if deleted.rows_affected() == 0 {
         return Err(Error::NotFound);
     }
+    // The user's open sockets drop the matter once this commits.
+    tenant.announce(Announcement::Control(Control::UserChanged { user_id }));
     audit::record(
         tenant,
         AuditRecord::new("access.grant.revoked")

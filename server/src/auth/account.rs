@@ -8,8 +8,8 @@ use docket_protocol::ids::{DeviceId, SessionId};
 
 use super::{cookies, session, Authenticated, Signed};
 use crate::audit::{self, AuditRecord};
-use crate::channels::Control;
 use crate::error::{Json, Path};
+use crate::outbox::{Announcement, Control};
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -49,12 +49,6 @@ pub async fn sign_out(
     )
     .await?;
     tenant.commit().await?;
-    app.channels
-        .hub
-        .control(Control::SessionEnded {
-            session_id: auth.session_id,
-        })
-        .await;
     let mut headers = HeaderMap::new();
     if auth.via_cookie {
         cookies::clear_session(&mut headers, app.config.cookie_secure);
@@ -118,10 +112,6 @@ pub async fn revoke_session(
     )
     .await?;
     tenant.commit().await?;
-    app.channels
-        .hub
-        .control(Control::SessionEnded { session_id })
-        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -187,13 +177,10 @@ pub async fn revoke_device(
         AuditRecord::new("auth.device.revoked").target("device", device_id),
     )
     .await?;
+    tenant.announce(Announcement::Control(Control::UserChanged {
+        user_id: signed.user.user_id,
+    }));
     tenant.commit().await?;
-    app.channels
-        .hub
-        .control(Control::UserChanged {
-            user_id: signed.user.user_id,
-        })
-        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,15 +1,16 @@
 //! Alerts for one user — a sign-in from a new device, a locked second factor, a client's upload —
-//! stored in `user_alert` in the caller's transaction and listed by `GET /api/v1/me/alerts`. Callers
-//! that also tell open sockets do so after their commit.
+//! stored in `user_alert` in the caller's transaction and listed by `GET /api/v1/me/alerts`, and
+//! announced on the transaction, so the user's open sockets receive it once it commits.
 
 use docket_protocol::auth::{Alert, AlertDetail};
 use docket_protocol::ids::{AlertId, UserId};
 use time::OffsetDateTime;
 
 use crate::db::Tenant;
+use crate::outbox::Announcement;
 use crate::Result;
 
-/// Stores an alert for `user` and returns it.
+/// Stores an alert for `user`, announces it for after the commit, and returns it.
 pub async fn raise(
     tenant: &mut Tenant,
     user: UserId,
@@ -32,6 +33,10 @@ pub async fn raise(
     )
     .execute(tenant.conn())
     .await?;
+    tenant.announce(Announcement::Alert {
+        user_id: user,
+        alert: alert.clone(),
+    });
     Ok(alert)
 }
 

@@ -84,7 +84,7 @@ pub struct Authenticated {
 impl Authenticated {
     /// A tenant transaction acting as this session's user.
     pub async fn tenant(&self, app: &AppState) -> Result<Tenant> {
-        Tenant::begin(&app.pool, self.ctx.clone()).await
+        Tenant::begin(&app.pool, &app.outbox, self.ctx.clone()).await
     }
 }
 

@@ -100,7 +100,7 @@ pub async fn accept(
         source_ip: meta.ip,
         ..Default::default()
     };
-    let mut tenant = Tenant::begin(&app.pool, ctx).await?;
+    let mut tenant = Tenant::begin(&app.pool, &app.outbox, ctx).await?;
     let attempt = Attempt::begin(
         tenant.conn(),
         Key::address(meta.ip).into_iter().collect(),

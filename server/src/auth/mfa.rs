@@ -14,10 +14,10 @@ use super::session::{self, MFA_STAGE_LIFETIME};
 use super::throttle::{Attempt, Key, Recorded};
 use super::{alerts, password, recovery_codes, totp, Authenticated, Signed};
 use crate::audit::{self, AuditRecord};
-use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::Json;
 use crate::keyring::Purpose;
+use crate::outbox::{Announcement, Control};
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -295,13 +295,10 @@ pub async fn reset(State(app): State<AppState>, signed: Signed) -> Result<Respon
         AuditRecord::new("auth.mfa.reset").target("user", signed.user.user_id),
     )
     .await?;
+    tenant.announce(Announcement::Control(Control::UserChanged {
+        user_id: signed.user.user_id,
+    }));
     tenant.commit().await?;
-    app.channels
-        .hub
-        .control(Control::UserChanged {
-            user_id: signed.user.user_id,
-        })
-        .await;
     let (headers, body) = session::grant(&app, issued, signed.via_cookie, None);
     Ok((headers, axum::Json(body)).into_response())
 }

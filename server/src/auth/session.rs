@@ -13,16 +13,16 @@ use time::{Duration, OffsetDateTime};
 use super::extract::{Authenticated, ClientMeta};
 use super::{cookies, token};
 use crate::audit::{self, AuditRecord};
-use crate::channels::Control;
 use crate::db::Tenant;
+use crate::outbox::{Announcement, Control};
 use crate::startup::AppState;
 use crate::Result;
 
 /// How long a password-only session may take to complete MFA.
 pub const MFA_STAGE_LIFETIME: Duration = Duration::minutes(10);
 
-/// Marks one of the tenant actor's sessions revoked (RLS admits only their own); returns whether
-/// a live session was revoked.
+/// Marks one of the tenant actor's sessions revoked (RLS admits only their own), and announces it
+/// to the session's open sockets for after the commit; returns whether a live session was revoked.
 pub async fn revoke(
     tenant: &mut Tenant,
     session_id: SessionId,
@@ -37,7 +37,11 @@ pub async fn revoke(
     )
     .execute(tenant.conn())
     .await?;
-    Ok(revoked.rows_affected() == 1)
+    let live = revoked.rows_affected() == 1;
+    if live {
+        tenant.announce(Announcement::Control(Control::SessionEnded { session_id }));
+    }
+    Ok(live)
 }
 
 /// Revokes a session that has run out, audits why, and closes its open sockets.
@@ -52,12 +56,6 @@ pub async fn end(app: &AppState, auth: &Authenticated, reason: &'static str) -> 
     )
     .await?;
     tenant.commit().await?;
-    app.channels
-        .hub
-        .control(Control::SessionEnded {
-            session_id: auth.session_id,
-        })
-        .await;
     Ok(())
 }
 

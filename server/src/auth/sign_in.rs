@@ -44,7 +44,7 @@ pub async fn sign_in(
         source_ip: meta.ip,
         ..Default::default()
     };
-    let mut tenant = Tenant::begin(&app.pool, ctx).await?;
+    let mut tenant = Tenant::begin(&app.pool, &app.outbox, ctx).await?;
     let attempt = Attempt::begin(
         tenant.conn(),
         Key::password(&email).with_address(meta.ip),

@@ -9,12 +9,14 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use docket_protocol::ids::{MatterId, SessionId, UserId};
+use docket_protocol::ids::{AlertId, MatterId, UserId};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use uuid::Uuid;
+
+use crate::outbox::Control;
 
 /// What travels between nodes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -44,20 +46,13 @@ pub enum BusPayload {
     },
     /// Something that changes what open sockets may see.
     Control(Control),
-}
-
-/// Changes open sockets must react to within seconds.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "c", rename_all = "snake_case")]
-pub enum Control {
-    /// One session ended (signed out, revoked, expired).
-    SessionEnded { session_id: SessionId },
-    /// Some or all of a user's sessions ended, or their access changed: re-check everything.
-    UserChanged { user_id: UserId },
-    /// Something affecting many matters changed (a practice area's portal switch): re-check all.
-    PolicyChanged,
-    /// An alert for a user's open sockets: `frame` is the serialised `ServerFrame::Alert`.
-    Alert { user_id: UserId, frame: String },
+    /// An alert for a user's open sockets: `frame` is the serialised `ServerFrame::Alert`; a node
+    /// delivers each `alert_id` once, however many times it arrives.
+    Alert {
+        user_id: UserId,
+        alert_id: AlertId,
+        frame: String,
+    },
 }
 
 /// The node's connection to the other nodes.
@@ -114,7 +109,14 @@ impl Bus {
         inbound: mpsc::UnboundedSender<Inbound>,
     ) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
-        let publisher = ConnectionManager::new(client.clone()).await?;
+        // A publish fails within seconds while Redis is away, rather than waiting out a long
+        // reconnection: the outbox retries it, and a hung publish would hold the row's lock.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1))
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let publisher = ConnectionManager::new_with_config(client.clone(), config).await?;
         let wanted = Arc::new(Mutex::new(HashSet::new()));
         let (commands, command_rx) = mpsc::unbounded_channel();
         let node_id = Uuid::new_v4();
@@ -146,17 +148,18 @@ impl Bus {
         self.redis.is_some()
     }
 
-    /// Publishes to the other nodes. Failures are logged, not returned: the record is in
-    /// Postgres, and the other nodes catch up by `seq` once Redis is back.
-    pub async fn publish(&self, payload: BusPayload) {
-        self.publish_all(vec![payload]).await;
+    /// Publishes to the other nodes. A failure is returned for the outbox to retry, and logged.
+    pub async fn publish(&self, payload: BusPayload) -> Result<(), String> {
+        self.publish_all(vec![payload]).await
     }
 
     /// Publishes several messages in one round trip (a pipeline), in order.
-    pub async fn publish_all(&self, payloads: Vec<BusPayload>) {
-        let Some(redis) = &self.redis else { return };
+    pub async fn publish_all(&self, payloads: Vec<BusPayload>) -> Result<(), String> {
+        let Some(redis) = &self.redis else {
+            return Ok(());
+        };
         if payloads.is_empty() {
-            return;
+            return Ok(());
         }
         let mut pipe = redis::pipe();
         for payload in payloads {
@@ -164,7 +167,7 @@ impl Bus {
                 BusPayload::Event { matter_id, .. } | BusPayload::Ephemeral { matter_id, .. } => {
                     redis.matter_channel(*matter_id)
                 }
-                BusPayload::Control(_) => redis.control_channel(),
+                BusPayload::Control(_) | BusPayload::Alert { .. } => redis.control_channel(),
             };
             match serde_json::to_string(&BusMessage {
                 origin: self.node_id,
@@ -177,9 +180,10 @@ impl Bus {
             }
         }
         let result: redis::RedisResult<()> = pipe.query_async(&mut redis.publisher.clone()).await;
-        if let Err(err) = result {
-            tracing::warn!(error = %err, "publishing to Redis failed; other nodes will catch up from Postgres");
-        }
+        result.map_err(|err| {
+            tracing::warn!(error = %err, "publishing to Redis failed; the outbox will retry");
+            format!("publishing to Redis failed: {err}")
+        })
     }
 
     /// Starts receiving a matter's messages from other nodes; returns once Redis confirmed the

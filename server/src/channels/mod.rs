@@ -11,9 +11,10 @@
 //! - `socket`: one connection's task; [`decode_frame`] is how it reads a client's text frame.
 //! - [`wire`]: the socket's settings and the close code for each protocol violation.
 //!
-//! A send is: authorise → group-commit transaction (assign `seq`, insert) → publish locally and on
-//! the bus → ack with the `seq`. Nothing is acknowledged before it is durable; a subscriber that
-//! misses something (a node or Redis fails between commit and publish) recovers it by `seq`.
+//! A send is: authorise → group-commit transaction (assign `seq`, insert, outbox row) → publish
+//! locally and on the bus → ack with the `seq`. Nothing is acknowledged before it is durable. If a
+//! node or Redis fails between commit and publish, another node's outbox dispatcher publishes the
+//! events (see [`crate::outbox`]); a subscriber that still misses something recovers it by `seq`.
 
 pub mod bus;
 pub mod hub;
@@ -40,7 +41,6 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-pub use bus::Control;
 pub use socket::decode_frame;
 
 use crate::access::{self, Action};
@@ -48,6 +48,7 @@ use crate::auth::{ClientMeta, Signed};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Json, Path, Query};
+use crate::outbox::Outbox;
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -61,8 +62,13 @@ pub struct Channels {
 }
 
 impl Channels {
-    /// Starts the bus (Redis if configured), the hub and the writer shards.
-    pub async fn start(pool: PgPool, clock: Clock, config: &Config) -> anyhow::Result<Self> {
+    /// Starts the bus (Redis if configured), the hub and the writer shards; returns them with the
+    /// node's outbox, which delivers through the hub.
+    pub async fn start(
+        pool: PgPool,
+        clock: Clock,
+        config: &Config,
+    ) -> anyhow::Result<(Self, Outbox)> {
         let settings = &config.channels;
         let (bus, inbound) = match &config.redis_url {
             Some(url) => {
@@ -87,19 +93,22 @@ impl Channels {
             per_address: settings.max_sockets_per_address,
         };
         let hub = hub::Hub::new(pool.clone(), bus, inbound, receipts, caps);
+        let outbox = Outbox::new(pool.clone(), Arc::new(hub.clone()), config.outbox.clone());
         let writer = writer::Writer::spawn(
             pool,
             clock,
             hub.clone(),
+            outbox.clone(),
             settings.writer_shards,
             settings.writer_max_batch,
         );
-        Ok(Self {
+        let channels = Self {
             hub,
             writer,
             presence,
             rate: SendRate::new(settings.send_rate_per_second, settings.send_burst),
-        })
+        };
+        Ok((channels, outbox))
     }
 }
 

@@ -1,13 +1,15 @@
 //! The channel log in Postgres: reading pages (as a user, through RLS, or for node-level
 //! delivery), appending batches, and read positions.
 
-use docket_protocol::channel::{DocumentAction, Event, EventBody};
+use docket_protocol::channel::{DocumentAction, Event, EventBody, ServerFrame};
 use docket_protocol::ids::{MatterId, UserId};
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::db::Tenant;
+use crate::outbox::{Announcement, EventFrame};
 use crate::{Error, Result};
 
 /// One row of `channel_event`.
@@ -65,6 +67,25 @@ impl StoredEvent {
             devices: None,
             body,
         }
+    }
+}
+
+impl StoredEvent {
+    /// The event as the socket frame, serialised once for every socket and node.
+    pub fn frame(&self) -> Result<EventFrame> {
+        let scope = self
+            .scope
+            .parse()
+            .map_err(|e| Error::Internal(anyhow::anyhow!("stored event scope: {e}")))?;
+        let frame = serde_json::to_string(&ServerFrame::Event {
+            event: self.to_event(),
+        })
+        .map_err(|e| Error::Internal(e.into()))?;
+        Ok(EventFrame {
+            seq: self.seq as u64,
+            scope,
+            frame,
+        })
     }
 }
 
@@ -247,17 +268,26 @@ pub async fn allocate(
 
 /// Appends one event in the caller's tenant transaction (a document or milestone card, an edit or
 /// a withdrawal), under the matter's next `seq`, as the actor (the database checks the actor may
-/// see the matter and holds the event's scope). Publish the returned row after the commit.
-pub async fn append(
-    conn: &mut PgConnection,
-    event: &NewEvent,
-    at: OffsetDateTime,
-) -> Result<Vec<StoredEvent>> {
+/// see the matter and holds the event's scope), and announces it for after the commit. Returns
+/// its `seq`.
+pub async fn append(tenant: &mut Tenant, event: &NewEvent, at: OffsetDateTime) -> Result<u64> {
     let seq = sqlx::query_scalar!("select channel_next_seq($1)", event.matter_id.0)
-        .fetch_one(&mut *conn)
+        .fetch_one(tenant.conn())
         .await?
         .ok_or(Error::NotFound)?;
-    insert(conn, &[(seq as u64, event)], at).await
+    let seq = seq as u64;
+    let stored = insert(tenant.conn(), &[(seq, event)], at).await?;
+    let frames = stored
+        .iter()
+        .map(StoredEvent::frame)
+        .collect::<Result<Vec<_>>>()?;
+    tenant.announce(Announcement::Events {
+        matter_id: event.matter_id,
+        first_seq: seq,
+        last_seq: seq,
+        frames,
+    });
+    Ok(seq)
 }
 
 /// A matter's last `seq`, as the tenant's actor may see it (0 for a matter they cannot see).

@@ -1,5 +1,6 @@
 //! Group commit: concurrent sends are batched into one transaction, and each is acknowledged
-//! only after that transaction commits.
+//! only after that transaction commits. The batch's outbox rows (one per matter) commit with it,
+//! so its events reach the other nodes even if this one dies before publishing them.
 //!
 //! One transaction per message tops out near the disk's fsync rate; a batch pays one fsync for
 //! many messages. Each shard task takes whatever is queued (up to a batch), writes it in one
@@ -13,6 +14,8 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
+use docket_protocol::ids::MatterId;
+
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -20,6 +23,7 @@ use uuid::Uuid;
 use super::hub::Hub;
 use super::store::{self, NewEvent, StoredEvent};
 use crate::clock::Clock;
+use crate::outbox::{Announcement, Outbox, Pending};
 use crate::{Error, Result};
 
 /// Sends queued per shard before senders wait (back-pressure).
@@ -46,17 +50,24 @@ pub struct Writer {
 
 impl Writer {
     /// Starts `shards` writer tasks, each batching up to `max_batch` sends.
-    pub fn spawn(pool: PgPool, clock: Clock, hub: Hub, shards: usize, max_batch: usize) -> Self {
+    pub fn spawn(
+        pool: PgPool,
+        clock: Clock,
+        hub: Hub,
+        outbox: Outbox,
+        shards: usize,
+        max_batch: usize,
+    ) -> Self {
         let shards = (0..shards.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                tokio::spawn(run_shard(
-                    rx,
-                    pool.clone(),
-                    clock.clone(),
-                    hub.clone(),
-                    max_batch.max(1),
-                ));
+                let shard = Shard {
+                    pool: pool.clone(),
+                    clock: clock.clone(),
+                    hub: hub.clone(),
+                    outbox: outbox.clone(),
+                };
+                tokio::spawn(shard.run(rx, max_batch.max(1)));
                 tx
             })
             .collect();
@@ -79,51 +90,73 @@ impl Writer {
     }
 }
 
-async fn run_shard(
-    mut rx: mpsc::Receiver<Request>,
+/// What one writer task works with.
+struct Shard {
     pool: PgPool,
     clock: Clock,
     hub: Hub,
-    max_batch: usize,
-) {
-    let mut batch = Vec::with_capacity(max_batch);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
+    outbox: Outbox,
+}
+
+/// A committed batch: each send's outcome, the stored events, and their outbox rows.
+type Committed = (Vec<Appended>, Vec<StoredEvent>, Vec<Pending>);
+
+impl Shard {
+    async fn run(self, mut rx: mpsc::Receiver<Request>, max_batch: usize) {
+        let mut batch = Vec::with_capacity(max_batch);
+        while let Some(first) = rx.recv().await {
+            batch.push(first);
+            while batch.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            let events: Vec<&NewEvent> = batch.iter().map(|r| &r.event).collect();
+            match self.commit(&events).await {
+                Ok((outcomes, stored, pending)) => {
+                    self.publish(&stored, pending).await;
+                    for (request, outcome) in batch.drain(..).zip(outcomes) {
+                        let _ = request.reply.send(Ok(outcome));
+                    }
+                }
+                // One bad row fails the whole batch: retry each alone so only it fails.
+                Err(_) if batch.len() > 1 => {
+                    for request in batch.drain(..) {
+                        let result = match self.commit(&[&request.event]).await {
+                            Ok((mut outcomes, stored, pending)) => {
+                                self.publish(&stored, pending).await;
+                                outcomes
+                                    .pop()
+                                    .ok_or_else(|| Error::Internal(anyhow::anyhow!("no outcome")))
+                            }
+                            Err(err) => Err(err),
+                        };
+                        let _ = request.reply.send(result);
+                    }
+                }
+                Err(err) => {
+                    if let Some(request) = batch.pop() {
+                        let _ = request.reply.send(Err(err));
+                    }
+                }
             }
         }
-        let events: Vec<&NewEvent> = batch.iter().map(|r| &r.event).collect();
-        match commit(&pool, &clock, &events).await {
-            Ok((outcomes, stored)) => {
-                hub.publish_events(&stored).await;
-                for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = request.reply.send(Ok(outcome));
-                }
-            }
-            // One bad row fails the whole batch: retry each alone so only it fails.
-            Err(_) if batch.len() > 1 => {
-                for request in batch.drain(..) {
-                    let result = match commit(&pool, &clock, &[&request.event]).await {
-                        Ok((mut outcomes, stored)) => {
-                            hub.publish_events(&stored).await;
-                            outcomes
-                                .pop()
-                                .ok_or_else(|| Error::Internal(anyhow::anyhow!("no outcome")))
-                        }
-                        Err(err) => Err(err),
-                    };
-                    let _ = request.reply.send(result);
-                }
-            }
-            Err(err) => {
-                if let Some(request) = batch.pop() {
-                    let _ = request.reply.send(Err(err));
-                }
+    }
+
+    /// The fast path: publishes a committed batch and clears its outbox rows. If publishing
+    /// fails, the rows stay for the dispatchers; the senders are acknowledged either way, since
+    /// their messages are durable.
+    async fn publish(&self, stored: &[StoredEvent], pending: Vec<Pending>) {
+        if self.hub.publish_events(stored).await.is_ok() {
+            for p in pending {
+                self.outbox.delivered(p.outbox_id);
             }
         }
+    }
+
+    async fn commit(&self, events: &[&NewEvent]) -> Result<Committed> {
+        commit(&self.pool, &self.clock, &self.outbox, events).await
     }
 }
 
@@ -140,12 +173,13 @@ fn refused_by_policy(err: Error) -> Error {
 }
 
 /// Writes a batch in one transaction: recognises resends, allocates `seq`s per matter in batch
-/// order, inserts the rest, commits.
+/// order, inserts the rest with one outbox row per matter, commits.
 async fn commit(
     pool: &PgPool,
     clock: &Clock,
+    outbox: &Outbox,
     events: &[&NewEvent],
-) -> Result<(Vec<Appended>, Vec<StoredEvent>)> {
+) -> Result<Committed> {
     let key = |e: &NewEvent| -> Key { (e.matter_id.0, e.author_id.0, e.client_msg_id) };
     let mut tx = crate::db::channel_transaction(pool).await?;
     let mut known: HashMap<Key, u64> = store::find_sent(&mut tx, events)
@@ -171,6 +205,7 @@ async fn commit(
         }
     }
     let mut stored = Vec::new();
+    let mut pending = Vec::new();
     if !fresh.is_empty() {
         let (matters, ns): (Vec<Uuid>, Vec<i32>) = counts.iter().copied().unzip();
         let lasts: HashMap<Uuid, u64> = store::allocate(&mut tx, &matters, &ns)
@@ -191,6 +226,18 @@ async fn commit(
         stored = store::insert(&mut tx, &numbered, clock.now())
             .await
             .map_err(refused_by_policy)?;
+        pending = counts
+            .iter()
+            .map(|(m, n)| {
+                Pending::new(Announcement::Events {
+                    matter_id: MatterId(*m),
+                    first_seq: lasts[m] - *n as u64 + 1,
+                    last_seq: lasts[m],
+                    frames: Vec::new(),
+                })
+            })
+            .collect();
+        outbox.write(&mut tx, &pending).await?;
     }
     tx.commit().await?;
     let mut seen_fresh = std::collections::HashSet::new();
@@ -205,5 +252,5 @@ async fn commit(
             }
         })
         .collect();
-    Ok((outcomes, stored))
+    Ok((outcomes, stored, pending))
 }

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use time::Duration;
 
 use super::channels::ChannelFileConfig;
+use super::outbox::OutboxFileConfig;
 use super::{
-    ChannelSettings, Config, SecretBox32, DEFAULT_MAX_UPLOAD_MB, DEFAULT_S3_REGION,
+    ChannelSettings, Config, OutboxSettings, SecretBox32, DEFAULT_MAX_UPLOAD_MB, DEFAULT_S3_REGION,
     DEFAULT_WEB_DIR, DEMO_KEY_ENCRYPTION_KEY,
 };
 
@@ -47,6 +48,8 @@ struct FileConfig {
     s3_allow_http: Option<bool>,
     #[serde(default)]
     channels: ChannelFileConfig,
+    #[serde(default)]
+    outbox: OutboxFileConfig,
 }
 
 impl Config {
@@ -158,6 +161,7 @@ impl Config {
                 .or(file.s3_allow_http)
                 .unwrap_or(false),
             channels: ChannelSettings::resolve(file.channels)?,
+            outbox: OutboxSettings::resolve(file.outbox)?,
         })
     }
 }

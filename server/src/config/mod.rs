@@ -5,6 +5,7 @@
 //! # Layout
 //! - this file: the typed settings ([`Config`]) and their defaults;
 //! - `channels`: the real-time settings ([`ChannelSettings`]) and how they resolve;
+//! - `outbox`: the outbox dispatcher's settings ([`OutboxSettings`]);
 //! - `load`: reading the file and the environment, and decoding the key-encryption keys;
 //! - `safety`: the check that refuses an unsafe configuration off one's own machine.
 
@@ -16,9 +17,11 @@ use time::Duration;
 
 mod channels;
 mod load;
+mod outbox;
 mod safety;
 
 pub use channels::ChannelSettings;
+pub use outbox::OutboxSettings;
 
 /// The key used when none is configured. Fine for a demo on one's own machine, refused by
 /// `docket serve` anywhere else (see [`Config::check_production_safety`]).
@@ -92,6 +95,8 @@ pub struct Config {
     pub s3_allow_http: bool,
     /// Real-time channel settings.
     pub channels: ChannelSettings,
+    /// The outbox dispatcher's settings.
+    pub outbox: OutboxSettings,
 }
 
 /// The default S3 region: London.
@@ -135,6 +140,7 @@ impl Config {
             s3_secret_access_key: None,
             s3_allow_http: false,
             channels: ChannelSettings::default(),
+            outbox: OutboxSettings::default(),
         }
     }
 

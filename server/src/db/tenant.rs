@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use docket_protocol::ids::{DeviceId, SessionId, UserId};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
+use crate::outbox::{Announcement, Outbox, Pending};
 use crate::Result;
 
 /// Who is acting, from where. Carried into every audit row written in the transaction.
@@ -38,22 +39,33 @@ impl RequestContext {
 ///
 /// `docket.actor` is set with `set_config(..., true)`, i.e. local to this transaction, so it can
 /// never leak to the next user of the pooled connection.
+///
+/// What the change must announce (channel events, alerts, control messages) is recorded on the
+/// transaction with [`Tenant::announce`]: it goes into the outbox in the same commit and is
+/// delivered only after the commit succeeded; a rolled-back transaction announces nothing.
 #[derive(Debug)]
 pub struct Tenant {
     tx: Transaction<'static, Postgres>,
     ctx: RequestContext,
+    outbox: Outbox,
+    announced: Vec<Pending>,
 }
 
 impl Tenant {
     /// Begins a transaction acting as `ctx.actor` (or as nobody, which the policies admit to no
     /// client or matter row).
-    pub async fn begin(pool: &PgPool, ctx: RequestContext) -> Result<Self> {
+    pub async fn begin(pool: &PgPool, outbox: &Outbox, ctx: RequestContext) -> Result<Self> {
         let mut tx = pool.begin().await?;
         let actor = ctx.actor.map(|a| a.to_string()).unwrap_or_default();
         sqlx::query_scalar!("select set_config('docket.actor', $1, true)", actor)
             .fetch_one(&mut *tx)
             .await?;
-        Ok(Self { tx, ctx })
+        Ok(Self {
+            tx,
+            ctx,
+            outbox: outbox.clone(),
+            announced: Vec::new(),
+        })
     }
 
     /// The connection, for queries.
@@ -82,9 +94,20 @@ impl Tenant {
         self.ctx.device = Some(device);
     }
 
-    /// Commits. Dropping a `Tenant` without committing rolls everything back.
-    pub async fn commit(self) -> Result<()> {
+    /// Records something to announce once this transaction commits.
+    pub fn announce(&mut self, announcement: Announcement) {
+        self.announced.push(Pending::new(announcement));
+    }
+
+    /// Commits, with the announcements' outbox rows, then delivers the announcements (the fast
+    /// path; the outbox covers a failure or a crash from here on). Dropping a `Tenant` without
+    /// committing rolls everything back and announces nothing.
+    pub async fn commit(mut self) -> Result<()> {
+        self.outbox.write(&mut self.tx, &self.announced).await?;
         self.tx.commit().await?;
+        if !self.announced.is_empty() {
+            self.outbox.after_commit(self.announced).await;
+        }
         Ok(())
     }
 }

@@ -91,7 +91,7 @@ fn demo_text(text: &str) -> Text {
 
 /// Seeds the demo firm unless it is already there; returns the logins either way.
 pub async fn seed(app: &AppState) -> anyhow::Result<Vec<DemoLogin>> {
-    let mut tenant = Tenant::begin(&app.pool, RequestContext::system()).await?;
+    let mut tenant = Tenant::begin(&app.pool, &app.outbox, RequestContext::system()).await?;
     let seeded = sqlx::query_scalar!(
         r#"select exists (select 1 from user_account where email = $1) as "e!""#,
         PEOPLE[0].email

@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::access::{self, authorize, Action, MatterFacts, Resource};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
-use crate::channels::store::{self as channel_store, NewEvent, StoredEvent};
+use crate::channels::store::{self as channel_store, NewEvent};
 use crate::db::Tenant;
 use crate::error::{Json, Path};
 use crate::startup::AppState;
@@ -179,7 +179,8 @@ pub async fn get_document(
     Ok(Json(document))
 }
 
-/// Appends a document card to the matter's channel (in the caller's transaction).
+/// Appends a document card to the matter's channel (in the caller's transaction; it is published
+/// after the commit).
 pub(crate) async fn channel_card(
     tenant: &mut Tenant,
     kind: &'static str,
@@ -188,7 +189,7 @@ pub(crate) async fn channel_card(
     body: serde_json::Value,
     matter_id: MatterId,
     at: time::OffsetDateTime,
-) -> Result<Vec<StoredEvent>> {
+) -> Result<()> {
     let event = NewEvent {
         matter_id,
         kind,
@@ -198,7 +199,8 @@ pub(crate) async fn channel_card(
         client_msg_id: version_id,
         body,
     };
-    channel_store::append(tenant.conn(), &event, at).await
+    channel_store::append(tenant, &event, at).await?;
+    Ok(())
 }
 
 /// Versions waiting for review on the matters the firm user sees, oldest first.

@@ -144,7 +144,7 @@ async fn transition(
             .await?
         }
     };
-    let events = if matches!(transition, Transition::Publish) && updated == 1 {
+    if matches!(transition, Transition::Publish) && updated == 1 {
         channel_card(
             &mut tenant,
             "document_published",
@@ -155,10 +155,8 @@ async fn transition(
             matter_id,
             now,
         )
-        .await?
-    } else {
-        Vec::new()
-    };
+        .await?;
+    }
     if updated != 1 {
         return Err(Error::Conflict(
             "The version changed meanwhile; reload and try again.".into(),
@@ -183,7 +181,6 @@ async fn transition(
     let (doc, versions, _) = load(&mut tenant, signed, document_id).await?;
     let document = wire(signed, &doc, &versions)?;
     tenant.commit().await?;
-    app.channels.hub.publish_events(&events).await;
     Ok(Json(document))
 }
 

@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use docket_protocol::auth::{Alert, AlertDetail};
-use docket_protocol::channel::ServerFrame;
 use docket_protocol::documents::{Category, Document, UploadParams, VersionState};
 use docket_protocol::ids::{DocumentId, MatterId, UserId};
 use serde_json::json;
@@ -17,8 +16,6 @@ use super::{channel_card, load, wire, ErrorResponses};
 use crate::access::{self, authorize, Action, Resource};
 use crate::audit::{self, AuditRecord};
 use crate::auth::{alerts, Signed};
-use crate::channels::store::StoredEvent;
-use crate::channels::Control;
 use crate::db::Tenant;
 use crate::error::{Json, Path, Query};
 use crate::startup::AppState;
@@ -91,32 +88,19 @@ pub async fn upload_document(
     };
     let ingested = ingest(&app, &signed, matter_id, new.version_id, body).await?;
     let at = app.clock.now();
-    let (document, events, alert) = record_or_discard(&app, &ingested, async {
+    let document = record_or_discard(&app, &ingested, async {
         let mut tenant = signed.tenant(&app).await?;
         insert_document(&mut tenant, &signed, &new, &params.filename, &ingested, at).await?;
-        let (events, alert) = if client {
-            announce_client_upload(&mut tenant, &signed, &new, responsible, at).await?
-        } else {
-            (Vec::new(), None)
-        };
+        if client {
+            announce_client_upload(&mut tenant, &signed, &new, responsible, at).await?;
+        }
         let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(new.document_id)).await?;
         let document = wire(&signed, &doc, &versions)?;
+        // The card and the alert leave with the commit, through the outbox.
         tenant.commit().await?;
-        Ok((document, events, alert))
+        Ok(document)
     })
     .await?;
-    app.channels.hub.publish_events(&events).await;
-    if let Some(alert) = alert {
-        let frame = serde_json::to_string(&ServerFrame::Alert { alert })
-            .map_err(|e| Error::Internal(e.into()))?;
-        app.channels
-            .hub
-            .control(Control::Alert {
-                user_id: responsible,
-                frame,
-            })
-            .await;
-    }
     Ok((StatusCode::CREATED, Json(document)))
 }
 
@@ -222,8 +206,8 @@ async fn announce_client_upload(
     new: &NewDocument,
     responsible: UserId,
     at: time::OffsetDateTime,
-) -> Result<(Vec<StoredEvent>, Option<Alert>)> {
-    let events = channel_card(
+) -> Result<()> {
+    channel_card(
         tenant,
         "document_uploaded",
         signed.user.user_id,
@@ -234,7 +218,7 @@ async fn announce_client_upload(
         at,
     )
     .await?;
-    let alert = alert_responsible(
+    alert_responsible(
         tenant,
         responsible,
         signed,
@@ -244,7 +228,7 @@ async fn announce_client_upload(
         at,
     )
     .await?;
-    Ok((events, Some(alert)))
+    Ok(())
 }
 
 /// Raises the "a client uploaded" alert for the matter's responsible fee earner.

@@ -256,7 +256,7 @@ pub async fn update_milestone(
     .await?;
     let noticeable =
         new.status != before || new.title != row.title || new.client_action != row.client_action;
-    let events = if noticeable {
+    if noticeable {
         let event = NewEvent {
             matter_id,
             kind: "milestone",
@@ -269,13 +269,10 @@ pub async fn update_milestone(
                 "status": new.status.as_str(), "client_action": new.client_action,
             }),
         };
-        channel_store::append(tenant.conn(), &event, at).await?
-    } else {
-        Vec::new()
-    };
+        channel_store::append(&mut tenant, &event, at).await?;
+    }
     let timeline = rows::timeline(&mut tenant, matter_id).await?;
     tenant.commit().await?;
-    app.channels.hub.publish_events(&events).await;
     Ok(Json(timeline))
 }
 

@@ -89,7 +89,7 @@ async fn the_runtime_role_can_append_but_never_change_the_trail() {
         "delete from audit_event",
         "truncate audit_event",
     ] {
-        let mut tenant = Tenant::begin(&app.runtime, ctx.clone())
+        let mut tenant = Tenant::begin(&app.runtime, &app.state.outbox, ctx.clone())
             .await
             .expect("tenant");
         let err = sqlx::query(statement)
@@ -102,7 +102,9 @@ async fn the_runtime_role_can_append_but_never_change_the_trail() {
         );
     }
     // Nor can it forge the chain columns.
-    let mut tenant = Tenant::begin(&app.runtime, ctx).await.expect("tenant");
+    let mut tenant = Tenant::begin(&app.runtime, &app.state.outbox, ctx)
+        .await
+        .expect("tenant");
     let err = sqlx::query(
         "insert into audit_event (action, row_hash, prev_hash) values ('x.y', '\\x00', '\\x00')",
     )

@@ -301,7 +301,7 @@ async fn start(
 }
 
 async fn seed(app: &AppState) -> Firm {
-    let mut t = Tenant::begin(&app.pool, RequestContext::system())
+    let mut t = Tenant::begin(&app.pool, &app.outbox, RequestContext::system())
         .await
         .expect("tenant");
     let property =
@@ -567,6 +567,7 @@ impl TestApp {
     pub async fn select_as(&self, user: &TestUser, sql: &str) -> Vec<Value> {
         let mut t = Tenant::begin(
             &self.runtime,
+            &self.state.outbox,
             RequestContext {
                 actor: Some(user.user_id),
                 ..Default::default()
@@ -653,6 +654,14 @@ impl Client {
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// The same credentials against another server (another node on the same database).
+    pub fn at(&self, base: &str) -> Client {
+        Client {
+            base: base.to_owned(),
+            ..self.clone()
+        }
     }
 
     /// The server's address, for requests built by hand (e.g. raw upload bodies).

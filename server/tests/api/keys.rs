@@ -149,6 +149,7 @@ async fn a_rotated_key_keeps_documents_and_second_factors_and_the_old_key_can_th
     assert_eq!(code(&body), "internal");
     let mut tenant = Tenant::begin(
         &app_c.runtime,
+        &app_c.state.outbox,
         RequestContext {
             actor: Some(firm.fee_earner.user_id),
             ..Default::default()

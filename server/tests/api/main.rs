@@ -3,6 +3,7 @@
 
 mod clamd_fixture;
 mod helpers;
+mod nodes;
 
 mod attempts;
 mod audit;
@@ -20,6 +21,7 @@ mod matter_activity;
 mod matters;
 mod milestones;
 mod openapi;
+mod outbox;
 mod sessions;
 mod socket_protocol;
 mod vault;

@@ -70,6 +70,7 @@ fn local_store() -> (BlobStore, PathBuf) {
 async fn key_of(app: &TestApp, user: &TestUser, matter: MatterId) -> Result<MatterKey, Error> {
     let mut tenant = Tenant::begin(
         &app.runtime,
+        &app.state.outbox,
         RequestContext {
             actor: Some(user.user_id),
             ..Default::default()

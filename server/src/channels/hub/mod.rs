@@ -18,14 +18,16 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use docket_protocol::channel::ServerFrame;
 use docket_protocol::directory::Scope;
-use docket_protocol::ids::{MatterId, SessionId, UserId};
+use docket_protocol::ids::{AlertId, MatterId, SessionId, UserId};
+use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 pub use room::{Member, SlowFlag};
 
-use super::bus::{Bus, BusPayload, Control, Inbound};
+use super::bus::{Bus, BusPayload, Inbound};
 use super::store::{self, StoredEvent};
+use crate::outbox::{Announcement, Control, Deliver, DeliveryError, EventFrame};
 use room::{run_room, RoomMsg};
 
 /// Frames a room queues for a room before its task falls behind.
@@ -36,6 +38,10 @@ pub type ConnId = u64;
 
 /// `ServerFrame::MattersChanged`, serialised once.
 const MATTERS_CHANGED: &str = r#"{"type":"matters_changed"}"#;
+
+/// Alert ids a node remembers having delivered: far more than can arrive twice within the outbox's
+/// grace period and retries.
+const RECENT_ALERTS: usize = 8_192;
 
 /// What a connection is told by the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +104,9 @@ struct HubInner {
     rooms: Mutex<HashMap<MatterId, mpsc::Sender<RoomMsg>>>,
     /// Live connections, for control messages and caps. Same locking rule.
     conns: Mutex<HashMap<ConnId, ConnEntry>>,
+    /// Alerts delivered on this node, so one that arrives again (from the fast path and a
+    /// dispatcher, or from two nodes) reaches each socket once. Same locking rule.
+    recent_alerts: Mutex<RecentIds>,
     next_conn: AtomicU64,
     open: AtomicUsize,
 }
@@ -145,6 +154,7 @@ impl Hub {
             caps,
             rooms: Mutex::default(),
             conns: Mutex::default(),
+            recent_alerts: Mutex::default(),
             next_conn: AtomicU64::new(1),
             open: AtomicUsize::new(0),
         }));
@@ -258,37 +268,103 @@ impl Hub {
         tx
     }
 
-    /// Delivers committed events on this node and publishes them to the others.
-    pub async fn publish_events(&self, events: &[StoredEvent]) {
-        let mut payloads = Vec::new();
+    /// Delivers committed events on this node and publishes them to the others, serialising each
+    /// once for every socket and node.
+    pub async fn publish_events(&self, events: &[StoredEvent]) -> Result<(), DeliveryError> {
+        let mut frames: Vec<(MatterId, EventFrame)> = Vec::with_capacity(events.len());
         for stored in events {
-            let event = stored.to_event();
-            let frame = match serde_json::to_string(&ServerFrame::Event { event }) {
-                Ok(frame) => frame,
-                Err(err) => {
-                    tracing::error!(error = %err, "event does not serialise");
-                    continue;
-                }
-            };
-            let matter_id = MatterId(stored.matter_id);
-            let seq = stored.seq as u64;
+            match stored.frame() {
+                Ok(frame) => frames.push((MatterId(stored.matter_id), frame)),
+                Err(err) => tracing::error!(error = %err, "event does not serialise"),
+            }
+        }
+        self.publish_frames(frames).await
+    }
+
+    /// Delivers prepared event frames here and publishes them to the other nodes in one round
+    /// trip: the writer acknowledges its senders after this.
+    async fn publish_frames(
+        &self,
+        frames: Vec<(MatterId, EventFrame)>,
+    ) -> Result<(), DeliveryError> {
+        let mut payloads = Vec::new();
+        for (matter_id, event) in frames {
             self.deliver_event(
                 matter_id,
-                seq,
-                stored.scope.clone(),
-                Utf8Bytes::from(frame.clone()),
+                event.seq,
+                event.scope.as_str().to_owned(),
+                Utf8Bytes::from(event.frame.clone()),
             );
             if self.0.bus.is_distributed() {
                 payloads.push(BusPayload::Event {
                     matter_id,
-                    seq,
-                    scope: stored.scope.clone(),
-                    frame,
+                    seq: event.seq,
+                    scope: event.scope.as_str().to_owned(),
+                    frame: event.frame,
                 });
             }
         }
-        // One round trip for the whole batch: the writer acknowledges its senders after this.
-        self.0.bus.publish_all(payloads).await;
+        self.0
+            .bus
+            .publish_all(payloads)
+            .await
+            .map_err(DeliveryError)
+    }
+
+    /// Delivers an announcement here and on every other node (the outbox's consumer).
+    async fn announce(&self, announcement: &Announcement) -> Result<(), DeliveryError> {
+        match announcement {
+            Announcement::Events {
+                matter_id,
+                first_seq,
+                last_seq,
+                frames,
+            } => {
+                if !frames.is_empty() {
+                    let frames = frames.iter().map(|f| (*matter_id, f.clone())).collect();
+                    return self.publish_frames(frames).await;
+                }
+                // A dispatcher's delivery: the events come from the log.
+                let count = last_seq.saturating_sub(*first_seq) + 1;
+                let mut tx = crate::db::channel_transaction(&self.0.pool)
+                    .await
+                    .map_err(|e| DeliveryError(format!("reading the events: {e}")))?;
+                let events = store::delivery_page(
+                    &mut tx,
+                    *matter_id,
+                    first_seq.saturating_sub(1),
+                    i32::try_from(count).unwrap_or(i32::MAX),
+                )
+                .await
+                .map_err(|e| DeliveryError(format!("reading the events: {e}")))?;
+                drop(tx);
+                self.publish_events(&events).await
+            }
+            Announcement::Alert { user_id, alert } => {
+                let frame = serde_json::to_string(&ServerFrame::Alert {
+                    alert: alert.clone(),
+                })
+                .map_err(|e| DeliveryError(format!("the alert does not serialise: {e}")))?;
+                self.apply_alert(*user_id, alert.alert_id, &frame);
+                self.0
+                    .bus
+                    .publish(BusPayload::Alert {
+                        user_id: *user_id,
+                        alert_id: alert.alert_id,
+                        frame,
+                    })
+                    .await
+                    .map_err(DeliveryError)
+            }
+            Announcement::Control(control) => {
+                self.apply_control(control);
+                self.0
+                    .bus
+                    .publish(BusPayload::Control(control.clone()))
+                    .await
+                    .map_err(DeliveryError)
+            }
+        }
     }
 
     /// Sends an ephemeral frame (typing, presence, read position) to a matter's sockets everywhere.
@@ -309,7 +385,9 @@ impl Hub {
             Utf8Bytes::from(text.clone()),
         );
         if self.0.bus.is_distributed() {
-            self.0
+            // Ephemeral: a frame lost with Redis is not worth a retry.
+            let _ = self
+                .0
                 .bus
                 .publish(BusPayload::Ephemeral {
                     matter_id,
@@ -319,12 +397,6 @@ impl Hub {
                 })
                 .await;
         }
-    }
-
-    /// Applies a control message here and on every other node.
-    pub async fn control(&self, control: Control) {
-        self.apply_control(&control);
-        self.0.bus.publish(BusPayload::Control(control)).await;
     }
 
     fn deliver_event(&self, matter_id: MatterId, seq: u64, scope: String, frame: Utf8Bytes) {
@@ -366,18 +438,29 @@ impl Hub {
                     entry.user_id == *user_id
                 }
                 Control::PolicyChanged => true,
-                Control::Alert { user_id, frame } => {
-                    if entry.user_id == *user_id {
-                        let _ = entry
-                            .signals
-                            .try_send(ConnSignal::Frame(Utf8Bytes::from(frame.clone())));
-                    }
-                    false
-                }
             };
             if affected {
                 let _ = entry.signals.try_send(ConnSignal::Recheck);
             }
+        }
+    }
+
+    /// Hands an alert to the user's sockets on this node, unless this node delivered it already.
+    fn apply_alert(&self, user_id: UserId, alert_id: AlertId, frame: &str) {
+        if !self
+            .0
+            .recent_alerts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(alert_id)
+        {
+            return;
+        }
+        let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
+        for entry in conns.values().filter(|c| c.user_id == user_id) {
+            let _ = entry
+                .signals
+                .try_send(ConnSignal::Frame(Utf8Bytes::from(frame.to_owned())));
         }
     }
 
@@ -413,6 +496,38 @@ impl Hub {
     }
 }
 
+impl Deliver for Hub {
+    fn deliver<'a>(
+        &'a self,
+        announcement: &'a Announcement,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.announce(announcement))
+    }
+}
+
+/// The ids most recently inserted, up to [`RECENT_ALERTS`]; the oldest is forgotten first.
+#[derive(Debug, Default)]
+struct RecentIds {
+    order: std::collections::VecDeque<AlertId>,
+    set: std::collections::HashSet<AlertId>,
+}
+
+impl RecentIds {
+    /// Remembers `id`; false if it was remembered already.
+    fn insert(&mut self, id: AlertId) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > RECENT_ALERTS {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
 /// Relays what other nodes publish into this node's rooms and connections.
 async fn relay_inbound(hub: Hub, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
     while let Some(message) = inbound.recv().await {
@@ -432,6 +547,11 @@ async fn relay_inbound(hub: Hub, mut inbound: mpsc::UnboundedReceiver<Inbound>) 
                     frame,
                 } => hub.deliver_ephemeral(matter_id, scope, reader_is_firm, frame.into()),
                 BusPayload::Control(control) => hub.apply_control(&control),
+                BusPayload::Alert {
+                    user_id,
+                    alert_id,
+                    frame,
+                } => hub.apply_alert(user_id, alert_id, &frame),
             },
             Inbound::Reconnected => {
                 // Events and control messages may have been missed while Redis was away.
@@ -462,6 +582,19 @@ mod tests {
             serde_json::to_string(&ServerFrame::MattersChanged).expect("json"),
             super::MATTERS_CHANGED
         );
+    }
+
+    #[test]
+    fn an_alert_id_is_delivered_once_and_forgotten_last() {
+        let mut recent = super::RecentIds::default();
+        let first = docket_protocol::ids::AlertId::new();
+        assert!(recent.insert(first));
+        assert!(!recent.insert(first), "a repeat is dropped");
+        for _ in 0..super::RECENT_ALERTS {
+            assert!(recent.insert(docket_protocol::ids::AlertId::new()));
+        }
+        assert!(recent.insert(first), "the oldest id was forgotten");
+        assert_eq!(recent.order.len(), super::RECENT_ALERTS);
     }
 
     #[test]

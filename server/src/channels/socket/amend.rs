@@ -60,8 +60,7 @@ impl Connection {
             return Err(Error::Forbidden);
         }
         let now = app.clock.now();
-        let stored = store::append(tenant.conn(), &new, now).await?;
-        let last = stored.first().map_or(0, |e| e.seq as u64);
+        let last = store::append(&mut tenant, &new, now).await?;
         if text.is_none() {
             store::redact(tenant.conn(), matter_id, target_seq, now).await?;
         }
@@ -80,7 +79,6 @@ impl Connection {
         )
         .await?;
         tenant.commit().await?;
-        app.channels.hub.publish_events(&stored).await;
         Ok(Appended {
             seq: last,
             duplicate: false,

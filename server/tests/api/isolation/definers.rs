@@ -31,6 +31,7 @@ async fn execute(app: &TestApp, actor: Option<UserId>, sql: &str) -> Result<u64,
 async fn tenant(app: &TestApp, actor: Option<UserId>) -> Tenant {
     Tenant::begin(
         &app.runtime,
+        &app.state.outbox,
         RequestContext {
             actor,
             ..Default::default()

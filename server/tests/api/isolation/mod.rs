@@ -40,6 +40,7 @@ const WITH_RLS: &[&str] = &[
     "matter_key",
     "matter_milestone",
     "matter_team",
+    "outbox",
     "recovery_code",
     "session",
     "user_account",
@@ -172,6 +173,7 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
                     "session" | "device" | "recovery_code" | "user_alert" | "invitation"
                     | "user_credential" => field(row, "user_id") != Some(&me),
                     "audit_event" => true, // client users read no part of the trail
+                    "outbox" => true,      // no request reads the queue
                     other => panic!("no isolation rule for {other}"),
                 };
                 assert!(
@@ -208,7 +210,7 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
 async fn a_transaction_without_an_actor_sees_nothing() {
     let app = spawn_app().await;
     populate(&app).await;
-    let mut tenant = Tenant::begin(&app.runtime, RequestContext::default())
+    let mut tenant = Tenant::begin(&app.runtime, &app.state.outbox, RequestContext::default())
         .await
         .expect("tenant");
     for table in WITH_RLS {
@@ -229,6 +231,7 @@ async fn the_runtime_role_cannot_write_what_the_policies_forbid() {
     let f = &app.firm;
     let mut tenant = Tenant::begin(
         &app.runtime,
+        &app.state.outbox,
         RequestContext {
             actor: Some(f.private_client.user_id),
             ..Default::default()

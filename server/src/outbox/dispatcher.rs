@@ -1,0 +1,164 @@
+//! The dispatcher every serving node runs: it claims rows the fast path left behind, delivers
+//! them, and retries or dead-letters the ones whose delivery fails.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{Announcement, Deliver, DeliveryError};
+use crate::config::OutboxSettings;
+use crate::Result;
+
+/// Rows claimed per transaction.
+const BATCH: i64 = 64;
+
+/// How long one delivery may take before it counts as failed (and its row's lock is released).
+pub(super) const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest wait between two attempts.
+const MAX_BACKOFF_MS: u64 = 5 * 60 * 1000;
+
+/// Claims and delivers due rows until the process ends: every `poll_ms`, and at once again while
+/// full batches keep coming.
+pub(super) async fn run(pool: sqlx::PgPool, deliver: Arc<dyn Deliver>, settings: OutboxSettings) {
+    let poll = Duration::from_millis(settings.poll_ms);
+    loop {
+        tokio::time::sleep(poll).await;
+        loop {
+            match dispatch_once(&pool, &*deliver, &settings).await {
+                Ok(claimed) if claimed as i64 == BATCH => continue,
+                Ok(_) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox dispatch failed; retrying");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What became of one claimed row.
+enum Outcome {
+    Delivered,
+    Retry { error: String, delay_ms: u64 },
+    Dead { error: String },
+}
+
+/// One round: claims up to a batch of due rows (skipping rows another node holds), delivers each,
+/// and records the outcomes, all in one transaction, so a row is delivered by one dispatcher at a
+/// time. Returns how many rows it claimed.
+pub async fn dispatch_once(
+    pool: &sqlx::PgPool,
+    deliver: &dyn Deliver,
+    settings: &OutboxSettings,
+) -> Result<usize> {
+    let mut tx = crate::db::channel_transaction(pool).await?;
+    let rows = sqlx::query!(
+        "select outbox_id, announcement, attempts from outbox
+         where dead_at is null and next_attempt_at <= clock_timestamp()
+         order by next_attempt_at
+         limit $1
+         for update skip locked",
+        BATCH
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let claimed = rows.len();
+    let mut delivered = Vec::new();
+    let mut failed: Vec<(Uuid, String, Option<u64>)> = Vec::new();
+    for row in rows {
+        let outcome = match serde_json::from_value::<Announcement>(row.announcement) {
+            Ok(announcement) => match deliver_within(deliver, &announcement).await {
+                Ok(()) => Outcome::Delivered,
+                Err(DeliveryError(error)) => {
+                    let attempts = row.attempts + 1;
+                    if attempts >= settings.max_attempts {
+                        Outcome::Dead { error }
+                    } else {
+                        Outcome::Retry {
+                            error,
+                            delay_ms: backoff_ms(settings.retry_base_ms, attempts),
+                        }
+                    }
+                }
+            },
+            // No retry can help: another version wrote it. Keep it for an operator.
+            Err(err) => Outcome::Dead {
+                error: format!(
+                    "this version cannot read the announcement ({:?} error)",
+                    err.classify()
+                ),
+            },
+        };
+        match outcome {
+            Outcome::Delivered => delivered.push(row.outbox_id),
+            Outcome::Retry { error, delay_ms } => {
+                tracing::warn!(outbox_id = %row.outbox_id, %error, delay_ms, "outbox delivery failed; will retry");
+                failed.push((row.outbox_id, error, Some(delay_ms)));
+            }
+            Outcome::Dead { error } => {
+                tracing::error!(outbox_id = %row.outbox_id, %error, "outbox delivery dead-lettered; see `docket admin outbox list`");
+                failed.push((row.outbox_id, error, None));
+            }
+        }
+    }
+    if !delivered.is_empty() {
+        sqlx::query!("delete from outbox where outbox_id = any($1)", &delivered)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !failed.is_empty() {
+        let ids: Vec<Uuid> = failed.iter().map(|f| f.0).collect();
+        let errors: Vec<String> = failed.iter().map(|f| f.1.clone()).collect();
+        // A null delay means dead.
+        let delays: Vec<Option<i64>> = failed.iter().map(|f| f.2.map(|d| d as i64)).collect();
+        sqlx::query!(
+            "update outbox o set attempts = o.attempts + 1, last_error = f.e,
+                 next_attempt_at = case when f.d is null then o.next_attempt_at
+                                        else clock_timestamp() + make_interval(secs => f.d / 1000.0) end,
+                 dead_at = case when f.d is null then clock_timestamp() end
+             from unnest($1::uuid[], $2::text[], $3::bigint[]) as f(i, e, d)
+             where o.outbox_id = f.i",
+            &ids,
+            &errors,
+            &delays as &[Option<i64>],
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Delivers, failing after [`DELIVERY_TIMEOUT`].
+pub(super) async fn deliver_within(
+    deliver: &dyn Deliver,
+    announcement: &Announcement,
+) -> std::result::Result<(), DeliveryError> {
+    tokio::time::timeout(DELIVERY_TIMEOUT, deliver.deliver(announcement))
+        .await
+        .unwrap_or_else(|_| Err(DeliveryError("delivery timed out".into())))
+}
+
+/// The wait before attempt `attempts + 1`: the base, doubled for each earlier failure, capped.
+fn backoff_ms(base_ms: u64, attempts: i32) -> u64 {
+    let doublings = (attempts.max(1) - 1).min(32) as u32;
+    base_ms
+        .saturating_mul(1u64 << doublings)
+        .min(MAX_BACKOFF_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn the_back_off_doubles_then_caps() {
+        assert_eq!(backoff_ms(1_000, 1), 1_000);
+        assert_eq!(backoff_ms(1_000, 2), 2_000);
+        assert_eq!(backoff_ms(1_000, 4), 8_000);
+        assert_eq!(backoff_ms(1_000, 30), 300_000);
+        assert_eq!(backoff_ms(u64::MAX, 3), 300_000);
+    }
+}

@@ -1,0 +1,281 @@
+//! The transactional outbox: what a committed change must announce, written in the change's own
+//! transaction so that an announcement exists exactly when its change committed.
+//!
+//! # How an announcement travels
+//! 1. Domain code records it on the transaction ([`crate::db::Tenant::announce`]; the channel's
+//!    batch writer calls [`Outbox::write`] itself). [`crate::db::Tenant::commit`] inserts the rows in the
+//!    same transaction.
+//! 2. After the commit, the node that wrote it delivers it at once (the fast path, [`Outbox::after_commit`])
+//!    and deletes the row once delivery succeeded.
+//! 3. If that node dies or its bus fails first, any node's [`dispatcher`] claims the row once
+//!    [`crate::config::OutboxSettings::grace_ms`] has passed (the row's first `next_attempt_at`) (`for update skip locked`, so two
+//!    dispatchers never hold one row), delivers it and deletes it; a failure is retried with
+//!    back-off and, after `max_attempts`, kept as dead with its reason for an operator
+//!    (`docket admin outbox`, [`admin`]).
+//!
+//! Delivery is at least once. Every consumer is idempotent: channel rooms drop a `seq` they have
+//! delivered, a node drops an alert id it has delivered, and a control message only makes
+//! sockets re-check.
+//!
+//! This module knows nothing of sockets or Redis: the real-time layer implements [`Deliver`].
+//! So `auth`, `access` and the domains announce through the transaction without importing the
+//! channels.
+
+pub mod admin;
+pub mod dispatcher;
+
+use std::sync::Arc;
+
+use docket_protocol::auth::{Alert, AlertDetail};
+use docket_protocol::directory::Scope;
+use docket_protocol::ids::{MatterId, SessionId, UserId};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::config::OutboxSettings;
+use crate::Result;
+
+/// Something a committed change announces. Stored as JSON in `outbox.announcement`; a row whose
+/// announcement this version cannot read is dead-lettered, never dropped.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "a", rename_all = "snake_case")]
+pub enum Announcement {
+    /// Channel events `first_seq..=last_seq` of one matter were committed.
+    Events {
+        matter_id: MatterId,
+        first_seq: u64,
+        last_seq: u64,
+        /// The events as prepared for sockets, when the writer has them in hand (the fast path);
+        /// a dispatcher reads them back from the channel log instead.
+        #[serde(skip)]
+        frames: Vec<EventFrame>,
+    },
+    /// An alert for one user's open sockets (already stored in `user_alert`).
+    Alert { user_id: UserId, alert: Alert },
+    /// Something open sockets must react to.
+    Control(Control),
+}
+
+impl Announcement {
+    /// The matter it concerns, if any (the row's `matter_id`, checked by the insert policy).
+    pub fn matter_id(&self) -> Option<MatterId> {
+        match self {
+            Self::Events { matter_id, .. } => Some(*matter_id),
+            Self::Alert { alert, .. } => match &alert.detail {
+                AlertDetail::ClientUpload { matter_id, .. } => Some(*matter_id),
+                AlertDetail::NewDevice { .. } | AlertDetail::MfaLocked { .. } => None,
+            },
+            Self::Control(_) => None,
+        }
+    }
+}
+
+/// One committed channel event, serialised once as the socket frame every node and socket sends.
+#[derive(Clone, Debug)]
+pub struct EventFrame {
+    pub seq: u64,
+    /// The scope a socket's user needs to receive it.
+    pub scope: Scope,
+    /// `ServerFrame::Event` as JSON.
+    pub frame: String,
+}
+
+/// Changes open sockets must react to within seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "c", rename_all = "snake_case")]
+pub enum Control {
+    /// One session ended (signed out, revoked, expired).
+    SessionEnded { session_id: SessionId },
+    /// Some or all of a user's sessions ended, or their access changed: re-check everything.
+    UserChanged { user_id: UserId },
+    /// Something affecting many matters changed (a practice area's portal switch): re-check all.
+    PolicyChanged,
+}
+
+/// An announcement with its row's id, recorded on a transaction until it commits.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub outbox_id: Uuid,
+    pub announcement: Announcement,
+}
+
+impl Pending {
+    pub fn new(announcement: Announcement) -> Self {
+        Self {
+            outbox_id: Uuid::now_v7(),
+            announcement,
+        }
+    }
+}
+
+/// Why a delivery failed: an error message for the log and the dead-letter row, never content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryError(pub String);
+
+impl std::fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Delivers announcements to this node's sockets and to every other node: implemented by the
+/// real-time layer. Must be idempotent (see the module documentation).
+pub trait Deliver: Send + Sync + std::fmt::Debug {
+    fn deliver<'a>(
+        &'a self,
+        announcement: &'a Announcement,
+    ) -> BoxFuture<'a, std::result::Result<(), DeliveryError>>;
+}
+
+/// This node's side of the outbox: the fast path after a commit, and the rows it has delivered.
+/// Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Outbox(Arc<OutboxInner>);
+
+#[derive(Debug)]
+struct OutboxInner {
+    pool: PgPool,
+    deliver: Arc<dyn Deliver>,
+    settings: OutboxSettings,
+    /// Rows delivered on the fast path, deleted in batches off the request's path.
+    delivered: mpsc::UnboundedSender<Uuid>,
+}
+
+impl Outbox {
+    /// The node's outbox, delivering through `deliver`. Starts the task that deletes delivered
+    /// rows; the dispatcher is started separately by the serving process ([`Self::dispatch`]).
+    pub fn new(pool: PgPool, deliver: Arc<dyn Deliver>, settings: OutboxSettings) -> Self {
+        let (delivered, rx) = mpsc::unbounded_channel();
+        tokio::spawn(delete_delivered(pool.clone(), rx));
+        Self(Arc::new(OutboxInner {
+            pool,
+            deliver,
+            settings,
+            delivered,
+        }))
+    }
+
+    /// Inserts announcements in the caller's transaction (one statement), due for the dispatchers
+    /// once the grace period has passed.
+    pub async fn write(&self, conn: &mut PgConnection, pending: &[Pending]) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(pending.len());
+        let mut matters: Vec<Option<Uuid>> = Vec::with_capacity(pending.len());
+        let mut bodies = Vec::with_capacity(pending.len());
+        for p in pending {
+            ids.push(p.outbox_id);
+            matters.push(p.announcement.matter_id().map(|m| m.0));
+            bodies.push(serde_json::to_value(&p.announcement).map_err(anyhow::Error::from)?);
+        }
+        sqlx::query!(
+            "insert into outbox (outbox_id, matter_id, consumer, announcement, next_attempt_at)
+             select i, m, 'live', a, clock_timestamp() + make_interval(secs => $4)
+             from unnest($1::uuid[], $2::uuid[], $3::jsonb[]) as t(i, m, a)",
+            &ids,
+            &matters as &[Option<Uuid>],
+            &bodies,
+            self.0.settings.grace_ms as f64 / 1000.0,
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Delivers what a transaction announced, right after its commit. A failure is logged and left
+    /// to the dispatchers: the row is still there.
+    pub async fn after_commit(&self, pending: Vec<Pending>) {
+        for p in pending {
+            match dispatcher::deliver_within(&*self.0.deliver, &p.announcement).await {
+                Ok(()) => self.delivered(p.outbox_id),
+                Err(err) => tracing::warn!(
+                    outbox_id = %p.outbox_id, error = %err,
+                    "publishing after commit failed; the outbox dispatcher will retry"
+                ),
+            }
+        }
+    }
+
+    /// Records that a row was delivered (the batch writer's fast path).
+    pub fn delivered(&self, outbox_id: Uuid) {
+        let _ = self.0.delivered.send(outbox_id);
+    }
+
+    /// Runs this node's dispatcher until the process ends.
+    pub async fn dispatch(self) {
+        dispatcher::run(
+            self.0.pool.clone(),
+            self.0.deliver.clone(),
+            self.0.settings.clone(),
+        )
+        .await
+    }
+}
+
+/// Deletes delivered rows, a batch per round trip. A row a dispatcher holds meanwhile waits for
+/// its lock and is then already gone.
+async fn delete_delivered(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Uuid>) {
+    let mut ids = Vec::new();
+    while rx.recv_many(&mut ids, 512).await > 0 {
+        let result: Result<()> = async {
+            let mut tx = crate::db::channel_transaction(&pool).await?;
+            sqlx::query!("delete from outbox where outbox_id = any($1)", &ids)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if let Err(err) = result {
+            // The rows stay; a dispatcher delivers them again, which consumers tolerate.
+            tracing::warn!(error = %err, rows = ids.len(), "could not clear delivered outbox rows");
+        }
+        ids.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_announcements_read_back() {
+        let matter_id = MatterId(Uuid::now_v7());
+        let cases = [
+            Announcement::Events {
+                matter_id,
+                first_seq: 3,
+                last_seq: 4,
+                frames: Vec::new(),
+            },
+            Announcement::Control(Control::SessionEnded {
+                session_id: SessionId(Uuid::now_v7()),
+            }),
+            Announcement::Control(Control::PolicyChanged),
+        ];
+        for case in cases {
+            let json = serde_json::to_value(&case).expect("json");
+            let back: Announcement = serde_json::from_value(json.clone()).expect("reads back");
+            assert_eq!(serde_json::to_value(&back).expect("json"), json);
+        }
+        let json = serde_json::to_value(Announcement::Events {
+            matter_id,
+            first_seq: 1,
+            last_seq: 1,
+            frames: vec![EventFrame {
+                seq: 1,
+                scope: Scope::Messages,
+                frame: "{}".into(),
+            }],
+        })
+        .expect("json");
+        assert!(
+            json.get("frames").is_none(),
+            "frames stay in memory: the channel log is the record"
+        );
+    }
+}
