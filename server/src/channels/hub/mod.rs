@@ -272,17 +272,12 @@ impl Hub {
             };
             let matter_id = MatterId(stored.matter_id);
             let seq = stored.seq as u64;
-            self.deliver_event(
-                matter_id,
-                seq,
-                stored.scope.clone(),
-                Utf8Bytes::from(frame.clone()),
-            );
+            self.deliver_event(matter_id, seq, stored.scope, Utf8Bytes::from(frame.clone()));
             if self.0.bus.is_distributed() {
                 payloads.push(BusPayload::Event {
                     matter_id,
                     seq,
-                    scope: stored.scope.clone(),
+                    scope: stored.scope,
                     frame,
                 });
             }
@@ -304,7 +299,7 @@ impl Hub {
         };
         self.deliver_ephemeral(
             matter_id,
-            scope.as_str().to_owned(),
+            scope,
             reader_is_firm,
             Utf8Bytes::from(text.clone()),
         );
@@ -313,7 +308,7 @@ impl Hub {
                 .bus
                 .publish(BusPayload::Ephemeral {
                     matter_id,
-                    scope: scope.as_str().to_owned(),
+                    scope,
                     reader_is_firm,
                     frame: text,
                 })
@@ -327,7 +322,7 @@ impl Hub {
         self.0.bus.publish(BusPayload::Control(control)).await;
     }
 
-    fn deliver_event(&self, matter_id: MatterId, seq: u64, scope: String, frame: Utf8Bytes) {
+    fn deliver_event(&self, matter_id: MatterId, seq: u64, scope: Scope, frame: Utf8Bytes) {
         if let Some(room) = self.existing_room(matter_id) {
             if room.try_send(RoomMsg::Event { seq, scope, frame }).is_err() {
                 // The room is overwhelmed: it will find the gap at its next event or catch-up.
@@ -339,7 +334,7 @@ impl Hub {
     fn deliver_ephemeral(
         &self,
         matter_id: MatterId,
-        scope: String,
+        scope: Scope,
         reader_is_firm: Option<bool>,
         frame: Utf8Bytes,
     ) {
