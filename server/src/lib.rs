@@ -12,7 +12,8 @@
 //!   matter goes through ([`access::matter`]), and per-matter grants.
 //! - [`matters`], [`clients`], [`practice_areas`]: the directory.
 //! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
-//! - [`channels`]: real-time matter channels — WebSocket, group commit, fan-out, presence.
+//! - [`channels`]: real-time matter channels — WebSocket, group commit, fan-out, presence. They
+//!   store and deliver [`events::Body`] without knowing what a card holds.
 //! - [`documents`]: upload, the review-and-publish lifecycle, versions, download, the DMS mirror.
 //! - [`audit`]: the hash-chained audit trail, its verification and export.
 //! - [`admin`]: what a practice manager does from the command line, including key rotation.
@@ -21,6 +22,10 @@
 //!
 //! Below the documents domain: [`intake`] (what an uploaded file is, whether it is accepted and
 //! clean) and [`vault`] (envelope encryption and the encrypted blob store).
+//!
+//! Between the domains and the channel: [`events`], the typed body of every channel event (messages,
+//! document and milestone cards), which the domains build and which alone knows the stored and the
+//! wire form of each.
 //!
 //! Plumbing beside them: [`config`], [`error`], [`db`] (pools, migrations, the tenant transaction),
 //! [`outbox`] (what committed changes announce, delivered after the commit by this node or by
@@ -40,6 +45,7 @@ pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod error;
+pub mod events;
 pub mod intake;
 pub mod keyring;
 pub mod mail;

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use docket_protocol::directory::Scope;
 use docket_protocol::ids::{AlertId, MatterId, UserId};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
@@ -34,13 +35,13 @@ pub enum BusPayload {
     Event {
         matter_id: MatterId,
         seq: u64,
-        scope: String,
+        scope: Scope,
         frame: String,
     },
     /// An ephemeral frame (typing, presence, read position) for a matter's sockets.
     Ephemeral {
         matter_id: MatterId,
-        scope: String,
+        scope: Scope,
         reader_is_firm: Option<bool>,
         frame: String,
     },

@@ -1,27 +1,32 @@
 //! The channel log in Postgres: reading pages (as a user, through RLS, or for node-level
 //! delivery), appending batches, and read positions.
 
-use docket_protocol::channel::{DocumentAction, Event, EventBody, ServerFrame};
+use anyhow::Context;
+use docket_protocol::channel::{Event, EventBody, ServerFrame};
+use docket_protocol::directory::Scope;
 use docket_protocol::ids::{MatterId, UserId};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::Tenant;
+use crate::events::{self, Body};
 use crate::outbox::{Announcement, EventFrame};
 use crate::{Error, Result};
 
-/// One row of `channel_event`.
+/// One row of `channel_event`, read back.
 #[derive(Clone, Debug)]
 pub struct StoredEvent {
     pub matter_id: Uuid,
     pub seq: i64,
-    pub kind: String,
-    pub scope: String,
+    /// The scope a user needs to see it.
+    pub scope: Scope,
     pub author_id: Option<Uuid>,
     pub client_msg_id: Option<Uuid>,
-    pub body: Value,
+    /// What happened; none for a kind this server does not know or a body it cannot read (logged
+    /// when read; clients see an unknown event and move past it).
+    pub body: Option<Body>,
     pub created_at: OffsetDateTime,
     pub redacted_at: Option<OffsetDateTime>,
 }
@@ -29,35 +34,9 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// The event as clients see it: a deleted message and its edits lose their text.
     pub fn to_event(&self) -> Event {
-        let redacted = self.redacted_at.is_some();
-        let text = |body: &Value| {
-            if redacted {
-                None
-            } else {
-                body["text"].as_str().map(str::to_owned)
-            }
-        };
-        let seq_of = |body: &Value, key: &str| body[key].as_u64();
-        let body = match self.kind.as_str() {
-            "message" => EventBody::Message {
-                text: text(&self.body),
-                reply_to: seq_of(&self.body, "reply_to"),
-                deleted: redacted,
-            },
-            "edit" => EventBody::Edit {
-                target_seq: seq_of(&self.body, "target_seq").unwrap_or(0),
-                text: text(&self.body),
-            },
-            "delete" => EventBody::Delete {
-                target_seq: seq_of(&self.body, "target_seq").unwrap_or(0),
-            },
-            "system" => EventBody::System {
-                text: self.body["text"].as_str().unwrap_or_default().to_owned(),
-            },
-            "document_published" | "document_uploaded" => self.document_card(),
-            "milestone" => self.milestone_card(),
-            _ => EventBody::Unknown,
-        };
+        let body = self.body.as_ref().map_or(EventBody::Unknown, |body| {
+            body.to_wire(self.redacted_at.is_some())
+        });
         Event {
             matter_id: self.matter_id.into(),
             seq: self.seq as u64,
@@ -73,84 +52,71 @@ impl StoredEvent {
 impl StoredEvent {
     /// The event as the socket frame, serialised once for every socket and node.
     pub fn frame(&self) -> Result<EventFrame> {
-        let scope = self
-            .scope
-            .parse()
-            .map_err(|e| Error::Internal(anyhow::anyhow!("stored event scope: {e}")))?;
         let frame = serde_json::to_string(&ServerFrame::Event {
             event: self.to_event(),
         })
         .map_err(|e| Error::Internal(e.into()))?;
         Ok(EventFrame {
             seq: self.seq as u64,
-            scope,
+            scope: self.scope,
             frame,
         })
     }
 }
 
-impl StoredEvent {
-    /// A document card (`document_published`, `document_uploaded`); unknown if malformed.
-    fn document_card(&self) -> EventBody {
-        let body = &self.body;
-        let document_id = body["document_id"]
-            .as_str()
-            .and_then(|id| id.parse::<Uuid>().ok());
-        let category = body["category"].as_str().and_then(|c| c.parse().ok());
-        match (
-            document_id,
-            body["version"].as_u64(),
-            body["title"].as_str(),
-            category,
-        ) {
-            (Some(document_id), Some(version), Some(title), Some(category)) => {
-                EventBody::Document {
-                    document_id: document_id.into(),
-                    version: version as u32,
-                    title: title.to_owned(),
-                    category,
-                    action: if self.kind == "document_uploaded" {
-                        DocumentAction::Uploaded
-                    } else {
-                        DocumentAction::Published
-                    },
-                }
+/// A `channel_event` row as selected, before its scope and body are read.
+struct EventRow {
+    matter_id: Uuid,
+    seq: i64,
+    kind: String,
+    scope: String,
+    author_id: Option<Uuid>,
+    client_msg_id: Option<Uuid>,
+    body: Value,
+    created_at: OffsetDateTime,
+    redacted_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = Error;
+
+    /// Reads the scope (which the table's check constraint keeps to the known ones) and the body.
+    /// An unreadable body is logged by its kind and place only: the error may quote the content.
+    fn try_from(row: EventRow) -> Result<Self> {
+        let scope = row.scope.parse::<Scope>().context("channel_event.scope")?;
+        let body = match Body::from_stored(&row.kind, row.body) {
+            Ok(body) => Some(body),
+            Err(err) => {
+                tracing::warn!(matter_id = %row.matter_id, seq = row.seq, kind = %row.kind,
+                    error_class = ?err.classify(), "unreadable channel event body; clients see an unknown event");
+                None
             }
-            _ => EventBody::Unknown,
-        }
+        };
+        Ok(Self {
+            matter_id: row.matter_id,
+            seq: row.seq,
+            scope,
+            author_id: row.author_id,
+            client_msg_id: row.client_msg_id,
+            body,
+            created_at: row.created_at,
+            redacted_at: row.redacted_at,
+        })
     }
 }
 
-impl StoredEvent {
-    /// A milestone card; unknown if malformed.
-    fn milestone_card(&self) -> EventBody {
-        let body = &self.body;
-        let milestone_id = body["milestone_id"]
-            .as_str()
-            .and_then(|id| id.parse::<Uuid>().ok());
-        let status = body["status"].as_str().and_then(|s| s.parse().ok());
-        match (milestone_id, body["title"].as_str(), status) {
-            (Some(milestone_id), Some(title), Some(status)) => EventBody::Milestone {
-                milestone_id: milestone_id.into(),
-                title: title.to_owned(),
-                status,
-                client_action: body["client_action"].as_str().map(str::to_owned),
-            },
-            _ => EventBody::Unknown,
-        }
-    }
+fn read_rows(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>> {
+    rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
-/// What a new event carries, before it has a `seq`.
+/// What a new event carries, before it has a `seq`. Its kind and scope follow from the body.
 #[derive(Clone, Debug)]
 pub struct NewEvent {
     pub matter_id: MatterId,
-    pub kind: &'static str,
-    pub scope: &'static str,
     pub author_id: UserId,
     pub device_id: Option<Uuid>,
     pub client_msg_id: Uuid,
-    pub body: Value,
+    pub body: Body,
 }
 
 impl NewEvent {
@@ -165,12 +131,13 @@ impl NewEvent {
     ) -> Self {
         Self {
             matter_id,
-            kind: "message",
-            scope: "messages",
             author_id,
             device_id,
             client_msg_id,
-            body: json!({ "text": text, "reply_to": reply_to }),
+            body: Body::Message {
+                text: text.to_owned(),
+                reply_to,
+            },
         }
     }
 }
@@ -182,8 +149,8 @@ pub async fn page(
     after: u64,
     limit: i64,
 ) -> Result<Vec<StoredEvent>> {
-    Ok(sqlx::query_as!(
-        StoredEvent,
+    let rows = sqlx::query_as!(
+        EventRow,
         "select matter_id, seq, kind, scope, author_id, client_msg_id, body, created_at, redacted_at
          from channel_event where matter_id = $1 and seq > $2 order by seq limit $3",
         matter_id.0,
@@ -191,7 +158,8 @@ pub async fn page(
         limit
     )
     .fetch_all(conn)
-    .await?)
+    .await?;
+    read_rows(rows)
 }
 
 /// Events of a matter after `after` for node-level delivery, in a [`crate::db::channel_transaction`].
@@ -201,8 +169,8 @@ pub async fn delivery_page(
     after: u64,
     limit: i32,
 ) -> Result<Vec<StoredEvent>> {
-    Ok(sqlx::query_as!(
-        StoredEvent,
+    let rows = sqlx::query_as!(
+        EventRow,
         r#"select matter_id as "matter_id!", seq as "seq!", kind as "kind!", scope as "scope!", author_id,
                   client_msg_id, body as "body!", created_at as "created_at!", redacted_at
            from channel_delivery_events($1, $2, $3)"#,
@@ -211,7 +179,8 @@ pub async fn delivery_page(
         limit
     )
     .fetch_all(conn)
-    .await?)
+    .await?;
+    read_rows(rows)
 }
 
 /// A matter's last `seq`, in a [`crate::db::channel_transaction`].
@@ -322,6 +291,13 @@ pub async fn insert(
     at: OffsetDateTime,
 ) -> Result<Vec<StoredEvent>> {
     let devices: Vec<Option<Uuid>> = events.iter().map(|(_, e)| e.device_id).collect();
+    let (kinds, bodies): (Vec<String>, Vec<Value>) = events
+        .iter()
+        .map(|(_, e)| e.body.to_stored())
+        .collect::<serde_json::Result<Vec<_>>>()
+        .context("serialising a channel event body")?
+        .into_iter()
+        .unzip();
     sqlx::query!(
         r#"insert into channel_event (matter_id, seq, kind, scope, author_id, device_id, client_msg_id, body, created_at)
            select m, s, k, sc, a, d, c, b, $9
@@ -329,12 +305,15 @@ pub async fn insert(
                as t(m, s, k, sc, a, d, c, b)"#,
         &events.iter().map(|(_, e)| e.matter_id.0).collect::<Vec<_>>(),
         &events.iter().map(|(seq, _)| *seq as i64).collect::<Vec<_>>(),
-        &events.iter().map(|(_, e)| e.kind.to_owned()).collect::<Vec<_>>(),
-        &events.iter().map(|(_, e)| e.scope.to_owned()).collect::<Vec<_>>(),
+        &kinds,
+        &events
+            .iter()
+            .map(|(_, e)| e.body.scope().as_str().to_owned())
+            .collect::<Vec<_>>(),
         &events.iter().map(|(_, e)| e.author_id.0).collect::<Vec<_>>(),
         &devices as &[Option<Uuid>],
         &events.iter().map(|(_, e)| e.client_msg_id).collect::<Vec<_>>(),
-        &events.iter().map(|(_, e)| e.body.clone()).collect::<Vec<_>>(),
+        &bodies,
         at,
     )
     .execute(conn)
@@ -344,11 +323,10 @@ pub async fn insert(
         .map(|(seq, e)| StoredEvent {
             matter_id: e.matter_id.0,
             seq: *seq as i64,
-            kind: e.kind.to_owned(),
-            scope: e.scope.to_owned(),
+            scope: e.body.scope(),
             author_id: Some(e.author_id.0),
             client_msg_id: Some(e.client_msg_id),
-            body: e.body.clone(),
+            body: Some(e.body.clone()),
             created_at: at,
             redacted_at: None,
         })
@@ -361,18 +339,20 @@ pub async fn one(
     matter_id: MatterId,
     seq: u64,
 ) -> Result<Option<StoredEvent>> {
-    Ok(sqlx::query_as!(
-        StoredEvent,
+    let row = sqlx::query_as!(
+        EventRow,
         "select matter_id, seq, kind, scope, author_id, client_msg_id, body, created_at, redacted_at
          from channel_event where matter_id = $1 and seq = $2",
         matter_id.0,
         seq as i64
     )
     .fetch_optional(conn)
-    .await?)
+    .await?;
+    row.map(StoredEvent::try_from).transpose()
 }
 
-/// Marks a deleted message and its edits as redacted (their bodies stay in the record).
+/// Marks a deleted message and its edits as redacted (their bodies stay in the record). The edits
+/// are found by the stored form [`events`] gives them.
 pub async fn redact(
     conn: &mut PgConnection,
     matter_id: MatterId,
@@ -382,10 +362,12 @@ pub async fn redact(
     sqlx::query!(
         "update channel_event set redacted_at = $3
          where matter_id = $1 and redacted_at is null
-           and (seq = $2 or (kind = 'edit' and (body ->> 'target_seq')::bigint = $2))",
+           and (seq = $2 or (kind = $4 and (body ->> $5::text)::bigint = $2))",
         matter_id.0,
         target_seq as i64,
-        at
+        at,
+        events::EDIT_KIND,
+        events::EDIT_TARGET_KEY,
     )
     .execute(conn)
     .await?;

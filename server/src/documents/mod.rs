@@ -31,6 +31,7 @@ use crate::auth::Signed;
 use crate::channels::store::{self as channel_store, NewEvent};
 use crate::db::Tenant;
 use crate::error::{Json, Path};
+use crate::events::Body;
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -183,17 +184,14 @@ pub async fn get_document(
 /// after the commit).
 pub(crate) async fn channel_card(
     tenant: &mut Tenant,
-    kind: &'static str,
     author: UserId,
     version_id: Uuid,
-    body: serde_json::Value,
+    body: Body,
     matter_id: MatterId,
     at: time::OffsetDateTime,
 ) -> Result<()> {
     let event = NewEvent {
         matter_id,
-        kind,
-        scope: "documents",
         author_id: author,
         device_id: None,
         client_msg_id: version_id,

@@ -16,6 +16,7 @@ use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
 use crate::db::Tenant;
 use crate::error::{Json, Path};
+use crate::events::{Body, DocumentCard};
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -145,13 +146,17 @@ async fn transition(
         }
     };
     if matches!(transition, Transition::Publish) && updated == 1 {
+        let card = DocumentCard {
+            document_id: DocumentId(doc.document_id),
+            version: version.number as u32,
+            title: doc.title.clone(),
+            category: doc.category()?,
+        };
         channel_card(
             &mut tenant,
-            "document_published",
             signed.user.user_id,
             version.version_id,
-            json!({ "document_id": doc.document_id, "version": version.number,
-                    "title": doc.title, "category": doc.category }),
+            Body::DocumentPublished(card),
             matter_id,
             now,
         )

@@ -18,6 +18,7 @@ use crate::audit::{self, AuditRecord};
 use crate::auth::{alerts, Signed};
 use crate::db::Tenant;
 use crate::error::{Json, Path, Query};
+use crate::events::DocumentCard;
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -207,13 +208,17 @@ async fn announce_client_upload(
     responsible: UserId,
     at: time::OffsetDateTime,
 ) -> Result<()> {
+    let card = DocumentCard {
+        document_id: DocumentId(new.document_id),
+        version: 1,
+        title: new.title.clone(),
+        category: new.category,
+    };
     channel_card(
         tenant,
-        "document_uploaded",
         signed.user.user_id,
         new.version_id,
-        json!({ "document_id": new.document_id, "version": 1, "title": new.title,
-                "category": new.category.as_str() }),
+        crate::events::Body::DocumentUploaded(card),
         new.matter_id,
         at,
     )

@@ -32,6 +32,7 @@ use crate::auth::Signed;
 use crate::channels::store::{self as channel_store, NewEvent};
 use crate::db::Tenant;
 use crate::error::{Json, Path};
+use crate::events::Body;
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -259,15 +260,15 @@ pub async fn update_milestone(
     if noticeable {
         let event = NewEvent {
             matter_id,
-            kind: "milestone",
-            scope: "milestones",
             author_id: signed.user.user_id,
             device_id: None,
             client_msg_id: Uuid::now_v7(),
-            body: json!({
-                "milestone_id": milestone_id, "title": new.title,
-                "status": new.status.as_str(), "client_action": new.client_action,
-            }),
+            body: Body::Milestone {
+                milestone_id,
+                title: new.title,
+                status: new.status,
+                client_action: new.client_action,
+            },
         };
         channel_store::append(&mut tenant, &event, at).await?;
     }

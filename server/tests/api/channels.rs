@@ -708,3 +708,100 @@ async fn a_client_that_stops_reading_is_closed_with_a_resumable_code() {
         Some(docket_client::protocol::channel::close::SLOW_CONSUMER)
     );
 }
+
+#[tokio::test]
+async fn stored_events_keep_their_form_and_one_this_server_cannot_read_shows_as_unknown() {
+    let app = spawn_app().await;
+    let f = &app.firm;
+    let (client, mut author) = app.sdk(&f.dept_head).await;
+    subscribed(&mut author, f.matter_a1, None).await;
+    let before = author.send(f.matter_a1, "Before").await.expect("ack");
+    // The record keeps the form bodies have always had (it is never migrated).
+    let stored: (String, String, Value) = sqlx::query_as(
+        "select kind, scope, body from channel_event where matter_id = $1 and seq = $2",
+    )
+    .bind(f.matter_a1.0)
+    .bind(before.seq as i64)
+    .fetch_one(&app.owner)
+    .await
+    .expect("record");
+    assert_eq!(
+        stored,
+        (
+            "message".into(),
+            "messages".into(),
+            json!({ "text": "Before", "reply_to": null })
+        )
+    );
+
+    // Rows this server cannot read: a kind it does not know, and a message without its text.
+    sqlx::query(
+        "insert into channel_event (matter_id, seq, kind, scope, author_id, body) values
+             ($1, $2, 'mls', 'messages', $3, '{\"ciphertext\": \"AAAA\"}'),
+             ($1, $2 + 1, 'message', 'messages', $3, '{\"reply_to\": null}')",
+    )
+    .bind(f.matter_a1.0)
+    .bind(before.seq as i64 + 1)
+    .bind(f.dept_head.user_id.0)
+    .execute(&app.owner)
+    .await
+    .expect("insert");
+    sqlx::query("update channel_head set last_seq = $2 where matter_id = $1")
+        .bind(f.matter_a1.0)
+        .bind(before.seq as i64 + 2)
+        .execute(&app.owner)
+        .await
+        .expect("head");
+    let after = author.send(f.matter_a1, "After").await.expect("ack");
+    assert_eq!(after.seq, before.seq + 3);
+
+    // Live: the room fills the gap from Postgres and delivers them as unknown, in order.
+    for seq in [before.seq + 1, before.seq + 2] {
+        let seen = next_matching(
+            &mut author,
+            "the unreadable event",
+            |u| matches!(u, Update::Event(e) if e.seq == seq),
+        )
+        .await;
+        assert!(
+            matches!(seen, Update::Event(e) if e.body == EventBody::Unknown),
+            "{seq}"
+        );
+    }
+    let seen = next_matching(
+        &mut author,
+        "the next message",
+        |u| matches!(u, Update::Event(e) if e.seq == after.seq),
+    )
+    .await;
+    assert_eq!(message_text(&seen).as_deref(), Some("After"));
+
+    // History: the same, and the readable events around them are untouched.
+    let page = client.history(f.matter_a1, 0, 10).await.expect("history");
+    let bodies: Vec<_> = page
+        .events
+        .iter()
+        .map(|e| (e.seq, e.body.clone()))
+        .collect();
+    let message = |text: &str| EventBody::Message {
+        text: Some(text.into()),
+        reply_to: None,
+        deleted: false,
+    };
+    assert_eq!(
+        bodies,
+        vec![
+            (before.seq, message("Before")),
+            (before.seq + 1, EventBody::Unknown),
+            (before.seq + 2, EventBody::Unknown),
+            (after.seq, message("After")),
+        ]
+    );
+
+    // A message the server cannot read is not one its author can amend.
+    let err = author
+        .edit(f.matter_a1, before.seq + 2, "Rewritten")
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().starts_with("not_found"), "{err}");
+}

@@ -292,14 +292,14 @@ impl Hub {
             self.deliver_event(
                 matter_id,
                 event.seq,
-                event.scope.as_str().to_owned(),
+                event.scope,
                 Utf8Bytes::from(event.frame.clone()),
             );
             if self.0.bus.is_distributed() {
                 payloads.push(BusPayload::Event {
                     matter_id,
                     seq: event.seq,
-                    scope: event.scope.as_str().to_owned(),
+                    scope: event.scope,
                     frame: event.frame,
                 });
             }
@@ -380,7 +380,7 @@ impl Hub {
         };
         self.deliver_ephemeral(
             matter_id,
-            scope.as_str().to_owned(),
+            scope,
             reader_is_firm,
             Utf8Bytes::from(text.clone()),
         );
@@ -391,7 +391,7 @@ impl Hub {
                 .bus
                 .publish(BusPayload::Ephemeral {
                     matter_id,
-                    scope: scope.as_str().to_owned(),
+                    scope,
                     reader_is_firm,
                     frame: text,
                 })
@@ -399,7 +399,7 @@ impl Hub {
         }
     }
 
-    fn deliver_event(&self, matter_id: MatterId, seq: u64, scope: String, frame: Utf8Bytes) {
+    fn deliver_event(&self, matter_id: MatterId, seq: u64, scope: Scope, frame: Utf8Bytes) {
         if let Some(room) = self.existing_room(matter_id) {
             if room.try_send(RoomMsg::Event { seq, scope, frame }).is_err() {
                 // The room is overwhelmed: it will find the gap at its next event or catch-up.
@@ -411,7 +411,7 @@ impl Hub {
     fn deliver_ephemeral(
         &self,
         matter_id: MatterId,
-        scope: String,
+        scope: Scope,
         reader_is_firm: Option<bool>,
         frame: Utf8Bytes,
     ) {

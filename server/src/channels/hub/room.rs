@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use docket_protocol::channel::ServerFrame;
 use docket_protocol::directory::Scope;
 use docket_protocol::ids::{MatterId, UserId};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -54,11 +53,11 @@ pub struct Member {
 pub(super) enum RoomMsg {
     Event {
         seq: u64,
-        scope: String,
+        scope: Scope,
         frame: Utf8Bytes,
     },
     Ephemeral {
-        scope: String,
+        scope: Scope,
         reader_is_firm: Option<bool>,
         frame: Utf8Bytes,
     },
@@ -108,7 +107,7 @@ pub(super) async fn run_room(
                         continue;
                     }
                 }
-                deliver(&mut members, &scope, None, &frame, &hub);
+                deliver(&mut members, scope, None, &frame, &hub);
                 last = seq;
             }
             RoomMsg::CatchUp => last = fill(&hub, matter_id, last, u64::MAX, &mut members).await,
@@ -116,7 +115,7 @@ pub(super) async fn run_room(
                 scope,
                 reader_is_firm,
                 frame,
-            } => deliver(&mut members, &scope, reader_is_firm, &frame, &hub),
+            } => deliver(&mut members, scope, reader_is_firm, &frame, &hub),
         }
     }
 }
@@ -143,10 +142,15 @@ async fn fill(
         };
         let full = page.len() as i32 == GAP_PAGE;
         for stored in page.into_iter().take_while(|e| (e.seq as u64) <= upto) {
-            if let Ok(frame) = serde_json::to_string(&ServerFrame::Event {
-                event: stored.to_event(),
-            }) {
-                deliver(members, &stored.scope, None, &Utf8Bytes::from(frame), hub);
+            match stored.frame() {
+                Ok(event) => deliver(
+                    members,
+                    event.scope,
+                    None,
+                    &Utf8Bytes::from(event.frame),
+                    hub,
+                ),
+                Err(err) => tracing::error!(error = %err, "event does not serialise"),
             }
             last = stored.seq as u64;
         }
@@ -159,13 +163,13 @@ async fn fill(
 
 fn deliver(
     members: &mut HashMap<ConnId, Member>,
-    scope: &str,
+    scope: Scope,
     reader_is_firm: Option<bool>,
     frame: &Utf8Bytes,
     hub: &Hub,
 ) {
     members.retain(|_, member| {
-        let entitled = member.scopes.iter().any(|s| s.as_str() == scope)
+        let entitled = member.scopes.contains(&scope)
             && reader_is_firm.is_none_or(|firm| hub.receipts().may_see(member.is_firm, firm));
         if !entitled {
             return true;

@@ -10,6 +10,7 @@ use crate::access::{self, Action};
 use crate::audit::{self, AuditRecord};
 use crate::channels::store::{self, NewEvent};
 use crate::channels::writer::Appended;
+use crate::events::Body;
 use crate::{Error, Result};
 
 impl Connection {
@@ -32,16 +33,15 @@ impl Connection {
         )
         .await?;
         let author = self.auth.user.user_id;
+        let edit = text.is_some();
         let new = NewEvent {
             matter_id,
-            kind: if text.is_some() { "edit" } else { "delete" },
-            scope: "messages",
             author_id: author,
             device_id: Some(self.auth.device_id.0),
             client_msg_id,
-            body: match &text {
-                Some(text) => serde_json::json!({ "target_seq": target_seq, "text": text }),
-                None => serde_json::json!({ "target_seq": target_seq }),
+            body: match text {
+                Some(text) => Body::Edit { target_seq, text },
+                None => Body::Delete { target_seq },
             },
         };
         if let Some(seq) = store::find_own_sent(tenant.conn(), &new).await? {
@@ -53,7 +53,7 @@ impl Connection {
         let target = store::one(tenant.conn(), matter_id, target_seq)
             .await?
             .ok_or(Error::NotFound)?;
-        if target.kind != "message" || target.redacted_at.is_some() {
+        if !target.body.as_ref().is_some_and(Body::is_message) || target.redacted_at.is_some() {
             return Err(Error::NotFound);
         }
         if target.author_id != Some(author.0) {
@@ -61,10 +61,10 @@ impl Connection {
         }
         let now = app.clock.now();
         let last = store::append(&mut tenant, &new, now).await?;
-        if text.is_none() {
+        if !edit {
             store::redact(tenant.conn(), matter_id, target_seq, now).await?;
         }
-        let action = if text.is_some() {
+        let action = if edit {
             "channel.message.edited"
         } else {
             "channel.message.deleted"
