@@ -4,6 +4,9 @@
 # password) and Redis on 127.0.0.1:6379, as `make test` provides.
 #
 #   load-tests/run.sh [scenario...]     scenarios: ceiling idle fanout matters sends (default: all)
+#
+# DOCKET_BENCH_BIN=dir runs the `docket` and `docket-load` binaries in dir instead of building
+# them: for a before/after comparison in one sitting (copy each build's binaries aside first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SQLX_OFFLINE=true
@@ -15,8 +18,12 @@ URL=http://127.0.0.1:$PORT
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ceiling idle fanout matters sends)
 
-cargo build --release -q -p docket-server -p docket-load
-BIN=${CARGO_TARGET_DIR:-target}/release
+if [ -n "${DOCKET_BENCH_BIN:-}" ]; then
+    BIN=$DOCKET_BENCH_BIN
+else
+    cargo build --release -q -p docket-server -p docket-load
+    BIN=${CARGO_TARGET_DIR:-target}/release
+fi
 
 server_pid=""
 stop_server() {

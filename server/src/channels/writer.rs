@@ -1,5 +1,5 @@
 //! Group commit: concurrent sends are batched into one transaction, and each is acknowledged
-//! only after that transaction commits. The batch's outbox rows (one per matter) commit with it,
+//! only after that transaction commits. The batch's outbox row (its events in every matter) commits with it,
 //! so its events reach the other nodes even if this one dies before publishing them.
 //!
 //! One transaction per message tops out near the disk's fsync rate; a batch pays one fsync for
@@ -173,7 +173,7 @@ fn refused_by_policy(err: Error) -> Error {
 }
 
 /// Writes a batch in one transaction: recognises resends, allocates `seq`s per matter in batch
-/// order, inserts the rest with one outbox row per matter, commits.
+/// order, inserts the rest and one outbox row for them all, commits.
 async fn commit(
     pool: &PgPool,
     clock: &Clock,
@@ -226,17 +226,16 @@ async fn commit(
         stored = store::insert(&mut tx, &numbered, clock.now())
             .await
             .map_err(refused_by_policy)?;
-        pending = counts
+        let events = counts
             .iter()
-            .map(|(m, n)| {
-                Pending::new(Announcement::Events {
-                    matter_id: MatterId(*m),
-                    first_seq: lasts[m] - *n as u64 + 1,
-                    last_seq: lasts[m],
-                    frames: Vec::new(),
-                })
+            .map(|(m, n)| Announcement::Events {
+                matter_id: MatterId(*m),
+                first_seq: lasts[m] - *n as u64 + 1,
+                last_seq: lasts[m],
+                frames: Vec::new(),
             })
             .collect();
+        pending = vec![Pending::new(Announcement::Several { all: events })];
         outbox.write(&mut tx, &pending).await?;
     }
     tx.commit().await?;

@@ -14,7 +14,7 @@ pub struct Row {
     pub outbox_id: Uuid,
     pub state: &'static str,
     pub consumer: String,
-    /// The announcement's kind (`events`, `alert`, `control`).
+    /// The announcement's kind (`events`, `alert`, `control`, or `several`: a writer's batch).
     pub kind: String,
     pub matter_id: Option<Uuid>,
     pub attempts: i32,

@@ -76,6 +76,42 @@ async fn alerts_within(channel: &mut docket_client::Channel, window: Duration) -
 }
 
 #[tokio::test]
+async fn a_message_reaches_another_node_though_its_node_died_before_publishing() {
+    let redis = PrivateRedis::start().await;
+    let app = spawn_app_with(|c| {
+        c.redis_url = Some(redis.url().into());
+        fast(&mut c.outbox);
+    })
+    .await;
+    let f = &app.firm;
+    let mut lost_redis = PrivateRedis::start().await;
+    let mut a = Node::start_with(&app, &lost_redis.url(), &FAST).await;
+    let b = Node::start_with(&app, &redis.url(), &FAST).await;
+    let mut client = channel(&[&a], &token(&app, &f.dept_head).await).await;
+    let mut fee_earner = channel(&[&b], &token(&app, &f.fee_earner).await).await;
+    subscribed(&mut client, f.matter_a1, None).await;
+    subscribed(&mut fee_earner, f.matter_a1, None).await;
+
+    // Acknowledged (durable) on A, never published: nothing else happens on the matter after it.
+    lost_redis.down().await;
+    let ack = client
+        .send(f.matter_a1, "sent as the node failed")
+        .await
+        .expect("ack");
+    a.kill().await;
+    let got = next_matching(
+        &mut fee_earner,
+        "the message on node B",
+        |u| matches!(u, Update::Event(e) if e.seq == ack.seq),
+    )
+    .await;
+    assert_eq!(
+        crate::helpers::message_text(&got).as_deref(),
+        Some("sent as the node failed")
+    );
+}
+
+#[tokio::test]
 async fn a_client_upload_alerts_the_fee_earner_once_though_its_node_died_before_publishing() {
     let redis = PrivateRedis::start().await;
     let app = spawn_app_with(|c| {

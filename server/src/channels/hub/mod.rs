@@ -364,6 +364,12 @@ impl Hub {
                     .await
                     .map_err(DeliveryError)
             }
+            Announcement::Several { all } => {
+                for one in all {
+                    Box::pin(self.announce(one)).await?;
+                }
+                Ok(())
+            }
         }
     }
 
