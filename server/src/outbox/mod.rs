@@ -226,11 +226,13 @@ async fn delete_delivered(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Uuid>) {
     let mut ids = Vec::new();
     while rx.recv_many(&mut ids, 512).await > 0 {
         let result: Result<()> = async {
-            let mut tx = crate::db::channel_transaction(&pool).await?;
-            // Losing this commit in a crash only means a second, harmless delivery: no need to
-            // wait for the disk.
-            sqlx::query!("set local synchronous_commit = off")
-                .execute(&mut *tx)
+            // As docket_channel, like every read of the queue. Losing this commit in a crash only
+            // means a second, harmless delivery: no need to wait for the disk. All in the one
+            // round trip that opens the transaction.
+            let mut tx = pool
+                .begin_with(
+                    "begin; set local role docket_channel; set local synchronous_commit = off",
+                )
                 .await?;
             sqlx::query!("delete from outbox where outbox_id = any($1)", &ids)
                 .execute(&mut *tx)
