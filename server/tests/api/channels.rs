@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use docket_client::protocol::channel::{EventBody, UnsubscribeReason};
+use docket_client::protocol::channel::EventBody;
 use docket_client::protocol::error::ErrorCode;
 use docket_client::Update;
 use futures_util::{SinkExt, StreamExt};
@@ -14,7 +14,8 @@ use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 use crate::helpers::{
-    message_text, next_matching, send_in_background, spawn_app, spawn_app_with, subscribed, TestApp,
+    message_text, next_matching, revoked, send_in_background, spawn_app, spawn_app_with,
+    subscribed, TestApp,
 };
 
 fn is_event(update: &Update) -> bool {
@@ -130,17 +131,7 @@ async fn revoking_a_grant_stops_delivery_to_an_open_socket() {
         ))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let gone = next_matching(&mut client, "the unsubscription", |u| {
-        matches!(u, Update::Unsubscribed { .. })
-    })
-    .await;
-    assert_eq!(
-        gone,
-        Update::Unsubscribed {
-            matter_id: f.matter_a1,
-            reason: UnsubscribeReason::AccessRevoked
-        }
-    );
+    revoked(&mut client, f.matter_a1).await;
 
     solicitor
         .send(f.matter_a1, "after the revocation")

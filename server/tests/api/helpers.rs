@@ -749,6 +749,21 @@ pub async fn subscribed(
     }
 }
 
+/// Waits until the server ends the subscription to `matter_id` because access was revoked.
+pub async fn revoked(channel: &mut docket_client::Channel, matter_id: MatterId) {
+    let gone = next_matching(channel, "the unsubscription", |u| {
+        matches!(u, docket_client::Update::Unsubscribed { .. })
+    })
+    .await;
+    assert_eq!(
+        gone,
+        docket_client::Update::Unsubscribed {
+            matter_id,
+            reason: docket_protocol::channel::UnsubscribeReason::AccessRevoked
+        }
+    );
+}
+
 /// The text of a message event, if `update` is one.
 pub fn message_text(update: &docket_client::Update) -> Option<String> {
     match update {

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docket_client::Update;
-use docket_protocol::channel::UnsubscribeReason;
 use docket_protocol::ids::{AlertId, UserId};
 use docket_server::admin::{AdminCommand, OutboxCommand};
 use docket_server::config::OutboxSettings;
@@ -16,7 +15,9 @@ use futures_util::future::BoxFuture;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::helpers::{new_document, next_matching, pdf, spawn_app_with, subscribed, TestApp};
+use crate::helpers::{
+    new_document, next_matching, pdf, revoked, spawn_app_with, subscribed, TestApp,
+};
 use crate::nodes::{channel, token, Node, PrivateRedis};
 
 /// Outbox settings for tests: a short grace and quick polls, so a dispatcher takes over within a
@@ -63,6 +64,35 @@ async fn outbox_until(
     }
 }
 
+/// The in-process app and its Redis, and node A on a Redis of its own that the test takes away
+/// before A commits something: A cannot publish it, and is then killed.
+struct Doomed {
+    redis: PrivateRedis,
+    app: TestApp,
+    lost_redis: PrivateRedis,
+    a: Node,
+}
+
+impl Doomed {
+    async fn start() -> Self {
+        let redis = PrivateRedis::start().await;
+        let url = redis.url();
+        let app = spawn_app_with(|c| {
+            c.redis_url = Some(url.into());
+            fast(&mut c.outbox);
+        })
+        .await;
+        let lost_redis = PrivateRedis::start().await;
+        let a = Node::start_with(&app, &lost_redis.url(), &FAST).await;
+        Self {
+            redis,
+            app,
+            lost_redis,
+            a,
+        }
+    }
+}
+
 /// Collects the alerts that reach `channel` within `window`.
 async fn alerts_within(channel: &mut docket_client::Channel, window: Duration) -> Vec<AlertId> {
     let mut seen = Vec::new();
@@ -77,15 +107,13 @@ async fn alerts_within(channel: &mut docket_client::Channel, window: Duration) -
 
 #[tokio::test]
 async fn a_message_reaches_another_node_though_its_node_died_before_publishing() {
-    let redis = PrivateRedis::start().await;
-    let app = spawn_app_with(|c| {
-        c.redis_url = Some(redis.url().into());
-        fast(&mut c.outbox);
-    })
-    .await;
+    let Doomed {
+        redis,
+        app,
+        mut lost_redis,
+        mut a,
+    } = Doomed::start().await;
     let f = &app.firm;
-    let mut lost_redis = PrivateRedis::start().await;
-    let mut a = Node::start_with(&app, &lost_redis.url(), &FAST).await;
     let b = Node::start_with(&app, &redis.url(), &FAST).await;
     let mut client = channel(&[&a], &token(&app, &f.dept_head).await).await;
     let mut fee_earner = channel(&[&b], &token(&app, &f.fee_earner).await).await;
@@ -113,17 +141,14 @@ async fn a_message_reaches_another_node_though_its_node_died_before_publishing()
 
 #[tokio::test]
 async fn a_client_upload_alerts_the_fee_earner_once_though_its_node_died_before_publishing() {
-    let redis = PrivateRedis::start().await;
-    let app = spawn_app_with(|c| {
-        c.redis_url = Some(redis.url().into());
-        fast(&mut c.outbox);
-    })
-    .await;
+    let Doomed {
+        redis,
+        app,
+        mut lost_redis,
+        mut a,
+    } = Doomed::start().await;
     let f = &app.firm;
-    // Node A's bus is a Redis that is gone by the time of the upload: A commits, cannot publish,
-    // and is then killed. B and C share the working Redis; the fee earner is on B.
-    let mut lost_redis = PrivateRedis::start().await;
-    let mut a = Node::start_with(&app, &lost_redis.url(), &FAST).await;
+    // B and C share the working Redis; the fee earner is on B.
     let b = Node::start_with(&app, &redis.url(), &FAST).await;
     let _c = Node::start_with(&app, &redis.url(), &FAST).await;
     let mut fee_earner = channel(&[&b], &token(&app, &f.fee_earner).await).await;
@@ -171,15 +196,13 @@ async fn a_client_upload_alerts_the_fee_earner_once_though_its_node_died_before_
 
 #[tokio::test]
 async fn a_revocation_reaches_an_open_socket_though_its_node_died_before_publishing() {
-    let redis = PrivateRedis::start().await;
-    let app = spawn_app_with(|c| {
-        c.redis_url = Some(redis.url().into());
-        fast(&mut c.outbox);
-    })
-    .await;
+    let Doomed {
+        redis,
+        app,
+        mut lost_redis,
+        mut a,
+    } = Doomed::start().await;
     let f = &app.firm;
-    let mut lost_redis = PrivateRedis::start().await;
-    let mut a = Node::start_with(&app, &lost_redis.url(), &FAST).await;
     // B's sockets re-check on their own only hourly: only the announcement can reach them in time.
     let mut slow_recheck = FAST.to_vec();
     slow_recheck.push(("DOCKET_WS_RECHECK_SECONDS", "3600"));
@@ -198,17 +221,7 @@ async fn a_revocation_reaches_an_open_socket_though_its_node_died_before_publish
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     a.kill().await;
 
-    let gone = next_matching(&mut client, "the unsubscription", |u| {
-        matches!(u, Update::Unsubscribed { .. })
-    })
-    .await;
-    assert_eq!(
-        gone,
-        Update::Unsubscribed {
-            matter_id: f.matter_a1,
-            reason: UnsubscribeReason::AccessRevoked
-        }
-    );
+    revoked(&mut client, f.matter_a1).await;
 }
 
 #[tokio::test]
