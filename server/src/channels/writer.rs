@@ -1,6 +1,7 @@
 //! Group commit: concurrent sends are batched into one transaction, and each is acknowledged
-//! only after that transaction commits. The batch's outbox row (its events in every matter) commits with it,
-//! so its events reach the other nodes even if this one dies before publishing them.
+//! only after that transaction commits. The batch's one outbox row (its events in every matter)
+//! commits with it, so its events reach the other nodes even if this one dies before publishing
+//! them.
 //!
 //! One transaction per message tops out near the disk's fsync rate; a batch pays one fsync for
 //! many messages. Each shard task takes whatever is queued (up to a batch), writes it in one
@@ -98,8 +99,9 @@ struct Shard {
     outbox: Outbox,
 }
 
-/// A committed batch: each send's outcome, the stored events, and their outbox rows.
-type Committed = (Vec<Appended>, Vec<StoredEvent>, Vec<Pending>);
+/// A committed batch: each send's outcome, the stored events, and their outbox row (none if every
+/// send was a resend).
+type Committed = (Vec<Appended>, Vec<StoredEvent>, Option<Pending>);
 
 impl Shard {
     async fn run(self, mut rx: mpsc::Receiver<Request>, max_batch: usize) {
@@ -144,12 +146,12 @@ impl Shard {
         }
     }
 
-    /// The fast path: publishes a committed batch and clears its outbox rows. If publishing
-    /// fails, the rows stay for the dispatchers; the senders are acknowledged either way, since
+    /// The fast path: publishes a committed batch and clears its outbox row. If publishing
+    /// fails, the row stays for the dispatchers; the senders are acknowledged either way, since
     /// their messages are durable.
-    async fn publish(&self, stored: &[StoredEvent], pending: Vec<Pending>) {
+    async fn publish(&self, stored: &[StoredEvent], pending: Option<Pending>) {
         if self.hub.publish_events(stored).await.is_ok() {
-            for p in pending {
+            if let Some(p) = pending {
                 self.outbox.delivered(p.outbox_id);
             }
         }
@@ -205,7 +207,7 @@ async fn commit(
         }
     }
     let mut stored = Vec::new();
-    let mut pending = Vec::new();
+    let mut pending = None;
     if !fresh.is_empty() {
         let (matters, ns): (Vec<Uuid>, Vec<i32>) = counts.iter().copied().unzip();
         let lasts: HashMap<Uuid, u64> = store::allocate(&mut tx, &matters, &ns)
@@ -235,8 +237,9 @@ async fn commit(
                 frames: Vec::new(),
             })
             .collect();
-        pending = vec![Pending::new(Announcement::Several { all: events })];
-        outbox.write(&mut tx, &pending).await?;
+        let row = Pending::new(Announcement::Several { all: events });
+        outbox.write(&mut tx, std::slice::from_ref(&row)).await?;
+        pending = Some(row);
     }
     tx.commit().await?;
     let mut seen_fresh = std::collections::HashSet::new();

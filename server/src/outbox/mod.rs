@@ -3,15 +3,15 @@
 //!
 //! # How an announcement travels
 //! 1. Domain code records it on the transaction ([`crate::db::Tenant::announce`]; the channel's
-//!    batch writer calls [`Outbox::write`] itself). [`crate::db::Tenant::commit`] inserts the rows in the
-//!    same transaction.
-//! 2. After the commit, the node that wrote it delivers it at once (the fast path, [`Outbox::after_commit`])
-//!    and deletes the row once delivery succeeded.
+//!    batch writer calls [`Outbox::write`] itself). [`crate::db::Tenant::commit`] inserts the
+//!    rows in the same transaction.
+//! 2. After the commit, the node that wrote it delivers it at once (the fast path,
+//!    [`Outbox::after_commit`]) and deletes the row once delivery succeeded.
 //! 3. If that node dies or its bus fails first, any node's [`dispatcher`] claims the row once
-//!    [`crate::config::OutboxSettings::grace_ms`] has passed (the row's first `next_attempt_at`) (`for update skip locked`, so two
-//!    dispatchers never hold one row), delivers it and deletes it; a failure is retried with
-//!    back-off and, after `max_attempts`, kept as dead with its reason for an operator
-//!    (`docket admin outbox`, [`admin`]).
+//!    [`crate::config::OutboxSettings::grace_ms`] has passed (the row's first `next_attempt_at`),
+//!    with `for update skip locked` so two dispatchers never hold one row; it delivers and deletes
+//!    it. A failure is retried with back-off and, after `max_attempts`, kept as dead with its
+//!    reason for an operator (`docket admin outbox`, [`admin`]).
 //!
 //! Delivery is at least once. Every consumer is idempotent: channel rooms drop a `seq` they have
 //! delivered, a node drops an alert id it has delivered, and a control message only makes
