@@ -3,7 +3,8 @@
 # figures recorded in load-tests/README.md. Needs Postgres on 127.0.0.1:5432 (user postgres, no
 # password) and Redis on 127.0.0.1:6379, as `make test` provides.
 #
-#   load-tests/run.sh [scenario...]     scenarios: ceiling idle fanout matters sends (default: all)
+#   load-tests/run.sh [scenario...]     scenarios: ceiling idle fanout matters rooms postgres sends
+#                                       (default: all)
 #
 # DOCKET_BENCH_BIN=dir runs the `docket` and `docket-load` binaries in dir instead of building
 # them: for a before/after comparison in one sitting (copy each build's binaries aside first).
@@ -16,7 +17,7 @@ DIR=.docket-bench
 PORT=${DOCKET_BENCH_PORT:-18080}
 URL=http://127.0.0.1:$PORT
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(ceiling idle fanout matters sends)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(ceiling idle fanout matters rooms postgres sends)
 
 if [ -n "${DOCKET_BENCH_BIN:-}" ]; then
     BIN=$DOCKET_BENCH_BIN
@@ -53,9 +54,13 @@ start_server() {
     exit 1
 }
 
+# The local Postgres's postmaster: its CPU (with every backend's) is reported per stored message.
+postmaster=$(head -1 "$(psql "$PG/postgres" -XAtc 'show data_directory')/postmaster.pid" 2>/dev/null || true)
+
 load() {
     echo "\$ docket-load $*"
-    "$BIN/docket-load" --url "$URL" --logins "$DIR/demo-logins.txt" --server-pid "$server_pid" "$@"
+    "$BIN/docket-load" --url "$URL" --logins "$DIR/demo-logins.txt" --server-pid "$server_pid" \
+        ${postmaster:+--postgres-pid "$postmaster"} "$@"
 }
 
 for scenario in "${scenarios[@]}"; do
@@ -83,6 +88,30 @@ for scenario in "${scenarios[@]}"; do
     matters)
         start_server
         load --processes 2 matters --matters 2000 --per-matter 5 --rate 200 --seconds 20
+        ;;
+    rooms)
+        # The shared harness's rooms-2000x5: one publishing socket, 2,000 matters of 5, 2,000 msg/s.
+        start_server
+        load --processes 1 matters --matters 2000 --per-matter 5 --rate 2000 --seconds 15
+        ;;
+    postgres)
+        # Postgres CPU per stored message when messages do not arrive in batches: 200 msg/s on one
+        # matter, then spread over 2,000 matters, then on a matter already holding 1,000,000 events.
+        start_server
+        load --processes 1 fanout --subscribers 10 --rate 200 --seconds 15
+        load --processes 2 matters --matters 2000 --per-matter 1 --rate 200 --seconds 15
+        echo "(seeding 1,000,000 events into CP-1001, not analysed)"
+        psql "$PG/$DB" -q -v ON_ERROR_STOP=1 <<'SQL'
+with m as (select matter_id, responsible_fee_earner_id as author from matter where reference = 'CP-1001'),
+     head as (select last_seq from channel_head join m using (matter_id))
+insert into channel_event (matter_id, seq, kind, scope, author_id, body, created_at)
+select m.matter_id, head.last_seq + g, 'message', 'messages', m.author,
+       jsonb_build_object('text', 'seeded message ' || g), now()
+from m, head, generate_series(1, 1000000) g;
+update channel_head h set last_seq = (select max(seq) from channel_event e where e.matter_id = h.matter_id)
+where matter_id = (select matter_id from matter where reference = 'CP-1001');
+SQL
+        load --processes 1 fanout --subscribers 10 --rate 200 --seconds 15
         ;;
     sends)
         start_server

@@ -47,6 +47,10 @@ pub struct Common {
     /// The server's process id, to read its memory and CPU time.
     #[arg(long, global = true)]
     pub server_pid: Option<u32>,
+    /// The Postgres postmaster's process id, to read the CPU time of the whole local Postgres
+    /// (the postmaster and every child, live or reaped) over the measured window.
+    #[arg(long, global = true)]
+    pub postgres_pid: Option<u32>,
     /// Generator processes.
     #[arg(long, default_value_t = 2, global = true)]
     pub processes: usize,
@@ -170,6 +174,11 @@ async fn main() -> anyhow::Result<()> {
         .server_pid
         .map(stats::ProcessSample::read)
         .transpose()?;
+    let postgres_before = cli
+        .common
+        .postgres_pid
+        .map(stats::tree_cpu_us)
+        .transpose()?;
     for child in &mut children {
         if let Some(stdin) = child.stdin.as_mut() {
             stdin
@@ -191,6 +200,14 @@ async fn main() -> anyhow::Result<()> {
         .server_pid
         .map(stats::ProcessSample::read)
         .transpose()?;
-    stats::report(&cli, &results, before.as_ref(), after.as_ref());
+    let postgres_after = cli
+        .common
+        .postgres_pid
+        .map(stats::tree_cpu_us)
+        .transpose()?;
+    let postgres = postgres_before
+        .zip(postgres_after)
+        .map(|(b, a)| a.saturating_sub(b));
+    stats::report(&cli, &results, before.as_ref(), after.as_ref(), postgres);
     Ok(())
 }

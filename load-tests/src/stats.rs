@@ -34,14 +34,7 @@ impl ProcessSample {
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap_or(0);
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-        // Fields after the command name (which may contain spaces) start after the last ')'.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
+        let fields = stat_fields(pid)?;
         let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
             + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
         // CLK_TCK is 100 on Linux.
@@ -50,6 +43,45 @@ impl ProcessSample {
             cpu_us: ticks * 10_000,
         })
     }
+}
+
+/// CPU time of a process tree, microseconds: the process's own and its reaped children's, plus
+/// every live child's (how the Postgres postmaster and its backends are counted).
+pub fn tree_cpu_us(pid: u32) -> anyhow::Result<u64> {
+    let fields = stat_fields(pid)?;
+    let field = |i: usize| -> u64 { fields.get(i).and_then(|v| v.parse().ok()).unwrap_or(0) };
+    let mut ticks = field(11) + field(12) + field(13) + field(14);
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // A child that ended meanwhile is already in the parent's reaped time.
+        if let Ok(f) = stat_fields(child) {
+            if f.get(1).and_then(|v| v.parse::<u32>().ok()) == Some(pid) {
+                let field =
+                    |i: usize| -> u64 { f.get(i).and_then(|v| v.parse().ok()).unwrap_or(0) };
+                ticks += field(11) + field(12);
+            }
+        }
+    }
+    // CLK_TCK is 100 on Linux.
+    Ok(ticks * 10_000)
+}
+
+/// The fields of /proc/<pid>/stat after the command name (which may contain spaces).
+fn stat_fields(pid: u32) -> anyhow::Result<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    Ok(stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect())
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -85,6 +117,7 @@ pub fn report(
     results: &[WorkerResult],
     before: Option<&ProcessSample>,
     after: Option<&ProcessSample>,
+    postgres_cpu_us: Option<u64>,
 ) {
     let mut latencies: Vec<u64> = results
         .iter()
@@ -112,4 +145,13 @@ pub fn report(
         latencies.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
         cpu.map_or(String::new(), |cpu| format!(" server_cpu={:.2}s cpu_per_{label}={:.1}us", cpu as f64 / 1e6, cpu as f64 / per as f64)),
     );
+    // Every message published or acknowledged is one stored row: Postgres's cost per message.
+    if let Some(pg) = postgres_cpu_us {
+        println!(
+            "postgres_cpu={:.2}s postgres_cpu_pct={:.1} postgres_cpu_per_message={:.1}us",
+            pg as f64 / 1e6,
+            pg as f64 / 1e4 / seconds.max(0.001),
+            pg as f64 / messages.max(1) as f64,
+        );
+    }
 }

@@ -99,8 +99,11 @@ impl Channels {
             clock,
             hub.clone(),
             outbox.clone(),
-            settings.writer_shards,
-            settings.writer_max_batch,
+            writer::Batching {
+                shards: settings.writer_shards,
+                max_batch: settings.writer_max_batch,
+                linger: std::time::Duration::from_millis(settings.writer_linger_ms),
+            },
         );
         let channels = Self {
             hub,

@@ -212,27 +212,115 @@ pub async fn find_sent(
         .collect())
 }
 
-/// Reserves consecutive `seq`s: `counts[i]` for `matters[i]`, in a
-/// [`crate::db::channel_transaction`]. Returns each matter's new last seq.
-pub async fn allocate(
+/// A batch of events numbered and stored: each matter's new last `seq`, and the events as
+/// stored, in the order given.
+#[derive(Debug)]
+pub struct Numbered {
+    pub last_seqs: Vec<(Uuid, u64)>,
+    pub stored: Vec<StoredEvent>,
+}
+
+/// The channel writer's batch, in one round trip (`channel_write`, which runs as
+/// `docket_channel`): reserves consecutive `seq`s for `events` (per matter, in the order given),
+/// inserts them, and writes the batch's outbox row `outbox_id` (due for the dispatchers after
+/// `grace_ms`). On a connection with no transaction open, the call is its own transaction and
+/// commits when it returns.
+///
+/// Nothing checks for resends first: the unique index on (matter, author, `client_msg_id`)
+/// refuses one (`23505`), and the caller then looks them up ([`find_sent`]) and writes the rest.
+pub async fn write_batch(
     conn: &mut PgConnection,
-    matters: &[Uuid],
-    counts: &[i32],
-) -> Result<Vec<(Uuid, u64)>> {
+    events: &[&NewEvent],
+    at: OffsetDateTime,
+    outbox_id: Uuid,
+    grace_ms: u64,
+) -> Result<Numbered> {
+    // Per matter: how many seqs it needs; per event: how far before its matter's new last seq it
+    // falls.
+    let mut counts: Vec<(Uuid, i32)> = Vec::new();
+    let mut back = Vec::with_capacity(events.len());
+    for event in events.iter().rev() {
+        match counts.iter_mut().find(|(m, _)| *m == event.matter_id.0) {
+            Some((_, n)) => {
+                back.push(i64::from(*n));
+                *n += 1;
+            }
+            None => {
+                back.push(0);
+                counts.push((event.matter_id.0, 1));
+            }
+        }
+    }
+    back.reverse();
+    let (matters, ns): (Vec<Uuid>, Vec<i32>) = counts.iter().copied().unzip();
+    let (kinds, bodies): (Vec<String>, Vec<Value>) = events
+        .iter()
+        .map(|e| e.body.to_stored())
+        .collect::<serde_json::Result<Vec<_>>>()
+        .context("serialising a channel event body")?
+        .into_iter()
+        .unzip();
+    let devices: Vec<Option<Uuid>> = events.iter().map(|e| e.device_id).collect();
     let rows = sqlx::query!(
-        r#"select matter_id as "matter_id!", last_seq as "last_seq!" from channel_allocate($1, $2)"#,
-        matters,
-        counts
+        r#"select matter_id as "matter_id!", last_seq as "last_seq!"
+           from channel_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"#,
+        &matters,
+        &ns,
+        &events.iter().map(|e| e.matter_id.0).collect::<Vec<_>>(),
+        &back,
+        &kinds,
+        &events
+            .iter()
+            .map(|e| e.body.scope().as_str().to_owned())
+            .collect::<Vec<_>>(),
+        &events.iter().map(|e| e.author_id.0).collect::<Vec<_>>(),
+        &devices as &[Option<Uuid>],
+        &events.iter().map(|e| e.client_msg_id).collect::<Vec<_>>(),
+        &bodies,
+        at,
+        outbox_id,
+        i64::try_from(grace_ms).unwrap_or(i64::MAX),
     )
     .fetch_all(conn)
-    .await?;
+    .await
+    .map_err(|err| match &err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("P0002") => Error::NotFound,
+        _ => err.into(),
+    })?;
+    // Every matter must have been allocated, or its events were not inserted.
     if rows.len() != matters.len() {
         return Err(Error::NotFound);
     }
-    Ok(rows
+    let last_seqs: Vec<(Uuid, u64)> = rows
         .into_iter()
         .map(|r| (r.matter_id, r.last_seq as u64))
-        .collect())
+        .collect();
+    let last_of = |m: Uuid| {
+        last_seqs
+            .iter()
+            .find(|(id, _)| *id == m)
+            .map_or(0, |(_, last)| *last)
+    };
+    let stored = events
+        .iter()
+        .zip(&back)
+        .map(|(e, back)| stored_as(e, last_of(e.matter_id.0) as i64 - back, at))
+        .collect();
+    Ok(Numbered { last_seqs, stored })
+}
+
+/// A new event as it was stored under `seq`.
+fn stored_as(event: &NewEvent, seq: i64, at: OffsetDateTime) -> StoredEvent {
+    StoredEvent {
+        matter_id: event.matter_id.0,
+        seq,
+        scope: event.body.scope(),
+        author_id: Some(event.author_id.0),
+        client_msg_id: Some(event.client_msg_id),
+        body: Some(event.body.clone()),
+        created_at: at,
+        redacted_at: None,
+    }
 }
 
 /// Appends one event in the caller's tenant transaction (a document or milestone card, an edit or
@@ -283,9 +371,8 @@ pub async fn find_own_sent(conn: &mut PgConnection, event: &NewEvent) -> Result<
     Ok(seq.map(|s| s as u64))
 }
 
-/// Inserts events with their assigned `seq`s in one statement, and returns them as stored.
-/// No `RETURNING`: the batch writer has no actor, and RLS would refuse to show the rows back.
-pub async fn insert(
+/// Inserts events under `seq`s the caller reserved, in one statement, and returns them as stored.
+async fn insert(
     conn: &mut PgConnection,
     events: &[(u64, &NewEvent)],
     at: OffsetDateTime,
@@ -320,16 +407,7 @@ pub async fn insert(
     .await?;
     Ok(events
         .iter()
-        .map(|(seq, e)| StoredEvent {
-            matter_id: e.matter_id.0,
-            seq: *seq as i64,
-            scope: e.body.scope(),
-            author_id: Some(e.author_id.0),
-            client_msg_id: Some(e.client_msg_id),
-            body: Some(e.body.clone()),
-            created_at: at,
-            redacted_at: None,
-        })
+        .map(|(seq, e)| stored_as(e, *seq as i64, at))
         .collect())
 }
 

@@ -4,16 +4,22 @@
 //! them.
 //!
 //! One transaction per message tops out near the disk's fsync rate; a batch pays one fsync for
-//! many messages. Each shard task takes whatever is queued (up to a batch), writes it in one
-//! transaction, publishes the events and answers every sender. While a batch commits, the next
-//! one gathers. Matters are spread over shards by id, so one matter's sends stay in one shard.
+//! many messages. Each shard task takes whatever is queued (up to a batch, after lingering if
+//! configured), writes it, publishes the events and answers every sender. While a batch commits,
+//! the next one gathers. Matters are spread over shards by id, so one matter's sends stay in one
+//! shard.
 //!
-//! The batch transaction has no single actor: the insert policy checks each row's author against
-//! the matter's access (see the channel migration), so the database still refuses a row whose
-//! author may not post there.
+//! A batch is one call of the database's `channel_write` (decision 0024): one round trip, which
+//! commits by itself. Resends are recognised by the unique index refusing them, and only then is
+//! the batch written again with its sends looked up first.
+//!
+//! The batch has no single actor: `channel_write` runs as `docket_channel`, whose insert policy
+//! checks each row's author against the matter's access (see the channel migration), so the
+//! database still refuses a row whose author may not post there.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::time::Duration;
 
 use docket_protocol::ids::MatterId;
 
@@ -43,6 +49,17 @@ struct Request {
     reply: oneshot::Sender<Result<Appended>>,
 }
 
+/// How sends are grouped into transactions.
+#[derive(Clone, Copy, Debug)]
+pub struct Batching {
+    /// Writer tasks; a matter's sends always go to the same one.
+    pub shards: usize,
+    /// Most sends in one transaction.
+    pub max_batch: usize,
+    /// How long a batch waits after its first send for more (zero: only what already queued).
+    pub linger: Duration,
+}
+
 /// Handle to the writer shards.
 #[derive(Clone, Debug)]
 pub struct Writer {
@@ -50,16 +67,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts `shards` writer tasks, each batching up to `max_batch` sends.
-    pub fn spawn(
-        pool: PgPool,
-        clock: Clock,
-        hub: Hub,
-        outbox: Outbox,
-        shards: usize,
-        max_batch: usize,
-    ) -> Self {
-        let shards = (0..shards.max(1))
+    /// Starts the writer tasks.
+    pub fn spawn(pool: PgPool, clock: Clock, hub: Hub, outbox: Outbox, batching: Batching) -> Self {
+        let shards = (0..batching.shards.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
                 let shard = Shard {
@@ -68,7 +78,7 @@ impl Writer {
                     hub: hub.clone(),
                     outbox: outbox.clone(),
                 };
-                tokio::spawn(shard.run(rx, max_batch.max(1)));
+                tokio::spawn(shard.run(rx, batching));
                 tx
             })
             .collect();
@@ -104,14 +114,24 @@ struct Shard {
 type Committed = (Vec<Appended>, Vec<StoredEvent>, Option<Pending>);
 
 impl Shard {
-    async fn run(self, mut rx: mpsc::Receiver<Request>, max_batch: usize) {
+    async fn run(self, mut rx: mpsc::Receiver<Request>, batching: Batching) {
+        let max_batch = batching.max_batch.max(1);
         let mut batch = Vec::with_capacity(max_batch);
         while let Some(first) = rx.recv().await {
             batch.push(first);
+            let until = tokio::time::Instant::now() + batching.linger;
             while batch.len() < max_batch {
-                match rx.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
+                let next = match rx.try_recv() {
+                    Ok(request) => Some(request),
+                    Err(_) if batching.linger.is_zero() => None,
+                    Err(_) => tokio::time::timeout_at(until, rx.recv())
+                        .await
+                        .ok()
+                        .flatten(),
+                };
+                match next {
+                    Some(request) => batch.push(request),
+                    None => break,
                 }
             }
             let events: Vec<&NewEvent> = batch.iter().map(|r| &r.event).collect();
@@ -174,22 +194,51 @@ fn refused_by_policy(err: Error) -> Error {
     }
 }
 
-/// Writes a batch in one transaction: recognises resends, allocates `seq`s per matter in batch
-/// order, inserts the rest and one outbox row for them all, commits.
+/// The unique index on (matter, author, `client_msg_id`) refused a row: the batch holds a resend.
+fn is_resend(err: &Error) -> bool {
+    matches!(err, Error::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505"))
+}
+
+/// Writes a batch, assuming no send is a resend (the common case, and the cheap one: one round
+/// trip, no lookup before the insert). If the unique index says otherwise, nothing was written,
+/// and the batch is written again in a transaction that looks its resends up first.
 async fn commit(
     pool: &PgPool,
     clock: &Clock,
     outbox: &Outbox,
     events: &[&NewEvent],
 ) -> Result<Committed> {
-    let key = |e: &NewEvent| -> Key { (e.matter_id.0, e.author_id.0, e.client_msg_id) };
-    let mut tx = crate::db::channel_transaction(pool).await?;
-    let mut known: HashMap<Key, u64> = store::find_sent(&mut tx, events)
-        .await?
-        .into_iter()
-        .map(|(m, a, c, seq)| ((m, a, c), seq))
-        .collect();
+    let fast = async {
+        let mut conn = pool.acquire().await?;
+        write(&mut conn, clock, outbox, events, HashMap::new()).await
+    };
+    match fast.await {
+        Err(err) if is_resend(&err) => {
+            let mut tx = crate::db::channel_transaction(pool).await?;
+            let known = store::find_sent(&mut tx, events)
+                .await?
+                .into_iter()
+                .map(|(m, a, c, seq)| ((m, a, c), seq))
+                .collect();
+            let committed = write(&mut tx, clock, outbox, events, known).await?;
+            tx.commit().await?;
+            Ok(committed)
+        }
+        other => other,
+    }
+}
 
+/// Writes the sends not already `known` (stored before, by key) in one call: allocates `seq`s per
+/// matter in batch order, inserts, writes one outbox row for them all. Outside a transaction the
+/// call commits by itself; inside one, the caller commits.
+async fn write(
+    conn: &mut sqlx::PgConnection,
+    clock: &Clock,
+    outbox: &Outbox,
+    events: &[&NewEvent],
+    mut known: HashMap<Key, u64>,
+) -> Result<Committed> {
+    let key = |e: &NewEvent| -> Key { (e.matter_id.0, e.author_id.0, e.client_msg_id) };
     // Fresh events in batch order; a repeat within the batch is a resend of the first.
     let mut fresh: Vec<&NewEvent> = Vec::new();
     let mut first_index: HashMap<Key, usize> = HashMap::new();
@@ -199,49 +248,42 @@ async fn commit(
             fresh.push(event);
         }
     }
-    let mut counts: Vec<(Uuid, i32)> = Vec::new();
-    for event in &fresh {
-        match counts.iter_mut().find(|(m, _)| *m == event.matter_id.0) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((event.matter_id.0, 1)),
-        }
-    }
     let mut stored = Vec::new();
     let mut pending = None;
     if !fresh.is_empty() {
-        let (matters, ns): (Vec<Uuid>, Vec<i32>) = counts.iter().copied().unzip();
-        let lasts: HashMap<Uuid, u64> = store::allocate(&mut tx, &matters, &ns)
-            .await?
-            .into_iter()
-            .collect();
-        let mut next: HashMap<Uuid, u64> = counts
-            .iter()
-            .map(|(m, n)| (*m, lasts[m] - *n as u64 + 1))
-            .collect();
-        let mut numbered = Vec::with_capacity(fresh.len());
-        for event in &fresh {
-            let seq = next.get_mut(&event.matter_id.0).expect("allocated");
-            numbered.push((*seq, *event));
-            known.insert(key(event), *seq);
-            *seq += 1;
-        }
-        stored = store::insert(&mut tx, &numbered, clock.now())
+        let outbox_id = Uuid::now_v7();
+        let numbered = store::write_batch(conn, &fresh, clock.now(), outbox_id, outbox.grace_ms())
             .await
             .map_err(refused_by_policy)?;
-        let events = counts
+        for event in &numbered.stored {
+            if let (Some(author), Some(id)) = (event.author_id, event.client_msg_id) {
+                known.insert((event.matter_id, author, id), event.seq as u64);
+            }
+        }
+        // What `channel_write` stored in the outbox row, for the fast path to deliver.
+        let all = numbered
+            .last_seqs
             .iter()
-            .map(|(m, n)| Announcement::Events {
-                matter_id: MatterId(*m),
-                first_seq: lasts[m] - *n as u64 + 1,
-                last_seq: lasts[m],
-                frames: Vec::new(),
+            .map(|(m, last)| {
+                let first = numbered
+                    .stored
+                    .iter()
+                    .find(|e| e.matter_id == *m)
+                    .map_or(*last, |e| e.seq as u64);
+                Announcement::Events {
+                    matter_id: MatterId(*m),
+                    first_seq: first,
+                    last_seq: *last,
+                    frames: Vec::new(),
+                }
             })
             .collect();
-        let row = Pending::new(Announcement::Several { all: events });
-        outbox.write(&mut tx, std::slice::from_ref(&row)).await?;
-        pending = Some(row);
+        pending = Some(Pending {
+            outbox_id,
+            announcement: Announcement::Several { all },
+        });
+        stored = numbered.stored;
     }
-    tx.commit().await?;
     let mut seen_fresh = std::collections::HashSet::new();
     let outcomes = events
         .iter()

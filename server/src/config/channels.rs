@@ -16,6 +16,7 @@ pub(super) struct ChannelFileConfig {
     send_burst: Option<u32>,
     writer_shards: Option<usize>,
     writer_max_batch: Option<usize>,
+    writer_linger_ms: Option<u64>,
     heartbeat_seconds: Option<u64>,
     recheck_seconds: Option<u64>,
     outbound_queue: Option<usize>,
@@ -38,6 +39,11 @@ pub struct ChannelSettings {
     pub writer_shards: usize,
     /// Most sends in one transaction (`DOCKET_WRITER_MAX_BATCH`, default 256).
     pub writer_max_batch: usize,
+    /// How long a writer waits, after the first send of a batch arrives, for more to share its
+    /// commit (`DOCKET_WRITER_LINGER_MS`, default 0: a batch is what queued while the previous
+    /// one committed). Each commit costs Postgres a fixed ~0.5 ms of CPU on the reference machine
+    /// (`load-tests/README.md`); a few ms here trade that much latency for fewer commits.
+    pub writer_linger_ms: u64,
     /// Ping interval (`DOCKET_WS_HEARTBEAT_SECONDS`, default 20).
     pub heartbeat_seconds: u64,
     /// How often an open socket re-checks its session and access (`DOCKET_WS_RECHECK_SECONDS`,
@@ -60,6 +66,7 @@ impl Default for ChannelSettings {
             send_burst: 20,
             writer_shards: 2,
             writer_max_batch: 256,
+            writer_linger_ms: 0,
             heartbeat_seconds: 20,
             recheck_seconds: 30,
             outbound_queue: 256,
@@ -91,6 +98,9 @@ impl ChannelSettings {
             writer_max_batch: parsed_env("DOCKET_WRITER_MAX_BATCH")?
                 .or(file.writer_max_batch)
                 .unwrap_or(d.writer_max_batch),
+            writer_linger_ms: parsed_env("DOCKET_WRITER_LINGER_MS")?
+                .or(file.writer_linger_ms)
+                .unwrap_or(d.writer_linger_ms),
             heartbeat_seconds: parsed_env("DOCKET_WS_HEARTBEAT_SECONDS")?
                 .or(file.heartbeat_seconds)
                 .unwrap_or(d.heartbeat_seconds),

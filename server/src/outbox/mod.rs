@@ -25,6 +25,7 @@ pub mod admin;
 pub mod dispatcher;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use docket_protocol::auth::{Alert, AlertDetail};
 use docket_protocol::directory::Scope;
@@ -153,7 +154,9 @@ impl Outbox {
     /// rows; the dispatcher is started separately by the serving process ([`Self::dispatch`]).
     pub fn new(pool: PgPool, deliver: Arc<dyn Deliver>, settings: OutboxSettings) -> Self {
         let (delivered, rx) = mpsc::unbounded_channel();
-        tokio::spawn(delete_delivered(pool.clone(), rx));
+        // At most 200 ms, and a quarter of the grace period.
+        let linger = Duration::from_millis((settings.grace_ms / 4).min(200));
+        tokio::spawn(delete_delivered(pool.clone(), rx, linger));
         Self(Arc::new(OutboxInner {
             pool,
             deliver,
@@ -204,6 +207,12 @@ impl Outbox {
         }
     }
 
+    /// How long a new row waits before the dispatchers may take it, milliseconds (for a row
+    /// written by SQL, as the channel writer's is).
+    pub fn grace_ms(&self) -> u64 {
+        self.0.settings.grace_ms
+    }
+
     /// Records that a row was delivered (the batch writer's fast path).
     pub fn delivered(&self, outbox_id: Uuid) {
         let _ = self.0.delivered.send(outbox_id);
@@ -220,11 +229,26 @@ impl Outbox {
     }
 }
 
+/// Delivered rows cleared per round trip, at most.
+const CLEAR_BATCH: usize = 512;
+
 /// Deletes delivered rows, a batch per round trip. A row a dispatcher holds meanwhile waits for
 /// its lock and is then already gone.
-async fn delete_delivered(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Uuid>) {
+///
+/// It lingers a moment after the first row arrives so that one delete clears many: at a few
+/// hundred sends a second, each to a different matter, every batch would otherwise cost a
+/// transaction of its own. The linger is a fraction of the grace period, so the dispatchers never
+/// see a row only because it was waiting here.
+async fn delete_delivered(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Uuid>, linger: Duration) {
     let mut ids = Vec::new();
-    while rx.recv_many(&mut ids, 512).await > 0 {
+    while rx.recv_many(&mut ids, CLEAR_BATCH).await > 0 {
+        tokio::time::sleep(linger).await;
+        while ids.len() < CLEAR_BATCH {
+            match rx.try_recv() {
+                Ok(id) => ids.push(id),
+                Err(_) => break,
+            }
+        }
         let result: Result<()> = async {
             // As docket_channel, like every read of the queue. Losing this commit in a crash only
             // means a second, harmless delivery: no need to wait for the disk. All in the one

@@ -18,8 +18,10 @@ use crate::Error;
 /// Events replayed per database round trip.
 const REPLAY_PAGE: i64 = 500;
 
-/// Matters remembered as authorised without a subscription, at most.
-const MAX_AUTHORIZED: usize = 1_000;
+/// Matters remembered as authorised without a subscription, at most (about 64 bytes each). A
+/// firm user posting round the matters of a large practice must not be re-authorised on every
+/// send; past the cap, one entry is forgotten for each new one.
+const MAX_AUTHORIZED: usize = 10_000;
 
 impl Connection {
     /// The user must hold `scope` on the matter. A matter the socket does not follow is
@@ -43,7 +45,10 @@ impl Connection {
                     .await
                     .map_err(|refusal| refusal.concerning(matter_id, client_msg_id))?;
                 if self.authorized.len() >= MAX_AUTHORIZED {
-                    self.authorized.clear();
+                    let forgotten = self.authorized.keys().next().copied();
+                    if let Some(forgotten) = forgotten {
+                        self.authorized.remove(&forgotten);
+                    }
                 }
                 self.authorized.insert(matter_id, scopes.clone());
                 scopes
