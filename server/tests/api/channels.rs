@@ -216,6 +216,30 @@ async fn a_resend_with_the_same_id_is_stored_once() {
     let page = client.history(f.matter_a2, 0, 100).await.expect("history");
     assert_eq!(page.events.len(), 2);
     assert_eq!(page.head_seq, 2);
+
+    // A resend sharing a batch with new sends: the unique index refuses the batch, it is written
+    // again with the resend looked up, and the new sends still get the next seqs, with no gap.
+    let (resent, new_a, new_b) = tokio::join!(
+        channel.send_with_id(f.matter_a2, id, "Please call me", None),
+        channel.send_with_id(f.matter_a2, Uuid::now_v7(), "new one", None),
+        channel.send_with_id(f.matter_a2, Uuid::now_v7(), "new two", None)
+    );
+    let resent = resent.expect("ack");
+    assert_eq!((resent.seq, resent.duplicate), (1, true));
+    let mut fresh = [new_a.expect("ack"), new_b.expect("ack")];
+    fresh.sort_by_key(|ack| ack.seq);
+    assert_eq!(
+        fresh
+            .iter()
+            .map(|a| (a.seq, a.duplicate))
+            .collect::<Vec<_>>(),
+        [(3, false), (4, false)]
+    );
+    let page = client.history(f.matter_a2, 0, 100).await.expect("history");
+    assert_eq!(
+        page.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
 }
 
 #[tokio::test]
