@@ -118,8 +118,8 @@ SQL
         # One busy matter (every sender also receives every message: 10-way fan-out included).
         load --processes 2 sends --senders 10 --rate 1000 --matters 1 --seconds 20
         load --processes 2 sends --senders 10 --rate 2000 --matters 1 --seconds 20
-        # Spread over many matters (each sender follows and writes its own matter).
-        load --processes 2 sends --senders 200 --rate 2000 --matters 200 --seconds 20
+        # Spread over many matters (each sender follows one and writes ten, in turn).
+        load --processes 2 sends --senders 200 --rate 2000 --matters 2000 --seconds 20
         ;;
     *) echo "unknown scenario $scenario" >&2; exit 2 ;;
     esac

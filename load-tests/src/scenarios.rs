@@ -320,8 +320,10 @@ async fn sends(
             handle
         })
         .collect();
-    let targets: Vec<(usize, MatterId)> = (0..senders.len())
-        .map(|i| (i, matters[i % matters.len()]))
+    // Every matter is written to: with more matters than senders, each sender takes turns over
+    // its share of them (and posts to those it does not follow).
+    let targets: Vec<(usize, MatterId)> = (0..senders.len().max(matters.len()))
+        .map(|i| (i % senders.len(), matters[i % matters.len()]))
         .collect();
     let start_at = ready_then_start().await?;
     let acks = publish(

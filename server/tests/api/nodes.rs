@@ -104,6 +104,8 @@ impl Node {
             .env("REDIS_URL", redis)
             .env("DOCKET_REDIS_PREFIX", &app.config.redis_prefix)
             .env("DOCKET_LISTEN", format!("127.0.0.1:{port}"))
+            // The test's own data directory (vault, spool), shared by its nodes like a volume.
+            .env("DOCKET_DATA_DIR", &app.config.data_dir)
             .env("DOCKET_COOKIE_SECURE", "false")
             .env("DOCKET_WS_RECHECK_SECONDS", "1")
             .env("DOCKET_WS_HEARTBEAT_SECONDS", "2")
