@@ -95,7 +95,7 @@ impl Channels {
         let hub = hub::Hub::new(pool.clone(), bus, inbound, receipts, caps);
         let outbox = Outbox::new(pool.clone(), Arc::new(hub.clone()), config.outbox.clone());
         let writer = writer::Writer::spawn(
-            pool,
+            crate::db::writer_pool(&pool, settings.writer_shards),
             clock,
             hub.clone(),
             outbox.clone(),

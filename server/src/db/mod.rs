@@ -35,6 +35,18 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result
         .context("connecting to Postgres")
 }
 
+/// A pool of its own for the channel writer, on the same database as `pool`: one connection per
+/// writer shard, so acknowledged sends never queue for a connection behind request traffic (a
+/// thousand sockets authorising their first sends at once would otherwise starve the writer, and
+/// every send with it).
+pub fn writer_pool(pool: &PgPool, shards: usize) -> PgPool {
+    let shards = u32::try_from(shards.max(1)).unwrap_or(u32::MAX);
+    PgPoolOptions::new()
+        .max_connections(shards)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
 /// A transaction as the narrow `docket_channel` role, for the two code paths that act for no single
 /// user: the channel's batch writer (many authors' messages in one commit, each checked by the
 /// database against its own author) and node-level delivery (relaying a matter's events to
