@@ -3,8 +3,9 @@
 -- SQL-language functions that cannot be inlined (security definer ones never are) are planned
 -- again on every call; PL/pgSQL keeps each statement's plan for the life of the connection. The
 -- access policy runs once per inserted event (the insert policy) and once per row read (the
--- select policies), so its planning cost was paid on every message. The bodies are unchanged:
--- the same single statement of the policy, the same allocation, the same lookup.
+-- select policies), so its planning cost was paid on every message. The policy keeps its single
+-- statement word for word; allocation and the resend lookup keep their meaning and change form
+-- (one primary-key statement per matter or per send, see below).
 
 create or replace function docket_user_matter_scopes(p_user uuid, p_matter uuid) returns text[]
     language plpgsql stable security definer set search_path = public, pg_temp
@@ -140,5 +141,6 @@ comment on function channel_write(uuid[], int[], uuid[], bigint[], text[], text[
     'The channel writer''s batch: seqs, events and outbox row in one call, as docket_channel.';
 alter function channel_write(uuid[], int[], uuid[], bigint[], text[], text[], uuid[], uuid[],
     uuid[], jsonb[], timestamptz, uuid, bigint) owner to docket_channel;
-grant execute on function channel_write(uuid[], int[], uuid[], bigint[], text[], text[], uuid[],
-    uuid[], uuid[], jsonb[], timestamptz, uuid, bigint) to docket_app;
+-- Executable by its owner alone, like every channel definer function: the writer's own
+-- connections act as docket_channel for their whole session (`db::writer_pool`), and a request
+-- (docket_app) cannot call it.

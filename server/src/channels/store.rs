@@ -223,7 +223,8 @@ pub struct Numbered {
 /// The channel writer's batch, in one round trip (`channel_write`, which runs as
 /// `docket_channel`): reserves consecutive `seq`s for `events` (per matter, in the order given),
 /// inserts them, and writes the batch's outbox row `outbox_id` (due for the dispatchers after
-/// `grace_ms`). On a connection with no transaction open, the call is its own transaction and
+/// `grace_ms`). Only a connection acting as `docket_channel` may call it (the writer's pool,
+/// [`crate::db::writer_pool`]); with no transaction open, the call is its own transaction and
 /// commits when it returns.
 ///
 /// Nothing checks for resends first: the unique index on (matter, author, `client_msg_id`)

@@ -39,11 +39,21 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result
 /// writer shard, so acknowledged sends never queue for a connection behind request traffic (a
 /// thousand sockets authorising their first sends at once would otherwise starve the writer, and
 /// every send with it).
+///
+/// Its connections act as `docket_channel` for their whole session, so the writer calls
+/// `channel_write` (executable by that role alone) in one round trip, with no transaction to open;
+/// the request pool never holds that role outside a [`channel_transaction`].
 pub fn writer_pool(pool: &PgPool, shards: usize) -> PgPool {
     let shards = u32::try_from(shards.max(1)).unwrap_or(u32::MAX);
     PgPoolOptions::new()
         .max_connections(shards)
         .acquire_timeout(Duration::from_secs(5))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::Executor::execute(conn, "set role docket_channel").await?;
+                Ok(())
+            })
+        })
         .connect_lazy_with((*pool.connect_options()).clone())
 }
 

@@ -242,7 +242,9 @@ const CLEAR_BATCH: usize = 512;
 async fn delete_delivered(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Uuid>, linger: Duration) {
     let mut ids = Vec::new();
     while rx.recv_many(&mut ids, CLEAR_BATCH).await > 0 {
-        tokio::time::sleep(linger).await;
+        if ids.len() < CLEAR_BATCH {
+            tokio::time::sleep(linger).await;
+        }
         while ids.len() < CLEAR_BATCH {
             match rx.try_recv() {
                 Ok(id) => ids.push(id),

@@ -211,6 +211,15 @@ async fn channel_definer_functions_are_the_channel_roles_alone() {
         format!(
             "select * from channel_find_sent(array['{b1}']::uuid[], array['{gc}']::uuid[], array['{gc}']::uuid[])"
         ),
+        // The writer's batch: a request could otherwise post as any author with access (the
+        // firm's admin here, who may post on every matter).
+        format!(
+            "select * from channel_write(array['{b1}']::uuid[], array[1], array['{b1}']::uuid[], \
+             array[0]::bigint[], array['message'], array['messages'], array['{}']::uuid[], \
+             array[null]::uuid[], array[gen_random_uuid()], array['{{}}']::jsonb[], now(), \
+             gen_random_uuid(), 0)",
+            f.admin.user_id
+        ),
     ];
     for call in &calls {
         for actor in [None, Some(f.gc.user_id), Some(f.admin.user_id)] {
