@@ -74,10 +74,14 @@ for scenario in "${scenarios[@]}"; do
         pgbench -n -c 8 -j 2 -T 15 -f load-tests/pgbench/insert-1.sql "$PG/docket_pgbench" | grep -E "^tps|latency average"
         ;;
     idle)
+        # Memory per socket and time to open; then 10k sockets subscribed across the demo's
+        # matters, held for 65 s (two re-check intervals) to see what they cost Postgres.
         for n in ${DOCKET_BENCH_IDLE_SOCKETS:-1000 5000 10000 19500}; do
             start_server
             load --processes 2 idle --sockets "$n"
         done
+        start_server
+        load --processes 2 idle --sockets 10000 --matters 200 --hold-seconds 65
         ;;
     fanout)
         start_server

@@ -64,10 +64,17 @@ pub struct Common {
 
 #[derive(Debug, Subcommand, Clone)]
 pub enum Scenario {
-    /// Idle authenticated sockets: memory per socket.
+    /// Idle authenticated sockets: memory per socket, time to open them, and (with
+    /// `--postgres-pid`) what holding them costs Postgres.
     Idle {
         #[arg(long)]
         sockets: usize,
+        /// Subscribe each socket to one of this many matters (0: no subscription).
+        #[arg(long, default_value_t = 0)]
+        matters: usize,
+        /// How long to hold the sockets once open, measuring Postgres meanwhile.
+        #[arg(long, default_value_t = 3)]
+        hold_seconds: u64,
     },
     /// K subscribers in one matter, one publisher at a fixed rate.
     Fanout {
@@ -124,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
         .server_pid
         .map(stats::ProcessSample::read)
         .transpose()?;
+    let opening = std::time::Instant::now();
     let mut children = Vec::new();
     for index in 0..cli.common.processes.max(1) {
         let mut command = tokio::process::Command::new(std::env::current_exe()?);
@@ -152,14 +160,35 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     // Idle: sample memory while the sockets are held, then release them.
-    if matches!(cli.scenario, Scenario::Idle { .. }) {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+    if let Scenario::Idle { hold_seconds, .. } = cli.scenario {
+        let opened_in = opening.elapsed();
+        let postgres_before = cli
+            .common
+            .postgres_pid
+            .map(stats::tree_cpu_us)
+            .transpose()?;
+        let holding = std::time::Instant::now();
+        tokio::time::sleep(Duration::from_secs(hold_seconds.max(1))).await;
         let held = cli
             .common
             .server_pid
             .map(stats::ProcessSample::read)
             .transpose()?;
-        stats::report_idle(&cli, before.as_ref(), held.as_ref());
+        let postgres_after = cli
+            .common
+            .postgres_pid
+            .map(stats::tree_cpu_us)
+            .transpose()?;
+        let postgres_share = postgres_before
+            .zip(postgres_after)
+            .map(|(b, a)| a.saturating_sub(b) as f64 / holding.elapsed().as_micros().max(1) as f64);
+        stats::report_idle(
+            &cli,
+            before.as_ref(),
+            held.as_ref(),
+            opened_in,
+            postgres_share,
+        );
         for child in &mut children {
             if let Some(mut stdin) = child.stdin.take() {
                 stdin.shutdown().await.ok();

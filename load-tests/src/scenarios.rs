@@ -22,7 +22,16 @@ pub async fn run_worker(cli: &Cli, index: usize) -> anyhow::Result<WorkerResult>
     let workers = cli.common.processes.max(1);
     let share = |total: usize| total / workers + usize::from(index < total % workers);
     match cli.scenario {
-        Scenario::Idle { sockets } => idle(cli, subscriber, share(sockets)).await,
+        Scenario::Idle {
+            sockets, matters, ..
+        } => {
+            let ids = if matters > 0 {
+                setup::matter_ids(cli, publisher, matters).await?
+            } else {
+                Vec::new()
+            };
+            idle(cli, subscriber, share(sockets), &ids, index * sockets).await
+        }
         Scenario::Fanout {
             subscribers,
             rate,
@@ -82,12 +91,23 @@ pub async fn run_worker(cli: &Cli, index: usize) -> anyhow::Result<WorkerResult>
     }
 }
 
-/// Opens `count` authenticated sockets, says READY, and holds them until stdin closes.
-async fn idle(cli: &Cli, token: &str, count: usize) -> anyhow::Result<WorkerResult> {
+/// Opens `count` authenticated sockets (each subscribed to one of `matters`, if any, in turn
+/// from `offset`), says READY, and holds them until stdin closes.
+async fn idle(
+    cli: &Cli,
+    token: &str,
+    count: usize,
+    matters: &[MatterId],
+    offset: usize,
+) -> anyhow::Result<WorkerResult> {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
     let url = format!("{}/api/v1/ws", cli.common.url.replacen("http", "ws", 1));
     let sockets = futures_util::stream::iter(0..count)
-        .map(|_| {
+        .map(|i| {
             let url = url.clone();
+            let matter = (!matters.is_empty()).then(|| matters[(offset + i) % matters.len()]);
             async move {
                 let mut request = url.into_client_request()?;
                 request
@@ -98,6 +118,19 @@ async fn idle(cli: &Cli, token: &str, count: usize) -> anyhow::Result<WorkerResu
                     .insert("authorization", format!("Bearer {token}").parse()?);
                 let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
                 socket.next().await; // hello
+                if let Some(matter) = matter {
+                    let subscribe = serde_json::json!({"type": "subscribe", "matter_id": matter});
+                    socket.send(Message::text(subscribe.to_string())).await?;
+                    loop {
+                        match socket.next().await.context("closed while subscribing")?? {
+                            Message::Text(text) if text.contains(r#""type":"subscribed""#) => break,
+                            Message::Text(text) if text.contains(r#""type":"error""#) => {
+                                anyhow::bail!("subscription refused: {text}")
+                            }
+                            _ => {}
+                        }
+                    }
+                }
                 anyhow::Ok(socket)
             }
         })

@@ -71,8 +71,13 @@ async fn sign_in(cli: &Cli, who: &str) -> anyhow::Result<String> {
 pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
     let subscriber = sign_in(cli, "partner@").await?;
     let publisher = sign_in(cli, "fee.earner.a@").await?;
-    if let Scenario::Matters { matters, .. } | Scenario::Sends { matters, .. } = &cli.scenario {
-        ensure_matters(cli, &subscriber, *matters).await?;
+    if let Scenario::Matters { matters, .. }
+    | Scenario::Sends { matters, .. }
+    | Scenario::Idle { matters, .. } = &cli.scenario
+    {
+        if *matters > 0 {
+            ensure_matters(cli, &subscriber, *matters).await?;
+        }
     }
     let warmup = Duration::from_secs(1);
     Ok(Prepared {

@@ -93,22 +93,41 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 /// Prints the memory per idle socket.
-pub fn report_idle(cli: &Cli, before: Option<&ProcessSample>, held: Option<&ProcessSample>) {
-    let Scenario::Idle { sockets } = cli.scenario else {
+pub fn report_idle(
+    cli: &Cli,
+    before: Option<&ProcessSample>,
+    held: Option<&ProcessSample>,
+    opened_in: std::time::Duration,
+    postgres_share: Option<f64>,
+) {
+    let Scenario::Idle {
+        sockets,
+        matters,
+        hold_seconds,
+    } = cli.scenario
+    else {
         return;
     };
-    match (before, held) {
+    let memory = match (before, held) {
         (Some(before), Some(held)) => {
             let delta = held.rss_kib.saturating_sub(before.rss_kib);
-            println!(
-                "idle sockets={sockets} server_rss_before={} KiB server_rss_held={} KiB per_socket={:.2} KiB",
+            format!(
+                "server_rss_before={} KiB server_rss_held={} KiB per_socket={:.2} KiB",
                 before.rss_kib,
                 held.rss_kib,
                 delta as f64 / sockets as f64
-            );
+            )
         }
-        _ => println!("idle sockets={sockets} (pass --server-pid to measure memory)"),
-    }
+        _ => "(pass --server-pid to measure memory)".into(),
+    };
+    let postgres = postgres_share.map_or_else(
+        || "(pass --postgres-pid to measure Postgres)".into(),
+        |share| format!("postgres_cpu={:.2}% over {hold_seconds} s", share * 100.0),
+    );
+    println!(
+        "idle sockets={sockets} subscribed_to={matters} matters opened_in={:.2} s {memory} {postgres}",
+        opened_in.as_secs_f64()
+    );
 }
 
 /// Prints latency percentiles, throughput and CPU per delivery.

@@ -5,7 +5,9 @@
 //! # Layout
 //! - [`store`]: the channel log in Postgres (gap-free `seq` per matter).
 //! - [`writer`]: group commit — concurrent sends share a transaction; acks follow the commit.
-//! - [`hub`]: this node's rooms (one per followed matter) and connection registry.
+//! - [`hub`]: this node's rooms (one per followed matter), connection registry, and the watch
+//!   that pings and re-checks every socket in batches.
+//! - [`authorizer`]: the node's batched answer to "what may this user do on this matter".
 //! - [`bus`]: fan-out between nodes through Redis, or nothing on a single node.
 //! - [`presence`]: online/away per matter, in Redis with expiries or in memory.
 //! - `socket`: one connection's task; [`decode_frame`] is how it reads a client's text frame.
@@ -16,6 +18,7 @@
 //! node or Redis fails between commit and publish, another node's outbox dispatcher publishes the
 //! events (see [`crate::outbox`]); a subscriber that still misses something recovers it by `seq`.
 
+pub mod authorizer;
 pub mod bus;
 pub mod hub;
 pub mod presence;
@@ -58,6 +61,7 @@ pub struct Channels {
     pub hub: hub::Hub,
     pub writer: writer::Writer,
     pub presence: presence::Presence,
+    pub authorizer: authorizer::Authorizer,
     pub rate: SendRate,
 }
 
@@ -92,7 +96,13 @@ impl Channels {
             per_user: settings.max_sockets_per_user,
             per_address: settings.max_sockets_per_address,
         };
-        let hub = hub::Hub::new(pool.clone(), bus, inbound, receipts, caps);
+        let watch = hub::WatchSettings {
+            heartbeat: std::time::Duration::from_secs(settings.heartbeat_seconds.max(1)),
+            recheck: std::time::Duration::from_secs(settings.recheck_seconds.max(1)),
+            idle_timeout: config.idle_timeout,
+            clock: clock.clone(),
+        };
+        let hub = hub::Hub::new(pool.clone(), bus, inbound, receipts, caps, watch);
         let outbox = Outbox::new(pool.clone(), Arc::new(hub.clone()), config.outbox.clone());
         let writer = writer::Writer::spawn(
             crate::db::writer_pool(&pool, settings.writer_shards),
@@ -109,6 +119,7 @@ impl Channels {
             hub,
             writer,
             presence,
+            authorizer: authorizer::Authorizer::spawn(pool.clone()),
             rate: SendRate::new(settings.send_rate_per_second, settings.send_burst),
         };
         Ok((channels, outbox))

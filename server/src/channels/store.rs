@@ -472,21 +472,3 @@ pub async fn mark_read(
     .await?;
     Ok(stored as u64)
 }
-
-/// Read positions on a matter, with whether each reader is a firm user.
-pub async fn read_positions(
-    conn: &mut PgConnection,
-    matter_id: MatterId,
-) -> Result<Vec<(UserId, u64, bool)>> {
-    let rows = sqlx::query!(
-        r#"select r.user_id, r.seq, (u.kind = 'firm') as "is_firm!" from channel_read r join person u using (user_id)
-           where r.matter_id = $1"#,
-        matter_id.0
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (UserId(r.user_id), r.seq as u64, r.is_firm))
-        .collect())
-}

@@ -159,6 +159,13 @@ async fn fresh_database() -> (PgPool, PgPool, String) {
         .execute(&mut conn)
         .await
         .expect("create test database");
+    // Function call counts, for tests that check how often the server asks Postgres something.
+    sqlx::query(&format!(
+        "alter database {name} set track_functions = 'all'"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("track functions");
     conn.close().await.ok();
     let owner = PgPoolOptions::new()
         .max_connections(4)

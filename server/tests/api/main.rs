@@ -24,5 +24,6 @@ mod openapi;
 mod outbox;
 mod sessions;
 mod socket_protocol;
+mod socket_watch;
 mod vault;
 mod web;

@@ -8,6 +8,7 @@
 //! on one socket while delivering to the others.
 
 mod room;
+mod watch;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,6 +25,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 pub use room::{Member, SlowFlag};
+pub use watch::{Held, WatchSettings, Watched};
 
 use super::bus::{Bus, BusPayload, Inbound};
 use super::store::{self, StoredEvent};
@@ -46,8 +48,14 @@ const RECENT_ALERTS: usize = 8_192;
 /// What a connection is told by the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConnSignal {
-    /// Re-check the session and every subscription now.
-    Recheck,
+    /// Ping the peer (the node's heartbeat), or give up on a peer long silent.
+    Ping,
+    /// The session was revoked, or its user suspended: close.
+    SessionEnded,
+    /// The session ran out (the reason, for the audit trail): end it and close.
+    SessionExpired(&'static str),
+    /// The user's scopes on these held matters changed (empty: access is gone).
+    Access(Vec<(MatterId, Vec<Scope>)>),
     /// The node is shutting down: close with "reconnect elsewhere".
     Shutdown,
     /// A frame for this user (an alert), already serialised.
@@ -59,6 +67,45 @@ struct ConnEntry {
     session_id: SessionId,
     ip: Option<IpAddr>,
     signals: mpsc::Sender<ConnSignal>,
+    watched: Arc<Watched>,
+}
+
+/// The node's connections, with counts per user and per address for the caps.
+#[derive(Default)]
+struct Conns {
+    by_id: HashMap<ConnId, ConnEntry>,
+    per_user: HashMap<UserId, usize>,
+    per_address: HashMap<IpAddr, usize>,
+}
+
+impl Conns {
+    fn iter(&self) -> impl Iterator<Item = (&ConnId, &ConnEntry)> {
+        self.by_id.iter()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &ConnEntry> {
+        self.by_id.values()
+    }
+
+    fn remove(&mut self, conn: ConnId) {
+        let Some(entry) = self.by_id.remove(&conn) else {
+            return;
+        };
+        release(&mut self.per_user, entry.user_id);
+        if let Some(ip) = entry.ip {
+            release(&mut self.per_address, ip);
+        }
+    }
+}
+
+/// Counts one place fewer under `key`, forgetting the key at zero.
+fn release<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: K) {
+    if let std::collections::hash_map::Entry::Occupied(mut count) = counts.entry(key) {
+        *count.get_mut() -= 1;
+        if *count.get() == 0 {
+            count.remove();
+        }
+    }
 }
 
 /// Who may see whose read positions.
@@ -103,7 +150,10 @@ struct HubInner {
     /// Rooms by matter. A std `Mutex`: held only to look up or insert, never across an await.
     rooms: Mutex<HashMap<MatterId, mpsc::Sender<RoomMsg>>>,
     /// Live connections, for control messages and caps. Same locking rule.
-    conns: Mutex<HashMap<ConnId, ConnEntry>>,
+    conns: Mutex<Conns>,
+    /// Sockets to re-check soon (control messages), and the watch's wake-up. Same locking rule.
+    marked: Mutex<watch::Marked>,
+    urgent: tokio::sync::Notify,
     /// Alerts delivered on this node, so one that arrives again (from the fast path and a
     /// dispatcher, or from two nodes) reaches each socket once. Same locking rule.
     recent_alerts: Mutex<RecentIds>,
@@ -124,6 +174,8 @@ impl std::fmt::Debug for HubInner {
 pub struct Admission {
     hub: Hub,
     pub conn: ConnId,
+    /// What the node's watch knows of this connection.
+    pub watched: Arc<Watched>,
 }
 
 impl Drop for Admission {
@@ -133,19 +185,21 @@ impl Drop for Admission {
             .conns
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.conn);
+            .remove(self.conn);
         self.hub.0.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl Hub {
-    /// A hub relaying through `bus`; `inbound` carries the bus's messages from other nodes.
+    /// A hub relaying through `bus`; `inbound` carries the bus's messages from other nodes. Its
+    /// watch pings and re-checks the node's sockets as `watch` says.
     pub fn new(
         pool: PgPool,
         bus: Bus,
         inbound: Option<mpsc::UnboundedReceiver<Inbound>>,
         receipts: ReadReceipts,
         caps: SocketCaps,
+        watch: WatchSettings,
     ) -> Self {
         let hub = Self(Arc::new(HubInner {
             pool,
@@ -154,6 +208,8 @@ impl Hub {
             caps,
             rooms: Mutex::default(),
             conns: Mutex::default(),
+            marked: Mutex::default(),
+            urgent: tokio::sync::Notify::new(),
             recent_alerts: Mutex::default(),
             next_conn: AtomicU64::new(1),
             open: AtomicUsize::new(0),
@@ -161,6 +217,7 @@ impl Hub {
         if let Some(inbound) = inbound {
             tokio::spawn(relay_inbound(hub.clone(), inbound));
         }
+        hub.start_watch(watch);
         hub
     }
 
@@ -178,25 +235,32 @@ impl Hub {
         signals: mpsc::Sender<ConnSignal>,
     ) -> Option<Admission> {
         let mut conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
-        let by_user = conns.values().filter(|c| c.user_id == user_id).count();
-        let by_address = ip.map_or(0, |ip| conns.values().filter(|c| c.ip == Some(ip)).count());
+        let by_user = conns.per_user.get(&user_id).copied().unwrap_or(0);
+        let by_address = ip.map_or(0, |ip| conns.per_address.get(&ip).copied().unwrap_or(0));
         if by_user >= self.0.caps.per_user || by_address >= self.0.caps.per_address {
             return None;
         }
         let conn = self.0.next_conn.fetch_add(1, Ordering::Relaxed);
-        conns.insert(
+        let watched = Arc::new(Watched::default());
+        *conns.per_user.entry(user_id).or_default() += 1;
+        if let Some(ip) = ip {
+            *conns.per_address.entry(ip).or_default() += 1;
+        }
+        conns.by_id.insert(
             conn,
             ConnEntry {
                 user_id,
                 session_id,
                 ip,
                 signals,
+                watched: watched.clone(),
             },
         );
         self.0.open.fetch_add(1, Ordering::AcqRel);
         Some(Admission {
             hub: self.clone(),
             conn,
+            watched,
         })
     }
 
@@ -430,24 +494,32 @@ impl Hub {
         }
     }
 
+    /// A control message marks the sockets it concerns for the watch's next, immediate check.
     fn apply_control(&self, control: &Control) {
-        let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
-        for entry in conns.values() {
-            let affected = match control {
-                Control::SessionEnded { session_id } => entry.session_id == *session_id,
-                Control::UserChanged { user_id } => {
-                    if entry.user_id == *user_id {
-                        let _ = entry
-                            .signals
-                            .try_send(ConnSignal::Frame(Utf8Bytes::from_static(MATTERS_CHANGED)));
+        if matches!(control, Control::PolicyChanged) {
+            self.mark([], true);
+            return;
+        }
+        let affected: Vec<ConnId> = {
+            let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
+            conns
+                .iter()
+                .filter(|(_, entry)| match control {
+                    Control::SessionEnded { session_id } => entry.session_id == *session_id,
+                    Control::UserChanged { user_id } => {
+                        if entry.user_id == *user_id {
+                            let frame = Utf8Bytes::from_static(MATTERS_CHANGED);
+                            let _ = entry.signals.try_send(ConnSignal::Frame(frame));
+                        }
+                        entry.user_id == *user_id
                     }
-                    entry.user_id == *user_id
-                }
-                Control::PolicyChanged => true,
-            };
-            if affected {
-                let _ = entry.signals.try_send(ConnSignal::Recheck);
-            }
+                    Control::PolicyChanged => true,
+                })
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        if !affected.is_empty() {
+            self.mark(affected, false);
         }
     }
 
@@ -572,7 +644,7 @@ async fn relay_inbound(hub: Hub, mut inbound: mpsc::UnboundedReceiver<Inbound>) 
                 for room in rooms {
                     let _ = room.try_send(RoomMsg::CatchUp);
                 }
-                hub.signal_all(ConnSignal::Recheck);
+                hub.mark([], true);
             }
         }
     }

@@ -109,7 +109,18 @@ impl Connection {
                 self.subscribe(matter_id, since, sink).await
             }
             ClientFrame::Unsubscribe { matter_id } => {
-                if self.subs.remove(&matter_id).is_some() {
+                let was_followed = {
+                    let mut held = self.admission.watched.held();
+                    match held.get_mut(&matter_id) {
+                        // Still authorised for sends, re-checked with the rest.
+                        Some(entry) if entry.subscribed => {
+                            entry.subscribed = false;
+                            true
+                        }
+                        _ => false,
+                    }
+                };
+                if was_followed {
                     self.app.channels.hub.leave(matter_id, self.admission.conn);
                 }
                 send_frame(

@@ -66,7 +66,15 @@ impl Connection {
         }
         self.presence = state;
         let key = self.connection_key();
-        for matter_id in self.subs.keys().copied().collect::<Vec<_>>() {
+        let followed: Vec<MatterId> = self
+            .admission
+            .watched
+            .held()
+            .iter()
+            .filter(|(_, held)| held.subscribed)
+            .map(|(matter_id, _)| *matter_id)
+            .collect();
+        for matter_id in followed {
             self.app
                 .channels
                 .presence

@@ -1,5 +1,7 @@
 //! One WebSocket connection: a single task that `select!`s over the socket, its room queue, the
-//! acknowledgements of its in-flight sends, node signals, the ping timer and the re-check timer.
+//! acknowledgements of its in-flight sends and the node's signals. It has no timers of its own:
+//! the node's watch ([`super::hub`]) tells it when to ping, and re-checks its session and access
+//! in batches with every other socket on the node.
 //!
 //! Writes to the socket have a deadline; a client that cannot keep up is closed with a resumable
 //! code rather than buffered for. Sends are handed to the group-commit writer and acknowledged
@@ -12,8 +14,8 @@ mod amend;
 mod decode;
 mod dispatch;
 mod ephemeral;
-mod session_check;
 mod subscription;
+mod watch_signals;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use docket_protocol::channel::{close, PresenceState, ServerFrame, MAX_FRAME_BYTES, SUBPROTOCOL};
-use docket_protocol::directory::Scope;
 use docket_protocol::ids::MatterId;
 use futures_util::stream::{FuturesUnordered, SplitSink};
 use futures_util::{SinkExt, StreamExt};
@@ -65,14 +66,8 @@ pub struct Connection {
     queue_tx: mpsc::Sender<Utf8Bytes>,
     queue_rx: mpsc::Receiver<Utf8Bytes>,
     slow: Arc<SlowFlag>,
-    /// Subscribed matters and the scopes held on each.
-    subs: HashMap<MatterId, Vec<Scope>>,
-    /// Matters acted on without a subscription, re-checked with the subscriptions.
-    authorized: HashMap<MatterId, Vec<Scope>>,
     presence: PresenceState,
     typing_sent: HashMap<MatterId, Instant>,
-    /// When the latest user frame arrived, if the session has not been touched since.
-    activity: Option<time::OffsetDateTime>,
     last_heard: Instant,
     is_firm: bool,
 }
@@ -95,11 +90,8 @@ impl Connection {
             queue_tx,
             queue_rx,
             slow: Arc::default(),
-            subs: HashMap::new(),
-            authorized: HashMap::new(),
             presence: PresenceState::Online,
             typing_sent: HashMap::new(),
-            activity: None,
             last_heard: Instant::now(),
             is_firm,
         }
@@ -128,12 +120,6 @@ impl Connection {
             return;
         }
         let heartbeat = Duration::from_secs(settings.heartbeat_seconds.max(1));
-        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-        let recheck_every = Duration::from_secs(settings.recheck_seconds.max(1));
-        let mut recheck = tokio::time::interval_at(
-            tokio::time::Instant::now() + spread(recheck_every),
-            recheck_every,
-        );
         let mut pending: FuturesUnordered<PendingAck> = FuturesUnordered::new();
         let slow = self.slow.clone();
 
@@ -143,7 +129,7 @@ impl Connection {
                     self.last_heard = Instant::now();
                     match incoming {
                         Some(Ok(Message::Text(text))) => {
-                            self.activity = Some(self.app.clock.now());
+                            self.admission.watched.saw_activity(self.app.clock.now());
                             // Boxed: the frame handlers' futures (database queries and all) are
                             // large, and inlined they would sit in every idle connection's task.
                             if let Err(close) = Box::pin(self.on_text(&text, &mut sink, &mut pending)).await {
@@ -186,19 +172,23 @@ impl Connection {
                 }
                 () = slow.raised() => break closing(close::SLOW_CONSUMER, "too slow; resume from your last seq"),
                 Some(signal) = self.signals.recv() => match signal {
-                    ConnSignal::Recheck => if let Err(close) = Box::pin(self.recheck(&mut sink)).await { break close },
+                    ConnSignal::Ping => {
+                        if self.last_heard.elapsed() > heartbeat * 3 {
+                            break closing(close::GOING_AWAY, "no answer to pings");
+                        }
+                        if write(&mut sink, Message::Ping(Default::default())).await.is_err() {
+                            break None;
+                        }
+                    }
+                    ConnSignal::SessionEnded => break closing(close::SESSION_ENDED, "session ended"),
+                    ConnSignal::SessionExpired(reason) => {
+                        Box::pin(self.expire(reason)).await;
+                        break closing(close::SESSION_ENDED, "session expired");
+                    }
+                    ConnSignal::Access(changes) => if let Err(close) = Box::pin(self.apply_access(changes, &mut sink)).await { break close },
                     ConnSignal::Shutdown => break closing(close::SERVICE_RESTART, "server restarting; reconnect"),
                     ConnSignal::Frame(frame) => if write(&mut sink, Message::Text(frame)).await.is_err() { break None },
                 },
-                _ = ping.tick() => {
-                    if self.last_heard.elapsed() > heartbeat * 3 {
-                        break closing(close::GOING_AWAY, "no answer to pings");
-                    }
-                    if write(&mut sink, Message::Ping(Default::default())).await.is_err() {
-                        break None;
-                    }
-                }
-                _ = recheck.tick() => if let Err(close) = Box::pin(self.recheck(&mut sink)).await { break close },
             }
         };
         // Sends already handed to the writer still commit; tell the client if it is listening.
@@ -221,7 +211,17 @@ impl Connection {
 
     async fn leave_all(&mut self) {
         let key = self.connection_key();
-        for (matter_id, _) in std::mem::take(&mut self.subs) {
+        let followed: Vec<MatterId> = {
+            let mut held = self.admission.watched.held();
+            let followed = held
+                .iter()
+                .filter(|(_, h)| h.subscribed)
+                .map(|(m, _)| *m)
+                .collect();
+            held.clear();
+            followed
+        };
+        for matter_id in followed {
             self.app.channels.hub.leave(matter_id, self.admission.conn);
             let state = self
                 .app
@@ -239,13 +239,6 @@ impl Connection {
 async fn send_frame(sink: &mut Sink, frame: &ServerFrame) -> Result<(), ()> {
     let text = serde_json::to_string(frame).map_err(|_| ())?;
     write(sink, Message::Text(text.into())).await
-}
-
-/// A first delay between one and two periods, chosen at random: sockets that connected together
-/// (after a restart, say) must not all re-check in the same instant.
-fn spread(period: Duration) -> Duration {
-    use rand::Rng;
-    period + period.mul_f64(rand::thread_rng().gen_range(0.0..1.0))
 }
 
 /// Frames written per flush when several are queued: one system call for a burst.

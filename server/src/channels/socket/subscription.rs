@@ -1,17 +1,15 @@
-//! A connection's subscriptions: joining a matter's room (with replay from a `seq`), the guard
-//! every matter frame passes through, and the re-check that drops or narrows subscriptions whose
-//! access has changed.
+//! A connection's subscriptions: joining a matter's room (with replay from a `seq`), and the guard
+//! every matter frame passes through. Both authorise through the node's batched authoriser; the
+//! node's watch re-checks what they hold.
 
-use std::collections::HashMap;
-
-use docket_protocol::channel::{ServerFrame, UnsubscribeReason};
+use docket_protocol::channel::ServerFrame;
 use docket_protocol::directory::Scope;
 use docket_protocol::ids::MatterId;
 use uuid::Uuid;
 
-use super::{send_frame, Closing, Connection, Refusal, Sink};
-use crate::access::{self, matter_scopes, Action};
-use crate::channels::hub::Member;
+use super::{send_frame, Connection, Refusal, Sink};
+use crate::channels::authorizer::Grant;
+use crate::channels::hub::{Held, Member};
 use crate::channels::store;
 use crate::Error;
 
@@ -33,48 +31,67 @@ impl Connection {
         scope: Scope,
         client_msg_id: Option<Uuid>,
     ) -> Result<(), Refusal> {
-        let scopes = match self
-            .subs
+        let known = self
+            .admission
+            .watched
+            .held()
             .get(&matter_id)
-            .or_else(|| self.authorized.get(&matter_id))
-        {
-            Some(scopes) => scopes.clone(),
+            .map(|held| held.scopes.contains(&scope));
+        let allowed = match known {
+            Some(allowed) => allowed,
             None => {
-                let scopes = self
-                    .load_scopes(matter_id)
+                let grant = self
+                    .authorize(matter_id, false)
                     .await
                     .map_err(|refusal| refusal.concerning(matter_id, client_msg_id))?;
-                if self.authorized.len() >= MAX_AUTHORIZED {
-                    let forgotten = self.authorized.keys().next().copied();
+                let allowed = grant.scopes.contains(&scope);
+                let mut held = self.admission.watched.held();
+                let unfollowed = held.values().filter(|h| !h.subscribed).count();
+                if unfollowed >= MAX_AUTHORIZED {
+                    let forgotten = held.iter().find(|(_, h)| !h.subscribed).map(|(m, _)| *m);
                     if let Some(forgotten) = forgotten {
-                        self.authorized.remove(&forgotten);
+                        held.remove(&forgotten);
                     }
                 }
-                self.authorized.insert(matter_id, scopes.clone());
-                scopes
+                held.entry(matter_id).or_insert(Held {
+                    scopes: grant.scopes,
+                    subscribed: false,
+                });
+                allowed
             }
         };
-        if scopes.contains(&scope) {
+        if allowed {
             Ok(())
         } else {
             Err(Refusal::about(Error::Forbidden, matter_id, client_msg_id))
         }
     }
 
-    /// The scopes the user holds on a matter, through the tenant transaction; `forbidden` (the
-    /// same answer whether the matter is missing or not visible: existence does not leak).
-    async fn load_scopes(&self, matter_id: MatterId) -> Result<Vec<Scope>, Refusal> {
-        let forbidden = || Refusal::about(Error::Forbidden, matter_id, None);
-        let mut tenant = self.auth.tenant(&self.app).await?;
-        let opened =
-            access::matter(&mut tenant, &self.auth.actor, matter_id, Action::ViewMatter).await;
-        let facts = match opened {
-            Ok(facts) => facts,
-            Err(Error::NotFound | Error::Forbidden) => return Err(forbidden()),
-            Err(err) => return Err(err.into()),
-        };
-        tenant.commit().await?;
-        Ok(matter_scopes(&self.auth.actor, &facts))
+    /// What the user holds on a matter (and its read positions, with `with_reads`), or
+    /// `forbidden`: the same answer whether the matter is missing or not visible, so existence
+    /// does not leak.
+    async fn authorize(&self, matter_id: MatterId, with_reads: bool) -> Result<Grant, Refusal> {
+        let grant = self
+            .app
+            .channels
+            .authorizer
+            .grant(self.auth.user.user_id, matter_id, with_reads)
+            .await?;
+        if grant.scopes.is_empty() {
+            return Err(Refusal::about(Error::Forbidden, matter_id, None));
+        }
+        Ok(grant)
+    }
+
+    /// This connection as a member of a room, under `scopes`.
+    pub(super) fn member(&self, scopes: Vec<Scope>) -> Member {
+        Member {
+            user_id: self.auth.user.user_id,
+            is_firm: self.is_firm,
+            scopes,
+            queue: self.queue_tx.clone(),
+            slow: self.slow.clone(),
+        }
     }
 
     pub(super) async fn subscribe(
@@ -83,21 +100,21 @@ impl Connection {
         since: Option<u64>,
         sink: &mut Sink,
     ) -> Result<(), Refusal> {
-        let scopes = self.load_scopes(matter_id).await?;
-        let member = Member {
-            user_id: self.auth.user.user_id,
-            is_firm: self.is_firm,
-            scopes: scopes.clone(),
-            queue: self.queue_tx.clone(),
-            slow: self.slow.clone(),
-        };
+        let grant = self.authorize(matter_id, true).await?;
+        let scopes = grant.scopes;
         let head = self
             .app
             .channels
             .hub
-            .join(matter_id, self.admission.conn, member)
+            .join(matter_id, self.admission.conn, self.member(scopes.clone()))
             .await;
-        self.subs.insert(matter_id, scopes.clone());
+        self.admission.watched.held().insert(
+            matter_id,
+            Held {
+                scopes: scopes.clone(),
+                subscribed: true,
+            },
+        );
         if let Some(since) = since {
             self.replay(matter_id, since, head, sink).await?;
         }
@@ -109,17 +126,15 @@ impl Connection {
                 .set(matter_id, self.auth.user.user_id, &key, self.presence)
                 .await;
             self.announce_presence(matter_id, self.presence).await;
-            let mut tenant = self.auth.tenant(&self.app).await?;
-            let positions = store::read_positions(tenant.conn(), matter_id).await?;
-            tenant.commit().await?;
             let receipts = self.app.channels.hub.receipts();
-            reads = positions
+            reads = grant
+                .reads
                 .into_iter()
-                .filter(|(user, _, reader_is_firm)| {
-                    *user == self.auth.user.user_id
-                        || receipts.may_see(self.is_firm, *reader_is_firm)
+                .filter(|read| {
+                    read.position.user_id == self.auth.user.user_id
+                        || receipts.may_see(self.is_firm, read.reader_is_firm)
                 })
-                .map(|(user_id, seq, _)| docket_protocol::channel::ReadPosition { user_id, seq })
+                .map(|read| read.position)
                 .collect();
         }
         let presence = if scopes.contains(&Scope::Messages) {
@@ -168,66 +183,6 @@ impl Connection {
                 break;
             }
             after = last;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn recheck_access(&mut self, sink: &mut Sink) -> Result<(), Closing> {
-        if self.subs.is_empty() && self.authorized.is_empty() {
-            return Ok(());
-        }
-        // One query re-checks both the followed matters and those only posted to.
-        let ids: Vec<MatterId> = self
-            .subs
-            .keys()
-            .chain(self.authorized.keys())
-            .copied()
-            .collect();
-        let facts = async {
-            let mut tenant = self.auth.tenant(&self.app).await?;
-            let facts = access::facts_of(&mut tenant, &self.auth.actor, &ids).await?;
-            tenant.commit().await?;
-            Ok::<_, Error>(facts)
-        }
-        .await;
-        let Ok(facts) = facts else { return Ok(()) };
-        let scopes: HashMap<MatterId, Vec<Scope>> = facts
-            .into_iter()
-            .map(|(id, facts)| (id, matter_scopes(&self.auth.actor, &facts)))
-            .collect();
-        self.authorized.retain(|id, held| match scopes.get(id) {
-            Some(now) if !now.is_empty() => {
-                held.clone_from(now);
-                true
-            }
-            _ => false,
-        });
-        let followed: Vec<MatterId> = self.subs.keys().copied().collect();
-        for matter_id in followed {
-            let now = scopes.get(&matter_id).cloned().unwrap_or_default();
-            if now.is_empty() {
-                self.subs.remove(&matter_id);
-                self.app.channels.hub.leave(matter_id, self.admission.conn);
-                let frame = ServerFrame::Unsubscribed {
-                    matter_id,
-                    reason: UnsubscribeReason::AccessRevoked,
-                };
-                send_frame(sink, &frame).await.map_err(|_| None)?;
-            } else if self.subs.get(&matter_id) != Some(&now) {
-                self.subs.insert(matter_id, now.clone());
-                let member = Member {
-                    user_id: self.auth.user.user_id,
-                    is_firm: self.is_firm,
-                    scopes: now,
-                    queue: self.queue_tx.clone(),
-                    slow: self.slow.clone(),
-                };
-                self.app
-                    .channels
-                    .hub
-                    .join(matter_id, self.admission.conn, member)
-                    .await;
-            }
         }
         Ok(())
     }

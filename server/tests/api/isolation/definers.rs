@@ -220,6 +220,17 @@ async fn channel_definer_functions_are_the_channel_roles_alone() {
              gen_random_uuid(), 0)",
             f.admin.user_id
         ),
+        // The socket watch and authoriser: other people's sessions, scopes and read positions.
+        format!("select * from socket_session_states(array['{gc}']::uuid[])"),
+        format!("select socket_touch_sessions(array['{gc}']::uuid[], array[now()])"),
+        format!(
+            "select * from socket_scopes(array['{}']::uuid[], array['{b1}']::uuid[])",
+            f.private_client.user_id
+        ),
+        format!(
+            "select * from socket_read_positions(array['{}']::uuid[], array['{b1}']::uuid[])",
+            f.private_client.user_id
+        ),
     ];
     for call in &calls {
         for actor in [None, Some(f.gc.user_id), Some(f.admin.user_id)] {

@@ -1,0 +1,168 @@
+//! The node's watch over its sockets: one batched re-check per node and interval, socket activity
+//! recorded on the session, and control messages reaching every socket they concern at once.
+
+use std::time::Duration;
+
+use docket_client::Update;
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use crate::helpers::{next_matching, revoked, spawn_app_with, subscribed, TestApp};
+
+/// How many times the server has called `function` in this test's database so far.
+async fn calls(owner: &PgPool, function: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(
+        "select coalesce(sum(calls), 0)::bigint from pg_stat_user_functions where funcname = $1",
+    )
+    .bind(function)
+    .fetch_one(owner)
+    .await
+    .expect("function statistics")
+}
+
+/// Calls of `function` once Postgres has published them: backends flush their counts within a
+/// second or so of going idle, so wait until the count stops moving.
+async fn settled_calls(app: &TestApp, function: &str) -> i64 {
+    let mut last = -1;
+    loop {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let now = calls(&app.owner, function).await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+#[tokio::test]
+async fn idle_sockets_are_rechecked_together_not_one_by_one() {
+    let app = spawn_app_with(|c| c.channels.max_sockets_per_user = 100).await;
+    let f = &app.firm;
+    let mut sockets = Vec::new();
+    for user in [&f.gc, &f.dept_head, &f.fee_earner] {
+        for _ in 0..8 {
+            let (_, mut channel) = app.sdk(user).await;
+            subscribed(&mut channel, f.matter_a1, None).await;
+            sockets.push(channel);
+        }
+    }
+    let before = settled_calls(&app, "socket_session_states").await;
+    let scopes_before = calls(&app.owner, "socket_scopes").await;
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let checks = settled_calls(&app, "socket_session_states").await - before;
+    let scope_checks = calls(&app.owner, "socket_scopes").await - scopes_before;
+    // Re-checked every second, each pass one call for all 24 sockets (one by one, it would be
+    // 24 calls a second).
+    let seconds = i64::try_from(started.elapsed().as_secs()).expect("seconds");
+    let passes = seconds / 2..=seconds + 2;
+    assert!(
+        passes.contains(&checks),
+        "{checks} session checks in {seconds} s"
+    );
+    assert!(
+        passes.contains(&scope_checks),
+        "{scope_checks} access checks in {seconds} s"
+    );
+    // Every socket is still open and subscribed.
+    for channel in &mut sockets {
+        channel.typing(f.matter_a1);
+    }
+}
+
+#[tokio::test]
+async fn activity_on_a_socket_keeps_its_session_alive_until_it_stops() {
+    let app = spawn_app_with(|_| {}).await;
+    let f = &app.firm;
+    let (_, mut channel) = app.sdk(&f.gc).await;
+    subscribed(&mut channel, f.matter_a1, None).await;
+
+    // Ten idle minutes, then a frame: the watch records it on the session.
+    app.clock.advance(time::Duration::minutes(10));
+    channel.typing(f.matter_a1);
+    let at = app.clock.now();
+    let recorded = async {
+        loop {
+            let seen: time::OffsetDateTime = sqlx::query_scalar(
+                "select max(last_seen_at) from session where user_id = $1 and revoked_at is null",
+            )
+            .bind(f.gc.user_id.0)
+            .fetch_one(&app.owner)
+            .await
+            .expect("session");
+            if seen >= at {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), recorded)
+        .await
+        .expect("socket activity reached the session");
+
+    // Ten more minutes: twenty since sign-in, ten since the frame. The socket stays open.
+    app.clock.advance(time::Duration::minutes(10));
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    channel
+        .send(f.matter_a1, "still here")
+        .await
+        .expect("the socket is still open");
+
+    // Then sixteen quiet minutes: the session ends and the socket is told.
+    app.clock.advance(time::Duration::minutes(16));
+    next_matching(&mut channel, "the idle timeout", |u| {
+        *u == Update::SessionEnded
+    })
+    .await;
+    let reason: Option<String> = sqlx::query_scalar(
+        "select revoked_reason from session where user_id = $1 order by last_seen_at desc limit 1",
+    )
+    .bind(f.gc.user_id.0)
+    .fetch_one(&app.owner)
+    .await
+    .expect("session");
+    assert_eq!(reason.as_deref(), Some("idle_timeout"));
+}
+
+#[tokio::test]
+async fn control_messages_reach_every_socket_they_concern_without_waiting_for_the_interval() {
+    // The safety re-check runs hourly here: only the control messages can act in time.
+    let app = spawn_app_with(|c| {
+        c.channels.recheck_seconds = 3600;
+        c.channels.max_sockets_per_user = 100;
+    })
+    .await;
+    let f = &app.firm;
+    let mut members = Vec::new();
+    for _ in 0..5 {
+        let (_, mut channel) = app.sdk(&f.dept_head).await;
+        subscribed(&mut channel, f.matter_a1, None).await;
+        members.push(channel);
+    }
+    let (gc, mut gc_channel) = app.sdk(&f.gc).await;
+    subscribed(&mut gc_channel, f.matter_a1, None).await;
+
+    let firm = app.bearer(&f.fee_earner).await;
+    let (status, body) = firm
+        .delete(&format!(
+            "/api/v1/matters/{}/grants/{}",
+            f.matter_a1, f.dept_head.user_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for channel in &mut members {
+        revoked(channel, f.matter_a1).await;
+    }
+
+    // The general counsel's access did not change: still subscribed, still able to post.
+    gc_channel
+        .send(f.matter_a1, "unaffected")
+        .await
+        .expect("still authorised");
+
+    gc.sign_out().await.expect("signed out");
+    next_matching(&mut gc_channel, "the session ending", |u| {
+        *u == Update::SessionEnded
+    })
+    .await;
+}
