@@ -4,7 +4,7 @@
 # password) and Redis on 127.0.0.1:6379, as `make test` provides.
 #
 #   load-tests/run.sh [scenario...]     scenarios: ceiling idle fanout matters rooms postgres sends
-#                                       (default: all)
+#                                       saturation (default: all)
 #
 # DOCKET_BENCH_BIN=dir runs the `docket` and `docket-load` binaries in dir instead of building
 # them: for a before/after comparison in one sitting (copy each build's binaries aside first).
@@ -17,7 +17,7 @@ DIR=.docket-bench
 PORT=${DOCKET_BENCH_PORT:-18080}
 URL=http://127.0.0.1:$PORT
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(ceiling idle fanout matters rooms postgres sends)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(ceiling idle fanout matters rooms postgres sends saturation)
 
 if [ -n "${DOCKET_BENCH_BIN:-}" ]; then
     BIN=$DOCKET_BENCH_BIN
@@ -124,6 +124,12 @@ SQL
         load --processes 2 sends --senders 10 --rate 2000 --matters 1 --seconds 20
         # Spread over many matters (each sender follows one and writes ten, in turn).
         load --processes 2 sends --senders 200 --rate 2000 --matters 2000 --seconds 20
+        ;;
+    saturation)
+        # Durable many-matter throughput: open-loop far above what is taken (sends past 128
+        # unacknowledged on a socket are refused); compare with the `ceiling` scenario's 50-row rate.
+        start_server
+        load --processes 2 sends --senders 200 --rate ${DOCKET_BENCH_SATURATION_RATE:-40000} --matters 2000 --seconds 15
         ;;
     *) echo "unknown scenario $scenario" >&2; exit 2 ;;
     esac
