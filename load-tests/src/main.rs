@@ -109,6 +109,19 @@ pub enum Scenario {
     },
 }
 
+/// The server's memory and CPU now, if its pid was given.
+fn server_sample(cli: &Cli) -> anyhow::Result<Option<stats::ProcessSample>> {
+    cli.common
+        .server_pid
+        .map(stats::ProcessSample::read)
+        .transpose()
+}
+
+/// The Postgres cluster's CPU time so far (µs), if its postmaster's pid was given.
+fn postgres_cpu_us(cli: &Cli) -> anyhow::Result<Option<u64>> {
+    cli.common.postgres_pid.map(stats::tree_cpu_us).transpose()
+}
+
 /// Unix time in microseconds.
 pub fn now_micros() -> u64 {
     SystemTime::now()
@@ -126,11 +139,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let prepared = setup::prepare(&cli).await?;
-    let mut before = cli
-        .common
-        .server_pid
-        .map(stats::ProcessSample::read)
-        .transpose()?;
+    let mut before = server_sample(&cli)?;
     let opening = std::time::Instant::now();
     let mut children = Vec::new();
     for index in 0..cli.common.processes.max(1) {
@@ -162,23 +171,11 @@ async fn main() -> anyhow::Result<()> {
     // Idle: sample memory while the sockets are held, then release them.
     if let Scenario::Idle { hold_seconds, .. } = cli.scenario {
         let opened_in = opening.elapsed();
-        let postgres_before = cli
-            .common
-            .postgres_pid
-            .map(stats::tree_cpu_us)
-            .transpose()?;
+        let postgres_before = postgres_cpu_us(&cli)?;
         let holding = std::time::Instant::now();
         tokio::time::sleep(Duration::from_secs(hold_seconds.max(1))).await;
-        let held = cli
-            .common
-            .server_pid
-            .map(stats::ProcessSample::read)
-            .transpose()?;
-        let postgres_after = cli
-            .common
-            .postgres_pid
-            .map(stats::tree_cpu_us)
-            .transpose()?;
+        let held = server_sample(&cli)?;
+        let postgres_after = postgres_cpu_us(&cli)?;
         let postgres_share = postgres_before
             .zip(postgres_after)
             .map(|(b, a)| a.saturating_sub(b) as f64 / holding.elapsed().as_micros().max(1) as f64);
@@ -198,16 +195,8 @@ async fn main() -> anyhow::Result<()> {
     }
     // Everyone is ready: start together, shortly, and measure the server from now.
     let start_at_ms = now_micros() / 1000 + prepared.warmup.as_millis() as u64;
-    before = cli
-        .common
-        .server_pid
-        .map(stats::ProcessSample::read)
-        .transpose()?;
-    let postgres_before = cli
-        .common
-        .postgres_pid
-        .map(stats::tree_cpu_us)
-        .transpose()?;
+    before = server_sample(&cli)?;
+    let postgres_before = postgres_cpu_us(&cli)?;
     for child in &mut children {
         if let Some(stdin) = child.stdin.as_mut() {
             stdin
@@ -224,16 +213,8 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let after = cli
-        .common
-        .server_pid
-        .map(stats::ProcessSample::read)
-        .transpose()?;
-    let postgres_after = cli
-        .common
-        .postgres_pid
-        .map(stats::tree_cpu_us)
-        .transpose()?;
+    let after = server_sample(&cli)?;
+    let postgres_after = postgres_cpu_us(&cli)?;
     let postgres = postgres_before
         .zip(postgres_after)
         .map(|(b, a)| a.saturating_sub(b));
