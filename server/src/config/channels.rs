@@ -46,8 +46,9 @@ pub struct ChannelSettings {
     pub writer_linger_ms: u64,
     /// Ping interval (`DOCKET_WS_HEARTBEAT_SECONDS`, default 20).
     pub heartbeat_seconds: u64,
-    /// How often an open socket re-checks its session and access (`DOCKET_WS_RECHECK_SECONDS`,
-    /// default 30; changes that revoke access reach open sockets at once through control messages).
+    /// How often the node's watch re-checks every open socket's session and access, in one batch
+    /// (`DOCKET_WS_RECHECK_SECONDS`, default 30; changes that revoke access reach open sockets at
+    /// once through control messages).
     pub recheck_seconds: u64,
     /// Frames queued per socket before it counts as a slow consumer (`DOCKET_WS_OUTBOUND_QUEUE`, default 256).
     pub outbound_queue: usize,

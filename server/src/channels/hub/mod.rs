@@ -494,8 +494,14 @@ impl Hub {
         }
     }
 
-    /// A control message marks the sockets it concerns for the watch's next, immediate check.
+    /// A control message marks the sockets it concerns for the watch's next, immediate check; a
+    /// user whose access changed is also told to refresh their list of matters.
     fn apply_control(&self, control: &Control) {
+        let concerns = |entry: &ConnEntry| match control {
+            Control::SessionEnded { session_id } => entry.session_id == *session_id,
+            Control::UserChanged { user_id } => entry.user_id == *user_id,
+            Control::PolicyChanged => true,
+        };
         if matches!(control, Control::PolicyChanged) {
             self.mark([], true);
             return;
@@ -504,18 +510,14 @@ impl Hub {
             let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
             conns
                 .iter()
-                .filter(|(_, entry)| match control {
-                    Control::SessionEnded { session_id } => entry.session_id == *session_id,
-                    Control::UserChanged { user_id } => {
-                        if entry.user_id == *user_id {
-                            let frame = Utf8Bytes::from_static(MATTERS_CHANGED);
-                            let _ = entry.signals.try_send(ConnSignal::Frame(frame));
-                        }
-                        entry.user_id == *user_id
+                .filter(|(_, entry)| concerns(entry))
+                .map(|(id, entry)| {
+                    if matches!(control, Control::UserChanged { .. }) {
+                        let frame = Utf8Bytes::from_static(MATTERS_CHANGED);
+                        let _ = entry.signals.try_send(ConnSignal::Frame(frame));
                     }
-                    Control::PolicyChanged => true,
+                    *id
                 })
-                .map(|(id, _)| *id)
                 .collect()
         };
         if !affected.is_empty() {

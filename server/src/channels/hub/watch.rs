@@ -37,9 +37,9 @@ const COALESCE: Duration = Duration::from_millis(20);
 /// When the watch acts.
 #[derive(Clone, Debug)]
 pub struct WatchSettings {
-    /// Ping period; a peer silent for three periods is dropped.
+    /// Ping period (not zero); a peer silent for three periods is dropped.
     pub heartbeat: Duration,
-    /// The safety re-check's period.
+    /// The safety re-check's period (not zero).
     pub recheck: Duration,
     /// A session not seen for this long ends.
     pub idle_timeout: time::Duration,
@@ -82,10 +82,6 @@ impl Watched {
             .then(|| OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).ok())
             .flatten()
     }
-
-    fn restore_activity(&self, at: OffsetDateTime) {
-        self.saw_activity(at);
-    }
 }
 
 /// Which sockets to re-check soon.
@@ -125,7 +121,7 @@ impl Hub {
         let hub = self.clone();
         let heartbeat = settings.heartbeat;
         tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(heartbeat.max(Duration::from_millis(100)));
+            let mut ticks = tokio::time::interval(heartbeat);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
             loop {
@@ -135,7 +131,7 @@ impl Hub {
         });
         let hub = self.clone();
         tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(settings.recheck.max(Duration::from_millis(100)));
+            let mut ticks = tokio::time::interval(settings.recheck);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
             loop {
@@ -192,7 +188,8 @@ impl Hub {
                 tracing::warn!(error = %err, "socket re-check failed; trying again later");
                 for (socket, at) in sockets.iter().zip(&activity) {
                     if let Some(at) = at {
-                        socket.watched.restore_activity(*at);
+                        // Kept for the next check, which records it.
+                        socket.watched.saw_activity(*at);
                     }
                 }
                 return;
