@@ -95,6 +95,7 @@ impl Channels {
         let caps = hub::SocketCaps {
             per_user: settings.max_sockets_per_user,
             per_address: settings.max_sockets_per_address,
+            outbound_queue: settings.outbound_queue,
         };
         let watch = hub::WatchSettings {
             heartbeat: std::time::Duration::from_secs(settings.heartbeat_seconds.max(1)),
@@ -163,11 +164,10 @@ async fn open_socket(
             return Err(Error::Forbidden);
         }
     }
-    let (signals, signal_rx) = mpsc::channel(8);
     let admission = app
         .channels
         .hub
-        .admit(signed.user.user_id, signed.session_id, meta.ip, signals)
+        .admit(signed.user.user_id, signed.session_id, meta.ip)
         .ok_or(Error::RateLimited {
             retry_after_secs: 10,
         })?;
@@ -180,11 +180,9 @@ async fn open_socket(
         user_id = %signed.user.user_id,
         session_id = %signed.session_id,
     );
-    Ok(wire::configure(upgrade).on_upgrade(move |socket| {
-        socket::Connection::new(app, signed, admission, signal_rx)
-            .run(socket)
-            .instrument(span)
-    }))
+    // Boxed, so that the connection's state is not also carried, unused, in the upgrade's future.
+    let connection = Box::new(socket::Connection::new(app, signed, admission));
+    Ok(wire::configure(upgrade).on_upgrade(move |socket| connection.run(socket).instrument(span)))
 }
 
 /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.

@@ -3,10 +3,11 @@
 //!
 //! A room receives every event of its matter (from this node's writer, or from other nodes via
 //! the bus), puts them in `seq` order (filling any gap from Postgres), and hands each frame to its
-//! members' bounded queues with `try_send`. A member whose queue is full is flagged slow and its
+//! members' bounded mailboxes without waiting. A member whose mailbox is full is flagged slow and its
 //! socket closes with a resumable code: the server never buffers without bound, and never waits
 //! on one socket while delivering to the others.
 
+mod mailbox;
 mod room;
 mod watch;
 
@@ -24,7 +25,8 @@ use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-pub use room::{Member, SlowFlag};
+pub use mailbox::{Mail, Mailbox};
+pub use room::Member;
 pub use watch::{Held, WatchSettings, Watched};
 
 use super::bus::{Bus, BusPayload, Inbound};
@@ -66,7 +68,7 @@ struct ConnEntry {
     user_id: UserId,
     session_id: SessionId,
     ip: Option<IpAddr>,
-    signals: mpsc::Sender<ConnSignal>,
+    mailbox: Arc<Mailbox>,
     watched: Arc<Watched>,
 }
 
@@ -136,6 +138,8 @@ impl ReadReceipts {
 pub struct SocketCaps {
     pub per_user: usize,
     pub per_address: usize,
+    /// Frames queued for one socket before it counts as too slow.
+    pub outbound_queue: usize,
 }
 
 /// The node's fan-out. Cheap to clone.
@@ -174,12 +178,15 @@ impl std::fmt::Debug for HubInner {
 pub struct Admission {
     hub: Hub,
     pub conn: ConnId,
+    /// What the node and the connection's rooms hand it.
+    pub mailbox: Arc<Mailbox>,
     /// What the node's watch knows of this connection.
     pub watched: Arc<Watched>,
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
+        self.mailbox.close();
         self.hub
             .0
             .conns
@@ -232,7 +239,6 @@ impl Hub {
         user_id: UserId,
         session_id: SessionId,
         ip: Option<IpAddr>,
-        signals: mpsc::Sender<ConnSignal>,
     ) -> Option<Admission> {
         let mut conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
         let by_user = conns.per_user.get(&user_id).copied().unwrap_or(0);
@@ -241,6 +247,7 @@ impl Hub {
             return None;
         }
         let conn = self.0.next_conn.fetch_add(1, Ordering::Relaxed);
+        let mailbox = Arc::new(Mailbox::new(self.0.caps.outbound_queue));
         let watched = Arc::new(Watched::default());
         *conns.per_user.entry(user_id).or_default() += 1;
         if let Some(ip) = ip {
@@ -252,7 +259,7 @@ impl Hub {
                 user_id,
                 session_id,
                 ip,
-                signals,
+                mailbox: mailbox.clone(),
                 watched: watched.clone(),
             },
         );
@@ -260,6 +267,7 @@ impl Hub {
         Some(Admission {
             hub: self.clone(),
             conn,
+            mailbox,
             watched,
         })
     }
@@ -514,7 +522,7 @@ impl Hub {
                 .map(|(id, entry)| {
                     if matches!(control, Control::UserChanged { .. }) {
                         let frame = Utf8Bytes::from_static(MATTERS_CHANGED);
-                        let _ = entry.signals.try_send(ConnSignal::Frame(frame));
+                        entry.mailbox.signal(ConnSignal::Frame(frame));
                     }
                     *id
                 })
@@ -538,16 +546,16 @@ impl Hub {
         }
         let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
         for entry in conns.values().filter(|c| c.user_id == user_id) {
-            let _ = entry
-                .signals
-                .try_send(ConnSignal::Frame(Utf8Bytes::from(frame.to_owned())));
+            entry
+                .mailbox
+                .signal(ConnSignal::Frame(Utf8Bytes::from(frame.to_owned())));
         }
     }
 
     fn signal_all(&self, signal: ConnSignal) {
         let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
         for entry in conns.values() {
-            let _ = entry.signals.try_send(signal.clone());
+            entry.mailbox.signal(signal.clone());
         }
     }
 

@@ -3,42 +3,19 @@
 //! delivery that flags a member slow rather than wait for it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use docket_protocol::directory::Scope;
 use docket_protocol::ids::{MatterId, UserId};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 
+use super::mailbox::{Mailbox, Offered};
 use super::{ConnId, Hub};
 use crate::channels::store;
 
 /// Events fetched per round trip when filling a gap.
 const GAP_PAGE: i32 = 500;
-
-/// Raised when a member's queue overflows; its socket task closes the connection.
-#[derive(Debug, Default)]
-pub struct SlowFlag {
-    raised: AtomicBool,
-    notify: Notify,
-}
-
-impl SlowFlag {
-    fn raise(&self) {
-        if !self.raised.swap(true, Ordering::AcqRel) {
-            self.notify.notify_one();
-        }
-    }
-
-    /// Completes once the flag is raised.
-    pub async fn raised(&self) {
-        if self.raised.load(Ordering::Acquire) {
-            return;
-        }
-        self.notify.notified().await;
-    }
-}
 
 /// A socket's membership of a room.
 #[derive(Clone, Debug)]
@@ -46,8 +23,7 @@ pub struct Member {
     pub user_id: UserId,
     pub is_firm: bool,
     pub scopes: Vec<Scope>,
-    pub queue: mpsc::Sender<Utf8Bytes>,
-    pub slow: Arc<SlowFlag>,
+    pub mailbox: Arc<Mailbox>,
 }
 
 pub(super) enum RoomMsg {
@@ -174,13 +150,7 @@ fn deliver(
         if !entitled {
             return true;
         }
-        match member.queue.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                member.slow.raise();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        // A member that overflowed is flagged slow and closes; either way it leaves the room.
+        member.mailbox.offer(frame.clone()) == Offered::Queued
     });
 }

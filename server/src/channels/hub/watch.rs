@@ -23,9 +23,8 @@ use std::time::Duration;
 use docket_protocol::directory::Scope;
 use docket_protocol::ids::{MatterId, SessionId, UserId};
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
 
-use super::{ConnId, ConnSignal, Hub};
+use super::{ConnId, ConnSignal, Hub, Mailbox};
 use crate::channels::authorizer::scopes_of;
 use crate::clock::Clock;
 use crate::Result;
@@ -102,7 +101,7 @@ struct Watching {
     session_id: SessionId,
     user_id: UserId,
     watched: Arc<Watched>,
-    signals: mpsc::Sender<ConnSignal>,
+    mailbox: Arc<Mailbox>,
 }
 
 impl Hub {
@@ -163,7 +162,7 @@ impl Hub {
                     session_id: entry.session_id,
                     user_id: entry.user_id,
                     watched: entry.watched.clone(),
-                    signals: entry.signals.clone(),
+                    mailbox: entry.mailbox.clone(),
                 })
                 .collect()
         };
@@ -214,7 +213,7 @@ impl Hub {
                 }
             };
             if let Some(verdict) = verdict {
-                let _ = socket.signals.try_send(verdict);
+                socket.mailbox.signal(verdict);
             }
         }
     }

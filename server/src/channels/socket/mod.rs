@@ -1,5 +1,5 @@
-//! One WebSocket connection: a single task that `select!`s over the socket, its room queue, the
-//! acknowledgements of its in-flight sends and the node's signals. It has no timers of its own:
+//! One WebSocket connection: a single task that `select!`s over the socket, its mailbox (frames
+//! from its rooms and the node's signals) and the acknowledgements of its in-flight sends. It has no timers of its own:
 //! the node's watch ([`super::hub`]) tells it when to ping, and re-checks its session and access
 //! in batches with every other socket on the node.
 //!
@@ -20,21 +20,19 @@ mod watch_signals;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use docket_protocol::channel::{close, PresenceState, ServerFrame, MAX_FRAME_BYTES, SUBPROTOCOL};
 use docket_protocol::ids::MatterId;
-use futures_util::stream::{FuturesUnordered, SplitSink};
+use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 pub use decode::decode_frame;
 use dispatch::{ErrorReply, Refusal};
 
-use super::hub::{Admission, ConnSignal, SlowFlag};
+use super::hub::{Admission, ConnSignal, Mail};
 use super::wire;
 use super::writer::Appended;
 use crate::auth::Signed;
@@ -62,10 +60,6 @@ pub struct Connection {
     app: AppState,
     auth: Signed,
     admission: Admission,
-    signals: mpsc::Receiver<ConnSignal>,
-    queue_tx: mpsc::Sender<Utf8Bytes>,
-    queue_rx: mpsc::Receiver<Utf8Bytes>,
-    slow: Arc<SlowFlag>,
     presence: PresenceState,
     typing_sent: HashMap<MatterId, Instant>,
     last_heard: Instant,
@@ -74,22 +68,12 @@ pub struct Connection {
 
 impl Connection {
     /// A connection for an authenticated, admitted socket.
-    pub fn new(
-        app: AppState,
-        auth: Signed,
-        admission: Admission,
-        signals: mpsc::Receiver<ConnSignal>,
-    ) -> Self {
-        let (queue_tx, queue_rx) = mpsc::channel(app.config.channels.outbound_queue.max(1));
+    pub fn new(app: AppState, auth: Signed, admission: Admission) -> Self {
         let is_firm = auth.actor.firm_role().is_some();
         Self {
             app,
             auth,
             admission,
-            signals,
-            queue_tx,
-            queue_rx,
-            slow: Arc::default(),
             presence: PresenceState::Online,
             typing_sent: HashMap::new(),
             last_heard: Instant::now(),
@@ -105,60 +89,35 @@ impl Connection {
         )
     }
 
-    /// Runs the connection to its end.
-    pub async fn run(mut self, socket: WebSocket) {
-        let (mut sink, mut stream) = socket.split();
-        let settings = self.app.config.channels.clone();
-        let hello = ServerFrame::Hello {
-            protocol: SUBPROTOCOL.into(),
-            session_id: self.auth.session_id,
-            user_id: self.auth.user.user_id,
-            heartbeat_seconds: settings.heartbeat_seconds,
-            max_frame_bytes: MAX_FRAME_BYTES as u64,
-        };
-        if send_frame(&mut sink, &hello).await.is_err() {
+    /// Runs the connection on `socket` to its end.
+    ///
+    /// Everything the task keeps across its idle wait is in its future, once per socket. So the
+    /// connection is boxed, the socket is split before the future starts, and the work done on
+    /// waking (handling a frame, writing, closing) is boxed too: only the wait itself is sized
+    /// into every idle socket.
+    pub fn run(self: Box<Self>, socket: WebSocket) -> impl Future<Output = ()> + Send {
+        let (sink, stream) = socket.split();
+        self.serve(sink, stream)
+    }
+
+    async fn serve(mut self: Box<Self>, mut sink: Sink, mut stream: SplitStream<WebSocket>) {
+        if Box::pin(self.greet(&mut sink)).await.is_err() {
             return;
         }
-        let heartbeat = Duration::from_secs(settings.heartbeat_seconds.max(1));
         let mut pending: FuturesUnordered<PendingAck> = FuturesUnordered::new();
-        let slow = self.slow.clone();
+        let mailbox = self.admission.mailbox.clone();
 
         let close = loop {
             tokio::select! {
                 incoming = stream.next() => {
                     self.last_heard = Instant::now();
-                    match incoming {
-                        Some(Ok(Message::Text(text))) => {
-                            self.admission.watched.saw_activity(self.app.clock.now());
-                            // Boxed: the frame handlers' futures (database queries and all) are
-                            // large, and inlined they would sit in every idle connection's task.
-                            if let Err(close) = Box::pin(self.on_text(&text, &mut sink, &mut pending)).await {
-                                break close;
-                            }
-                        }
-                        Some(Ok(Message::Binary(_))) => {
-                            let refused = ErrorReply { error: Error::InvalidInput("Docket speaks JSON text frames only.".into()), matter_id: None, client_msg_id: None };
-                            if send_frame(&mut sink, &refused.frame()).await.is_err() {
-                                break None;
-                            }
-                        }
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                        Some(Ok(Message::Close(_))) | None => break None,
-                        Some(Err(err)) => {
-                            tracing::debug!(error = %err, "socket read failed");
-                            break wire::close_for_read_error(&err);
-                        }
+                    if let Err(close) = Box::pin(self.on_incoming(incoming, &mut sink, &mut pending)).await {
+                        break close;
                     }
                 }
-                Some(frame) = self.queue_rx.recv() => {
-                    // A write blocked on a client that does not read gives way as soon as its
-                    // queue overflows, rather than after the write deadline.
-                    let written = tokio::select! {
-                        result = write_queued(&mut sink, frame, &mut self.queue_rx) => result,
-                        () = slow.raised() => Err(()),
-                    };
-                    if written.is_err() {
-                        break closing(close::SLOW_CONSUMER, "not reading; resume from your last seq");
+                mail = mailbox.take(WRITE_BATCH) => {
+                    if let Err(close) = Box::pin(self.on_mail(mail, &mut sink)).await {
+                        break close;
                     }
                 }
                 Some((matter_id, client_msg_id, result)) = pending.next() => {
@@ -166,32 +125,118 @@ impl Connection {
                         Ok(appended) => ServerFrame::Ack { matter_id, client_msg_id, seq: appended.seq, duplicate: appended.duplicate },
                         Err(error) => ErrorReply { error, matter_id: Some(matter_id), client_msg_id: Some(client_msg_id) }.frame(),
                     };
-                    if send_frame(&mut sink, &frame).await.is_err() {
+                    if Box::pin(send_frame(&mut sink, &frame)).await.is_err() {
                         break None;
                     }
                 }
-                () = slow.raised() => break closing(close::SLOW_CONSUMER, "too slow; resume from your last seq"),
-                Some(signal) = self.signals.recv() => match signal {
-                    ConnSignal::Ping => {
-                        if self.last_heard.elapsed() > heartbeat * 3 {
-                            break closing(close::GOING_AWAY, "no answer to pings");
-                        }
-                        if write(&mut sink, Message::Ping(Default::default())).await.is_err() {
-                            break None;
-                        }
-                    }
-                    ConnSignal::SessionEnded => break closing(close::SESSION_ENDED, "session ended"),
-                    ConnSignal::SessionExpired(reason) => {
-                        Box::pin(self.expire(reason)).await;
-                        break closing(close::SESSION_ENDED, "session expired");
-                    }
-                    ConnSignal::Access(changes) => if let Err(close) = Box::pin(self.apply_access(changes, &mut sink)).await { break close },
-                    ConnSignal::Shutdown => break closing(close::SERVICE_RESTART, "server restarting; reconnect"),
-                    ConnSignal::Frame(frame) => if write(&mut sink, Message::Text(frame)).await.is_err() { break None },
-                },
             }
         };
-        // Sends already handed to the writer still commit; tell the client if it is listening.
+        Box::pin(self.finish(sink, pending, close)).await;
+    }
+
+    async fn greet(&self, sink: &mut Sink) -> Result<(), ()> {
+        let hello = ServerFrame::Hello {
+            protocol: SUBPROTOCOL.into(),
+            session_id: self.auth.session_id,
+            user_id: self.auth.user.user_id,
+            heartbeat_seconds: self.app.config.channels.heartbeat_seconds,
+            max_frame_bytes: MAX_FRAME_BYTES as u64,
+        };
+        send_frame(sink, &hello).await
+    }
+
+    /// Handles what the socket read: a text frame is dispatched, anything else answered or ended.
+    async fn on_incoming(
+        &mut self,
+        incoming: Option<Result<Message, axum::Error>>,
+        sink: &mut Sink,
+        pending: &mut FuturesUnordered<PendingAck>,
+    ) -> Result<(), Closing> {
+        match incoming {
+            Some(Ok(Message::Text(text))) => {
+                self.admission.watched.saw_activity(self.app.clock.now());
+                self.on_text(&text, sink, pending).await
+            }
+            Some(Ok(Message::Binary(_))) => {
+                let refused = ErrorReply {
+                    error: Error::InvalidInput("Docket speaks JSON text frames only.".into()),
+                    matter_id: None,
+                    client_msg_id: None,
+                };
+                send_frame(sink, &refused.frame()).await.map_err(|()| None)
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+            Some(Ok(Message::Close(_))) | None => Err(None),
+            Some(Err(err)) => {
+                tracing::debug!(error = %err, "socket read failed");
+                Err(wire::close_for_read_error(&err))
+            }
+        }
+    }
+
+    /// Acts on the node's signals, then writes the frames the rooms queued.
+    async fn on_mail(&mut self, mail: Mail, sink: &mut Sink) -> Result<(), Closing> {
+        if mail.slow {
+            return Err(closing(
+                close::SLOW_CONSUMER,
+                "too slow; resume from your last seq",
+            ));
+        }
+        for signal in mail.signals {
+            // Boxed: access changes and expiry reach Postgres, and most mail is frames alone.
+            Box::pin(self.on_signal(signal, sink)).await?;
+        }
+        if mail.frames.is_empty() {
+            return Ok(());
+        }
+        // A write blocked on a client that does not read gives way as soon as its queue
+        // overflows, rather than after the write deadline.
+        let written = tokio::select! {
+            result = write_batch(sink, mail.frames) => result,
+            () = self.admission.mailbox.slow() => Err(()),
+        };
+        written.map_err(|()| {
+            closing(
+                close::SLOW_CONSUMER,
+                "not reading; resume from your last seq",
+            )
+        })
+    }
+
+    async fn on_signal(&mut self, signal: ConnSignal, sink: &mut Sink) -> Result<(), Closing> {
+        match signal {
+            ConnSignal::Ping => {
+                let heartbeat =
+                    Duration::from_secs(self.app.config.channels.heartbeat_seconds.max(1));
+                if self.last_heard.elapsed() > heartbeat * 3 {
+                    return Err(closing(close::GOING_AWAY, "no answer to pings"));
+                }
+                write(sink, Message::Ping(Default::default()))
+                    .await
+                    .map_err(|()| None)
+            }
+            ConnSignal::SessionEnded => Err(closing(close::SESSION_ENDED, "session ended")),
+            ConnSignal::SessionExpired(reason) => {
+                self.expire(reason).await;
+                Err(closing(close::SESSION_ENDED, "session expired"))
+            }
+            ConnSignal::Access(changes) => self.apply_access(changes, sink).await,
+            ConnSignal::Shutdown => Err(closing(
+                close::SERVICE_RESTART,
+                "server restarting; reconnect",
+            )),
+            ConnSignal::Frame(frame) => write(sink, Message::Text(frame)).await.map_err(|()| None),
+        }
+    }
+
+    /// Ends the connection: acknowledges the sends already handed to the writer (they still
+    /// commit) if the client is listening, leaves every room, and closes the socket.
+    async fn finish(
+        mut self: Box<Self>,
+        mut sink: Sink,
+        mut pending: FuturesUnordered<PendingAck>,
+        close: Closing,
+    ) {
         while let Ok(Some((matter_id, client_msg_id, Ok(appended)))) =
             tokio::time::timeout(Duration::from_millis(500), pending.next()).await
         {
@@ -205,7 +250,7 @@ impl Connection {
                 break;
             }
         }
-        Box::pin(self.leave_all()).await;
+        self.leave_all().await;
         wire::close_socket(&mut sink, close).await;
     }
 
@@ -244,19 +289,11 @@ async fn send_frame(sink: &mut Sink, frame: &ServerFrame) -> Result<(), ()> {
 /// Frames written per flush when several are queued: one system call for a burst.
 const WRITE_BATCH: usize = 64;
 
-/// Writes `first` and whatever else is already queued (up to a batch), then flushes once.
-async fn write_queued(
-    sink: &mut Sink,
-    first: Utf8Bytes,
-    queue: &mut mpsc::Receiver<Utf8Bytes>,
-) -> Result<(), ()> {
+/// Writes a batch of queued frames, then flushes once: one system call for a burst.
+async fn write_batch(sink: &mut Sink, frames: Vec<Utf8Bytes>) -> Result<(), ()> {
     let batch = async {
-        sink.feed(Message::Text(first)).await?;
-        for _ in 1..WRITE_BATCH {
-            match queue.try_recv() {
-                Ok(frame) => sink.feed(Message::Text(frame)).await?,
-                Err(_) => break,
-            }
+        for frame in frames {
+            sink.feed(Message::Text(frame)).await?;
         }
         sink.flush().await
     };

@@ -89,8 +89,7 @@ impl Connection {
             user_id: self.auth.user.user_id,
             is_firm: self.is_firm,
             scopes,
-            queue: self.queue_tx.clone(),
-            slow: self.slow.clone(),
+            mailbox: self.admission.mailbox.clone(),
         }
     }
 
