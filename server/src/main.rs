@@ -13,6 +13,12 @@ use docket_server::startup::{shutdown_signal, AppState, Application};
 use docket_server::{admin, audit, demo, telemetry};
 use secrecy::SecretString;
 
+/// mimalloc rather than glibc's malloc: with glibc, memory freed by one of the runtime's threads
+/// stays in that thread's arena, and ten thousand idle sockets cost a third more resident memory
+/// (decision 0027).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Docket: a secure client portal for law firms.
 #[derive(Debug, Parser)]
 #[command(version)]
