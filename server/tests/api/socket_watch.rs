@@ -173,3 +173,49 @@ async fn control_messages_reach_every_socket_they_concern_without_waiting_for_th
     })
     .await;
 }
+
+#[tokio::test]
+async fn every_socket_is_pinged_each_heartbeat_but_not_all_at_once() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = spawn_app_with(|c| {
+        c.channels.heartbeat_seconds = 1;
+        c.channels.max_sockets_per_user = 100;
+    })
+    .await;
+    let token = app.bearer(&app.firm.gc).await.bearer.expect("token");
+    let mut sockets = Vec::new();
+    for _ in 0..20 {
+        sockets.push(crate::channels::raw_socket(&app, &token).await);
+    }
+    // Each socket's pings over three heartbeats, as offsets from a common start.
+    let start = tokio::time::Instant::now();
+    let window = Duration::from_millis(3_000);
+    let pings = futures_util::future::join_all(sockets.iter_mut().map(|socket| async move {
+        let mut seen = Vec::new();
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout_at(start + window, socket.next()).await
+        {
+            if matches!(message, Message::Ping(_)) {
+                seen.push(start.elapsed());
+            }
+        }
+        seen
+    }))
+    .await;
+    for seen in &pings {
+        assert!(
+            (2..=4).contains(&seen.len()),
+            "a socket is pinged once a heartbeat: {seen:?}"
+        );
+    }
+    let firsts: Vec<Duration> = pings.iter().map(|seen| seen[0]).collect();
+    let spread = *firsts.iter().max().expect("pings") - *firsts.iter().min().expect("pings");
+    // Twenty sockets, consecutive connection ids: one slice each, a twentieth of a heartbeat
+    // apart. All at once, they would be pinged within a few milliseconds of each other.
+    assert!(
+        spread >= Duration::from_millis(400),
+        "the node's pings are spread over the heartbeat: first pings at {firsts:?}"
+    );
+}

@@ -552,6 +552,14 @@ impl Hub {
         }
     }
 
+    /// Pings the sockets in one slice of `slices` (by connection id).
+    fn ping_slice(&self, slice: u64, slices: u64) {
+        let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, entry) in conns.iter().filter(|(id, _)| **id % slices == slice) {
+            entry.mailbox.signal(ConnSignal::Ping);
+        }
+    }
+
     fn signal_all(&self, signal: ConnSignal) {
         let conns = self.0.conns.lock().unwrap_or_else(|e| e.into_inner());
         for entry in conns.values() {
