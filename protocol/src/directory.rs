@@ -74,10 +74,12 @@ pub enum MatterStatus {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Sensitivity {
-    /// Encrypted at rest by the server.
+    /// The server stores the channel and can read it; access is enforced by the database, and
+    /// documents are encrypted at rest in the vault.
     #[default]
     Standard,
-    /// End-to-end encrypted (MLS); the server cannot read the messages.
+    /// Reserved for end-to-end encrypted channels (MLS), which Docket does not provide yet: the
+    /// server and the database refuse it rather than promise what they do not do.
     E2ee,
 }
 

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use docket_protocol::directory::{
     CreateMatterRequest, FirmRole, Grant, MatterActivity, MatterDetail, MatterSummary, PersonRef,
-    Scope,
+    Scope, Sensitivity,
 };
 use docket_protocol::ids::MatterId;
 
@@ -190,6 +190,14 @@ pub async fn insert_matter(tenant: &mut Tenant, req: &CreateMatterRequest) -> Re
     if reference.is_empty() || reference.len() > 50 || title.is_empty() || title.len() > 300 {
         return Err(Error::InvalidInput(
             "A matter needs a reference (up to 50 characters) and a title (up to 300).".into(),
+        ));
+    }
+    if req.sensitivity == Sensitivity::E2ee {
+        // The channel would be stored where the server can read it: refuse the promise.
+        return Err(Error::InvalidInput(
+            "End-to-end encrypted matters are not available yet: Docket would store this \
+             matter's messages where the server can read them. Open it as standard."
+                .into(),
         ));
     }
     let mut firm_users = req.team.clone();

@@ -221,16 +221,18 @@ async fn seed_firm(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let mut acquisition = matter(
-        "CA-2001",
-        "Share purchase: supplier acquisition",
-        0,
-        advisory,
-        partner,
-        vec![fee_b],
-    );
-    acquisition.sensitivity = Sensitivity::E2ee;
-    matters::insert_matter(tenant, &acquisition).await?;
+    matters::insert_matter(
+        tenant,
+        &matter(
+            "CA-2001",
+            "Share purchase: supplier acquisition",
+            0,
+            advisory,
+            partner,
+            vec![fee_b],
+        ),
+    )
+    .await?;
     matters::insert_matter(
         tenant,
         &matter(

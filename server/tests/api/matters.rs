@@ -290,3 +290,50 @@ async fn partners_open_matters_and_fee_earners_cannot() {
         "invalid_input"
     );
 }
+
+#[tokio::test]
+async fn no_matter_can_claim_end_to_end_encryption_before_docket_provides_it() {
+    let app = spawn_app().await;
+    let f = &app.firm;
+    let partner = app.signed_in(&f.partner).await;
+    let (_, areas) = partner.get("/api/v1/practice-areas").await;
+    let area = areas[0]["practice_area_id"].clone();
+    let request = json!({
+        "reference": "E-1", "title": "Sensitive acquisition", "client_id": f.client_a,
+        "practice_area_id": area, "responsible_fee_earner_id": f.fee_earner.user_id,
+        "sensitivity": "e2ee",
+    });
+    let (status, body) = partner.post("/api/v1/matters", request).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not available yet")),
+        "the refusal says why: {body}"
+    );
+    let written: i64 = sqlx::query_scalar(
+        "select (select count(*) from matter where reference = 'E-1')
+              + (select count(*) from audit_event where detail::jsonb ->> 'reference' = 'E-1')",
+    )
+    .fetch_one(&app.owner)
+    .await
+    .expect("count");
+    assert_eq!(written, 0, "nothing is written");
+
+    // Nor can anything with the database's owner rights mark an existing matter so.
+    let refused = sqlx::query("update matter set sensitivity = 'e2ee' where matter_id = $1")
+        .bind(f.matter_a1.0)
+        .execute(&app.owner)
+        .await
+        .expect_err("the database refuses the mark");
+    assert_eq!(
+        refused
+            .as_database_error()
+            .and_then(|e| e.constraint().map(str::to_owned)),
+        Some("matter_sensitivity_check".to_owned())
+    );
+}
