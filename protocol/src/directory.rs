@@ -96,7 +96,7 @@ pub enum DetailLevel {
     HighLevel,
 }
 
-/// Firm or client user.
+/// Firm user, client user, or one of the firm's systems (a service account, which never signs in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -104,6 +104,7 @@ pub enum DetailLevel {
 pub enum UserKind {
     Firm,
     Client,
+    Service,
 }
 
 /// A user as shown to themselves and to the firm.
@@ -345,7 +346,7 @@ wire_names!(Scope { Messages => "messages", Documents => "documents", Milestones
 wire_names!(MatterStatus { Open => "open", Closed => "closed" });
 wire_names!(Sensitivity { Standard => "standard", E2ee => "e2ee" });
 wire_names!(DetailLevel { Detailed => "detailed", HighLevel => "high_level" });
-wire_names!(UserKind { Firm => "firm", Client => "client" });
+wire_names!(UserKind { Firm => "firm", Client => "client", Service => "service" });
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@
 //! - [`directory`]: practice areas, clients, users, matters and grants.
 //! - [`documents`]: documents, versions, the review lifecycle, uploads and the DMS mirror.
 //! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
+//! - [`integrations`]: service accounts, the firm's systems' credentials.
 //! - [`audit`]: the audit trail as exported.
 //! - [`text`]: [`text::Text`], the checked type of every string a person supplies.
 
@@ -22,6 +23,7 @@ pub mod directory;
 pub mod documents;
 pub mod error;
 pub mod ids;
+pub mod integrations;
 pub mod milestones;
 pub mod text;
 

@@ -3,7 +3,9 @@
 //! to regenerate the file (`make protocol-ts`).
 #![cfg(feature = "ts")]
 
-use docket_protocol::{audit, auth, channel, directory, documents, error, ids, milestones, text};
+use docket_protocol::{
+    audit, auth, channel, directory, documents, error, ids, integrations, milestones, text,
+};
 use ts_rs::{Config, TS};
 
 macro_rules! declarations {
@@ -97,6 +99,10 @@ fn generate() -> String {
         milestones::Timeline,
         milestones::NewMilestoneRequest,
         milestones::UpdateMilestoneRequest,
+        integrations::ServiceScope,
+        integrations::NewServiceAccountRequest,
+        integrations::ServiceAccount,
+        integrations::NewServiceAccount,
     );
     let mut out = String::from(
         "// Generated from the Rust types in protocol/ by `make protocol-ts`. Do not edit by hand.\n\n",

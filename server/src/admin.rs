@@ -1,5 +1,6 @@
 //! What a practice manager does from the command line before the web admin exists: practice
-//! areas, firm users, clients, client users, matters and grants; and key rotation.
+//! areas, firm users, clients, client users, matters and grants; service accounts; and key
+//! rotation.
 //!
 //! Commands run on the owner connection (the server machine's operator is trusted with the whole
 //! database), but through the same domain functions as the API, so validation and audit rows are
@@ -11,6 +12,7 @@ use docket_protocol::directory::{
     Sensitivity,
 };
 use docket_protocol::ids::{ClientId, MatterId, PracticeAreaId, UserId};
+use docket_protocol::integrations::{NewServiceAccountRequest, ServiceAccount, ServiceScope};
 use docket_protocol::text::Text;
 
 use crate::audit::{self, AuditRecord};
@@ -19,7 +21,7 @@ use crate::clients::{self, NewUser};
 use crate::db::{RequestContext, Tenant};
 use crate::outbox::{self, Announcement, Control};
 use crate::startup::AppState;
-use crate::{access, matters, practice_areas, vault, Error};
+use crate::{access, integrations, matters, practice_areas, vault, Error};
 
 /// One admin command.
 #[derive(Debug, clap::Subcommand)]
@@ -115,6 +117,33 @@ pub enum AdminCommand {
     /// The outbox of announcements awaiting delivery.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Service accounts for the firm's systems (billing, DMS).
+    #[command(subcommand)]
+    Service(ServiceCommand),
+}
+
+/// `docket admin service ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ServiceCommand {
+    /// Create a service account and print its token (shown this once; stored only as a digest).
+    Create {
+        /// How the audit trail names it, e.g. "Billing system".
+        #[arg(long, value_parser = parse_text)]
+        name: Text,
+        /// Comma-separated: billing,dms.
+        #[arg(long, value_delimiter = ',', value_parser = parse_wire::<ServiceScope>, required = true)]
+        scopes: Vec<ServiceScope>,
+        /// When the token stops working (RFC 3339, e.g. 2027-06-30T00:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        expires_at: Option<time::OffsetDateTime>,
+    },
+    /// List the service accounts (never their tokens).
+    List,
+    /// Revoke a service account's token at once.
+    Revoke {
+        /// The account's id, from `list`.
+        service_id: uuid::Uuid,
+    },
 }
 
 /// `docket admin outbox ...`.
@@ -135,10 +164,7 @@ pub enum OutboxCommand {
 
 /// One outbox row on one line: its state, id, kind and attempts, and why it last failed.
 fn describe_row(row: &outbox::admin::Row) -> String {
-    let at = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
+    let at = rfc3339;
     format!(
         "{} {} {} consumer={} matter={} attempts={} created={} next={}{}",
         row.state,
@@ -152,6 +178,31 @@ fn describe_row(row: &outbox::admin::Row) -> String {
         row.last_error
             .as_deref()
             .map_or(String::new(), |e| format!(" error={e:?}")),
+    )
+}
+
+fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2027-06-30T00:00:00Z)"))
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// One service account on one line.
+fn describe_account(account: &ServiceAccount) -> String {
+    let scopes: Vec<&str> = account.scopes.iter().map(|s| s.as_str()).collect();
+    format!(
+        "{} {:?} scopes={} created={} expires={} revoked={} last_used={}",
+        account.service_id,
+        account.name,
+        scopes.join(","),
+        rfc3339(account.created_at),
+        account.expires_at.map_or("-".to_owned(), rfc3339),
+        account.revoked_at.map_or("-".to_owned(), rfc3339),
+        account.last_used_at.map_or("-".to_owned(), rfc3339),
     )
 }
 
@@ -297,6 +348,38 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
             )
             .await?;
             format!("{} outbox row(s) due again", replayed.len())
+        }
+        AdminCommand::Service(ServiceCommand::Create {
+            name,
+            scopes,
+            expires_at,
+        }) => {
+            let request = NewServiceAccountRequest {
+                name,
+                scopes,
+                expires_at,
+            };
+            let created = integrations::create(&mut tenant, &request, app.clock.now()).await?;
+            format!(
+                "{}\ntoken (shown once, keep it in the system's secret store): {}",
+                describe_account(&created.account),
+                created.token
+            )
+        }
+        AdminCommand::Service(ServiceCommand::List) => integrations::list(&mut tenant)
+            .await?
+            .iter()
+            .map(describe_account)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        AdminCommand::Service(ServiceCommand::Revoke { service_id }) => {
+            let account = integrations::revoke(&mut tenant, UserId(service_id), app.clock.now())
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound => anyhow::anyhow!("no such service account"),
+                    other => other.into(),
+                })?;
+            describe_account(&account)
         }
     };
     tenant.commit().await?;

@@ -36,6 +36,10 @@ pub enum Error {
     CsrfFailed,
     #[error("forbidden")]
     Forbidden,
+    /// Forbidden, with the reason people need to put it right (a service token on a person's
+    /// endpoint, money the business account may not take).
+    #[error("forbidden: {0}")]
+    ForbiddenBecause(&'static str),
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
@@ -99,7 +103,7 @@ impl Error {
             Self::MfaRequired => ErrorCode::MfaRequired,
             Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             Self::CsrfFailed => ErrorCode::CsrfFailed,
-            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Forbidden | Self::ForbiddenBecause(_) => ErrorCode::Forbidden,
             Self::NotFound | Self::MatterKeyDestroyed => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::InvitationInvalid => ErrorCode::InvitationInvalid,
@@ -127,7 +131,8 @@ impl Error {
             Self::MfaRequired
             | Self::ReauthenticationRequired
             | Self::CsrfFailed
-            | Self::Forbidden => StatusCode::FORBIDDEN,
+            | Self::Forbidden
+            | Self::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::InvitationInvalid | Self::MatterKeyDestroyed => StatusCode::GONE,
@@ -143,6 +148,7 @@ impl Error {
             | Self::MalformedJson(m)
             | Self::Conflict(m)
             | Self::FileRefused { message: m, .. } => m.clone(),
+            Self::ForbiddenBecause(m) => (*m).to_owned(),
             Self::InvalidCredentials => "The e-mail address or password is not right.".into(),
             Self::InvalidMfaCode => "That code is not right or has already been used.".into(),
             Self::SessionExpired => "Your session has ended. Please sign in again.".into(),

@@ -16,6 +16,8 @@
 //!   store and deliver [`events::Body`] without knowing what a card holds.
 //! - [`documents`]: upload, the review-and-publish lifecycle, versions, download, the DMS mirror.
 //! - [`audit`]: the hash-chained audit trail, its verification and export.
+//! - [`integrations`]: service accounts, the firm's systems' own credentials, and the extractor
+//!   of their endpoints.
 //! - [`admin`]: what a practice manager does from the command line, including key rotation.
 //! - [`demo`]: the demo firm and the embedded default for `docket demo`.
 //! - [`web`]: the built web client, served from memory, and the browser's security headers.
@@ -47,6 +49,7 @@ pub mod documents;
 pub mod error;
 pub mod events;
 pub mod intake;
+pub mod integrations;
 pub mod keyring;
 pub mod mail;
 pub mod matters;

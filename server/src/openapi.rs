@@ -6,7 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    access, audit, auth, channels, clients, documents, matters, milestones, practice_areas,
+    access, audit, auth, channels, clients, documents, integrations, matters, milestones,
+    practice_areas,
 };
 
 mod shared_errors;
@@ -62,6 +63,9 @@ use shared_errors::SharedErrors;
         milestones::delete_milestone,
         milestones::templates::get_milestone_template,
         milestones::templates::put_milestone_template,
+        integrations::accounts::list_accounts,
+        integrations::accounts::create_account,
+        integrations::accounts::revoke_account,
     ),
     components(schemas(docket_protocol::error::ErrorCode)),
     modifiers(&SessionAuth, &SharedErrors),
@@ -85,6 +89,18 @@ impl Modify for SessionAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "service_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A service account's token (dkt_svc_...), accepted only on the integration \
+                         endpoints of its scopes; every other endpoint answers it 403.",
+                    ))
+                    .build(),
+            ),
         );
     }
 }

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
 use crate::{
-    access, audit, auth, channels, clients, documents, matters, milestones, openapi,
+    access, audit, auth, channels, clients, documents, integrations, matters, milestones, openapi,
     practice_areas, web, Error,
 };
 
@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(documents::router())
         .merge(milestones::router())
         .merge(audit::router())
+        .merge(integrations::router())
         .route("/openapi.json", get(openapi::serve_spec))
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;

@@ -85,7 +85,9 @@ impl Client {
     }
 
     /// The firm's document-management system pushes version `external_version` of its document
-    /// `external_id`; pushing the same pair again changes nothing.
+    /// `external_id`; pushing the same pair again changes nothing. Call it with a client made by
+    /// [`Client::with_token`] from a service account's token (scope `dms`): a person's session is
+    /// refused.
     pub async fn dms_push(
         &self,
         matter_id: MatterId,

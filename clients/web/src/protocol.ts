@@ -60,7 +60,7 @@ export type Sensitivity = "standard" | "e2ee";
 
 export type DetailLevel = "detailed" | "high_level";
 
-export type UserKind = "firm" | "client";
+export type UserKind = "firm" | "client" | "service";
 
 export type UserProfile = { user_id: UserId, email: string, display_name: string, kind: UserKind, firm_role?: FirmRole | null, client_id?: ClientId | null, client_role?: ClientRole | null, };
 
@@ -430,3 +430,27 @@ expected_on?: string | null,
 position?: number | null, };
 
 export type UpdateMilestoneRequest = { status?: MilestoneStatus, title?: Text, note?: Text, client_action?: Text, expected_on?: string, completed_on?: string, };
+
+export type ServiceScope = "billing" | "dms" | "payments";
+
+export type NewServiceAccountRequest = { 
+/**
+ * How audit rows and cards name it, e.g. "Billing system".
+ */
+name: Text, scopes: Array<ServiceScope>, 
+/**
+ * When the token stops working (RFC 3339); none for no expiry.
+ */
+expires_at?: string, };
+
+export type ServiceAccount = { service_id: UserId, name: string, scopes: Array<ServiceScope>, created_at: string, expires_at?: string, revoked_at?: string, 
+/**
+ * To the nearest minute or so: the token's use is written back at most that often.
+ */
+last_used_at?: string, };
+
+export type NewServiceAccount = { account: ServiceAccount, 
+/**
+ * `Authorization: Bearer <token>` on the integration endpoints. Stored only as a digest.
+ */
+token: string, };

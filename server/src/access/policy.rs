@@ -8,11 +8,16 @@
 //!   has the portal enabled: a client admin in every scope, finance in the invoices scope, a member
 //!   in the scopes granted to them on that matter.
 //!
+//! - service accounts (the firm's systems) act on every matter, but only through their own
+//!   actions: the DMS pushes documents, the billing system issues invoices, Stripe's webhooks
+//!   record payments. Nothing else is theirs, whatever the scopes they imply.
+//!
 //! An invisible matter is `NotFound`, never `Forbidden`, so existence does not leak.
 
 use docket_protocol::directory::{ClientRole, FirmRole, Scope};
 use docket_protocol::documents::Category;
 use docket_protocol::ids::{ClientId, UserId};
+use docket_protocol::integrations::ServiceScope;
 
 use super::facts::MatterFacts;
 use crate::{Error, Result};
@@ -29,13 +34,20 @@ pub enum Actor {
         client_id: ClientId,
         role: ClientRole,
     },
+    /// One of the firm's systems, through its service account.
+    Service {
+        user_id: UserId,
+        scopes: Vec<ServiceScope>,
+    },
 }
 
 impl Actor {
-    /// The acting user's id.
+    /// The acting user's id (a service account's, for a service).
     pub fn user_id(&self) -> UserId {
         match self {
-            Self::Firm { user_id, .. } | Self::Client { user_id, .. } => *user_id,
+            Self::Firm { user_id, .. }
+            | Self::Client { user_id, .. }
+            | Self::Service { user_id, .. } => *user_id,
         }
     }
 
@@ -43,8 +55,19 @@ impl Actor {
     pub fn firm_role(&self) -> Option<FirmRole> {
         match self {
             Self::Firm { role, .. } => Some(*role),
-            Self::Client { .. } => None,
+            Self::Client { .. } | Self::Service { .. } => None,
         }
+    }
+
+    /// Acting for the firm: a firm user or one of the firm's systems. They see documents
+    /// unpublished, with their review trail.
+    pub fn is_firm_side(&self) -> bool {
+        !matches!(self, Self::Client { .. })
+    }
+
+    /// Whether a service account holds `scope`.
+    fn serves(&self, scope: ServiceScope) -> bool {
+        matches!(self, Self::Service { scopes, .. } if scopes.contains(&scope))
     }
 
     /// Admins and partners: they see every matter and may review any document.
@@ -93,6 +116,17 @@ pub enum Action {
     ManageDocuments,
     /// Add, change and remove a matter's milestones (firm users on an open matter).
     ManageMilestones,
+    /// Push a version from the document-management system (its service account, open matters).
+    PushDocuments,
+    /// Issue invoices, credit notes, time entries and billing schedules (the billing system's
+    /// service account; closed matters too, for the final bill).
+    IssueInvoices,
+    /// Record what Stripe reports of a payment (the payments service account).
+    RecordPayments,
+    /// Pay an invoice of the matter (client users with the invoices scope).
+    PayInvoice,
+    /// Create, list and revoke service accounts; change practice areas' portal settings.
+    AdministerFirm,
 }
 
 const ALL_SCOPES: [Scope; 4] = [
@@ -128,6 +162,13 @@ pub fn matter_scopes(actor: &Actor, matter: &MatterFacts) -> Vec<Scope> {
                 }
             }
         }
+        Actor::Service { scopes, .. } => scopes
+            .iter()
+            .map(|scope| match scope {
+                ServiceScope::Dms => Scope::Documents,
+                ServiceScope::Billing | ServiceScope::Payments => Scope::Invoices,
+            })
+            .collect(),
     };
     scopes.sort();
     scopes.dedup();
@@ -142,6 +183,19 @@ pub fn authorize(actor: &Actor, action: Action, resource: Resource<'_>) -> Resul
             let scopes = matter_scopes(actor, matter);
             if scopes.is_empty() {
                 return Err(Error::NotFound);
+            }
+            if let Actor::Service { .. } = actor {
+                let allowed = match action {
+                    Action::PushDocuments => actor.serves(ServiceScope::Dms) && !matter.closed,
+                    Action::IssueInvoices => actor.serves(ServiceScope::Billing),
+                    Action::RecordPayments => actor.serves(ServiceScope::Payments),
+                    _ => false,
+                };
+                return if allowed {
+                    Ok(())
+                } else {
+                    Err(Error::Forbidden)
+                };
             }
             match action {
                 Action::ViewMatter => true,
@@ -159,6 +213,9 @@ pub fn authorize(actor: &Actor, action: Action, resource: Resource<'_>) -> Resul
                 Action::ExportMatterAudit => {
                     actor.is_supervisor() || matter.responsible_fee_earner_id == actor.user_id()
                 }
+                Action::PayInvoice => {
+                    actor.firm_role().is_none() && scopes.contains(&Scope::Invoices)
+                }
                 _ => false,
             }
         }
@@ -174,6 +231,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: Resource<'_>) -> Resul
             }
         }
         (Resource::Firm, Action::CreateMatter | Action::CreateClient) => actor.is_supervisor(),
+        (Resource::Firm, Action::AdministerFirm) => actor.firm_role() == Some(FirmRole::Admin),
         (Resource::Firm, _) => false,
     };
     if allowed {
@@ -279,6 +337,60 @@ mod tests {
         ));
         matter.portal_enabled = false;
         assert!(matter_scopes(&gc, &matter).is_empty());
+    }
+
+    #[test]
+    fn service_accounts_do_their_own_acts_and_nothing_else() {
+        let mut matter = facts(ClientId::new(), UserId::new());
+        let service = |scopes: &[ServiceScope]| Actor::Service {
+            user_id: UserId::new(),
+            scopes: scopes.to_vec(),
+        };
+        let dms = service(&[ServiceScope::Dms]);
+        let billing = service(&[ServiceScope::Billing]);
+        let payments = service(&[ServiceScope::Payments]);
+        let on = |actor: &Actor, action, matter: &MatterFacts| {
+            authorize(actor, action, Resource::Matter(matter)).is_ok()
+        };
+        assert!(on(&dms, Action::PushDocuments, &matter));
+        assert!(!on(&billing, Action::PushDocuments, &matter));
+        assert!(on(&billing, Action::IssueInvoices, &matter));
+        assert!(!on(&dms, Action::IssueInvoices, &matter));
+        assert!(on(&payments, Action::RecordPayments, &matter));
+        assert!(!on(&billing, Action::RecordPayments, &matter));
+        for action in [
+            Action::ViewMatter,
+            Action::ViewScope(Scope::Documents),
+            Action::ViewScope(Scope::Invoices),
+            Action::ViewDocument(Category::Financial),
+            Action::PostMessage,
+            Action::ManageDocuments,
+            Action::ManageGrants,
+            Action::PayInvoice,
+            Action::ExportMatterAudit,
+        ] {
+            for actor in [&dms, &billing, &payments] {
+                assert!(!on(actor, action, &matter), "{actor:?} {action:?}");
+            }
+        }
+        assert!(matches!(
+            authorize(&dms, Action::ViewClient, Resource::Client(matter.client_id)),
+            Err(Error::NotFound)
+        ));
+        assert!(authorize(&billing, Action::AdministerFirm, Resource::Firm).is_err());
+        // A fee earner's session no longer pushes as the DMS; nor does anyone issue invoices.
+        let owner = Actor::Firm {
+            user_id: matter.responsible_fee_earner_id,
+            role: FirmRole::FeeEarner,
+        };
+        assert!(!on(&owner, Action::PushDocuments, &matter));
+        assert!(!on(&owner, Action::IssueInvoices, &matter));
+        matter.closed = true;
+        assert!(!on(&dms, Action::PushDocuments, &matter));
+        assert!(
+            on(&billing, Action::IssueInvoices, &matter),
+            "the final bill"
+        );
     }
 
     #[test]

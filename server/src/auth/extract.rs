@@ -117,6 +117,11 @@ impl FromRequestParts<AppState> for Authenticated {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self> {
         let meta = ClientMeta::from_request_parts(parts, app).await?;
         let (token, via_cookie) = match bearer(&parts.headers) {
+            Some(token) if crate::integrations::is_service_token(token) => {
+                return Err(Error::ForbiddenBecause(
+                    "A service account's token is accepted only on its integration endpoints.",
+                ))
+            }
             Some(token) => (token, false),
             None => (
                 cookies::get(&parts.headers, cookies::SESSION).ok_or(Error::Unauthenticated)?,

@@ -325,7 +325,7 @@ pub async fn regenerate_recovery_codes(
     Ok(Json(codes))
 }
 
-fn require_recent_reauth(auth: &Authenticated, now: OffsetDateTime) -> Result<()> {
+pub(crate) fn require_recent_reauth(auth: &Authenticated, now: OffsetDateTime) -> Result<()> {
     match auth.reauthenticated_at {
         Some(at) if now - at <= REAUTH_VALIDITY => Ok(()),
         _ => Err(Error::ReauthenticationRequired),

@@ -24,6 +24,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use extract::{actor_of, profile, Authenticated, ClientMeta, Signed};
+pub(crate) use mfa::require_recent_reauth;
 pub use session::end as end_session;
 
 use crate::startup::AppState;

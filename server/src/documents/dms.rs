@@ -1,5 +1,7 @@
 //! The document-management system's mirror: it pushes versions by its own id and number, and
-//! the same pair again changes nothing.
+//! the same pair again changes nothing. The DMS calls as its service account (scope `dms`), never
+//! as a person: its versions are recorded as uploaded by that account, audited under its name,
+//! and start internal, for the firm to review and publish like any other.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -11,14 +13,15 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ingest::ingest;
+use super::rows::{self, to_document, DocumentRow, VersionRow};
 use super::rows::{insert_version, NewVersion};
 use super::upload::{record_or_discard, title_from};
-use super::{load, wire, ErrorResponses};
+use super::ErrorResponses;
 use crate::access::{self, Action};
 use crate::audit::{self, AuditRecord};
-use crate::auth::Signed;
 use crate::db::Tenant;
 use crate::error::{Json, Path, Query};
+use crate::integrations::Service;
 use crate::startup::AppState;
 use crate::{Error, Result};
 
@@ -27,14 +30,17 @@ use crate::{Error, Result};
 #[utoipa::path(put, path = "/api/v1/matters/{matter_id}/dms/{external_id}/versions/{external_version}", tag = "documents",
     params(("matter_id" = MatterId, Path), ("external_id" = String, Path), ("external_version" = u32, Path), DmsParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = Document), (status = 201, body = Document), (status = 403, body = ErrorResponses),
+    security(("service_token" = [])),
+    responses((status = 200, body = Document), (status = 201, body = Document),
+              (status = 401, description = "no service token, or a revoked or expired one", body = ErrorResponses),
+              (status = 403, description = "a person's session, or an account without the dms scope", body = ErrorResponses),
               (status = 404, body = ErrorResponses),
               (status = 409, description = "conflict: the DMS pushed the same version twice at once", body = ErrorResponses),
               (status = 413, body = ErrorResponses), (status = 422, description = "file_refused, invalid_input", body = ErrorResponses)))]
-#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
+#[tracing::instrument(skip_all, fields(service_id = %service.service_id, matter_id = %matter_id))]
 pub async fn dms_push(
     State(app): State<AppState>,
-    signed: Signed,
+    service: Service,
     Path((matter_id, external_id, external_version)): Path<(MatterId, String, u32)>,
     Query(params): Query<DmsParams>,
     body: Body,
@@ -52,16 +58,23 @@ pub async fn dms_push(
         ));
     }
     let title = title_from(Some(&params.title), &params.filename)?;
-    let already = already_pushed(&app, &signed, matter_id, &external_id, external_version).await?;
+    let already = already_pushed(&app, &service, matter_id, &external_id, external_version).await?;
     if let Some(document) = already {
         return Ok((StatusCode::OK, Json(document)));
     }
     let version_id = Uuid::now_v7();
-    let ingested = ingest(&app, &signed, matter_id, version_id, body).await?;
+    let ingested = ingest(&app, &service.ctx, matter_id, version_id, body).await?;
     let at = app.clock.now();
-    let me = signed.user.user_id;
+    let me = service.service_id;
     let document = record_or_discard(&app, &ingested, async {
-        let mut tenant = signed.tenant(&app).await?;
+        let mut tenant = service.tenant(&app).await?;
+        access::matter(
+            &mut tenant,
+            &service.actor,
+            matter_id,
+            Action::PushDocuments,
+        )
+        .await?;
         let document_id = dms_document_or_new(
             &mut tenant,
             matter_id,
@@ -71,7 +84,7 @@ pub async fn dms_push(
             at,
         )
         .await?;
-        let (_, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
+        let (_, versions) = pushed(&mut tenant, DocumentId(document_id)).await?;
         let number = versions.iter().map(|v| v.number).max().unwrap_or(0) + 1;
         insert_version(
             &mut tenant,
@@ -109,8 +122,8 @@ pub async fn dms_push(
                 ),
         )
         .await?;
-        let (doc, versions, _) = load(&mut tenant, &signed, DocumentId(document_id)).await?;
-        let document = wire(&signed, &doc, &versions)?;
+        let (doc, versions) = pushed(&mut tenant, DocumentId(document_id)).await?;
+        let document = to_document(&doc, &versions, true)?.ok_or(Error::NotFound)?;
         tenant.commit().await?;
         Ok(document)
     })
@@ -118,31 +131,31 @@ pub async fn dms_push(
     Ok((StatusCode::CREATED, Json(document)))
 }
 
-/// What is here already when the DMS pushes a pair it pushed before (after checking the actor
-/// may manage the matter's documents).
+/// What is here already when the DMS pushes a pair it pushed before (after checking the account
+/// may push to the matter).
 async fn already_pushed(
     app: &AppState,
-    signed: &Signed,
+    service: &Service,
     matter_id: MatterId,
     external_id: &str,
     external_version: u32,
 ) -> Result<Option<Document>> {
-    let mut tenant = signed.tenant(app).await?;
+    let mut tenant = service.tenant(app).await?;
     access::matter(
         &mut tenant,
-        &signed.actor,
+        &service.actor,
         matter_id,
-        Action::ManageDocuments,
+        Action::PushDocuments,
     )
     .await?;
     let mut answer = None;
     if let Some(document_id) = dms_document(&mut tenant, matter_id, external_id).await? {
-        let (doc, versions, _) = load(&mut tenant, signed, DocumentId(document_id)).await?;
+        let (doc, versions) = pushed(&mut tenant, DocumentId(document_id)).await?;
         if versions
             .iter()
             .any(|v| v.external_version == Some(external_version as i32))
         {
-            answer = Some(wire(signed, &doc, &versions)?);
+            answer = to_document(&doc, &versions, true)?;
         }
     }
     tenant.commit().await?;
@@ -180,6 +193,20 @@ async fn dms_document_or_new(
         "The DMS pushed this document twice at the same moment; retry.",
     ))?;
     Ok(id)
+}
+
+/// A document of a matter the DMS may push to, with all its versions (the firm's view: the push
+/// was authorised on the matter, and row-level security admits the account's matters only).
+async fn pushed(
+    tenant: &mut Tenant,
+    document_id: DocumentId,
+) -> Result<(DocumentRow, Vec<VersionRow>)> {
+    let doc = rows::documents(tenant, None, Some(&[document_id.0]))
+        .await?
+        .pop()
+        .ok_or(Error::NotFound)?;
+    let versions = rows::versions(tenant, &[doc.document_id]).await?;
+    Ok((doc, versions))
 }
 
 fn is_constraint(err: &sqlx::Error, name: &str) -> bool {

@@ -13,7 +13,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
+use crate::db::{RequestContext, Tenant};
 use crate::intake::{self, FileKind, Refusal, ScanVerdict, Sniffed, Sniffer};
 use crate::startup::AppState;
 use crate::vault::{self, BlobKey, Stored};
@@ -38,12 +38,12 @@ fn refused(refusal: &Refusal) -> Error {
 /// Streams `body` into the matter's encrypted store as version `version_id`.
 pub async fn ingest(
     app: &AppState,
-    auth: &Authenticated,
+    actor: &RequestContext,
     matter_id: MatterId,
     version_id: Uuid,
     body: Body,
 ) -> Result<Ingested> {
-    let mut tenant = auth.tenant(app).await?;
+    let mut tenant = Tenant::begin(&app.pool, &app.outbox, actor.clone()).await?;
     let matter_key = vault::matter_key(&mut tenant, &app.keyring, matter_id).await?;
     tenant.commit().await?;
     let (data_key, wrapped_data_key) = matter_key.new_data_key(version_id);

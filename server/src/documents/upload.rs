@@ -87,7 +87,7 @@ pub async fn upload_document(
         category,
         client,
     };
-    let ingested = ingest(&app, &signed, matter_id, new.version_id, body).await?;
+    let ingested = ingest(&app, &signed.ctx, matter_id, new.version_id, body).await?;
     let at = app.clock.now();
     let document = record_or_discard(&app, &ingested, async {
         let mut tenant = signed.tenant(&app).await?;
@@ -282,7 +282,7 @@ pub async fn upload_version(
         MatterId(doc.matter_id)
     };
     let version_id = Uuid::now_v7();
-    let ingested = ingest(&app, &signed, matter_id, version_id, body).await?;
+    let ingested = ingest(&app, &signed.ctx, matter_id, version_id, body).await?;
     let at = app.clock.now();
     let document = record_or_discard(&app, &ingested, async {
         let mut tenant = signed.tenant(&app).await?;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use docket_protocol::channel::{DocumentAction, EventBody};
 use docket_protocol::ids::MatterId;
+use docket_protocol::integrations::ServiceScope;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -640,9 +641,12 @@ async fn a_destroyed_matter_key_makes_every_document_of_the_matter_unreadable() 
 async fn the_dms_push_is_idempotent_on_its_id_and_version() {
     let (app, dir) = app().await;
     let firm = &app.firm;
-    let fee = app.bearer(&firm.fee_earner).await;
+    let (_, token) = app
+        .service_account("Document management", &[ServiceScope::Dms])
+        .await;
+    let dms = app.service(&token);
     let push = |version: u32, marker: &'static str| {
-        let fee = fee.clone();
+        let fee = dms.clone();
         let matter = firm.matter_a1;
         async move {
             upload(
@@ -674,6 +678,31 @@ async fn the_dms_push_is_idempotent_on_its_id_and_version() {
         status,
         StatusCode::FORBIDDEN,
         "clients cannot push as the DMS"
+    );
+    let fee = app.bearer(&firm.fee_earner).await;
+    let (status, body) = push_as(&fee, firm.matter_a1).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "nor can a fee earner's session: the DMS has an account of its own"
+    );
+    let uploaded_by = app
+        .select_as(
+            &firm.fee_earner,
+            &format!(
+                "select distinct uploaded_by from document_version where document_id = '{}'",
+                first["document_id"].as_str().expect("id")
+            ),
+        )
+        .await;
+    assert_eq!(uploaded_by.len(), 1);
+    assert_eq!(
+        uploaded_by[0]["uploaded_by"],
+        first["current"]["uploaded_by"]["user_id"]
+    );
+    assert_eq!(
+        first["current"]["uploaded_by"]["display_name"],
+        "Document management"
     );
 }
 
@@ -870,7 +899,9 @@ async fn the_sdk_uploads_reviews_publishes_and_downloads_by_stream() {
         Err(docket_client::Error::Refused { reason, .. }) => assert_eq!(reason, "executable"),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    let pushed = fee
+    let (_, dms_token) = app.service_account("DMS", &[ServiceScope::Dms]).await;
+    let dms = docket_client::Client::with_token(&app.base, &dms_token);
+    let pushed = dms
         .dms_push(
             firm.matter_a1,
             "DMS/77 a",

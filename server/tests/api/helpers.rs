@@ -9,6 +9,7 @@ use docket_protocol::directory::{
     Sensitivity,
 };
 use docket_protocol::ids::{ClientId, MatterId, UserId};
+use docket_protocol::integrations::{NewServiceAccountRequest, ServiceScope};
 use docket_protocol::text::Text;
 use docket_server::auth::{password, totp};
 use docket_server::clients::{self, NewUser};
@@ -566,6 +567,31 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         client.bearer = body["token"].as_str().map(str::to_owned);
+        client
+    }
+
+    /// A service account for one of the firm's systems, made as `docket admin service create`
+    /// makes it (owner connection, system actor); returns its id and token.
+    pub async fn service_account(&self, name: &str, scopes: &[ServiceScope]) -> (UserId, String) {
+        let mut tenant = Tenant::begin(&self.owner, &self.state.outbox, RequestContext::system())
+            .await
+            .expect("tenant");
+        let request = NewServiceAccountRequest {
+            name: text(name),
+            scopes: scopes.to_vec(),
+            expires_at: None,
+        };
+        let created = docket_server::integrations::create(&mut tenant, &request, self.clock.now())
+            .await
+            .expect("service account");
+        tenant.commit().await.expect("commit");
+        (created.account.service_id, created.token)
+    }
+
+    /// An HTTP client calling as a service account (its bearer token, no cookies).
+    pub fn service(&self, token: &str) -> Client {
+        let mut client = Client::new(&self.base, false);
+        client.bearer = Some(token.to_owned());
         client
     }
 

@@ -2,6 +2,7 @@
 //! with `invalid_input` naming the field, on every route that stores text, and never reach
 //! Postgres (which would refuse them with a 500).
 
+use docket_protocol::integrations::ServiceScope;
 use futures_util::SinkExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -99,6 +100,7 @@ async fn nul_bytes_in_upload_names_and_dms_ids_are_refused() {
     .await;
     refused(status, &body, "filename");
 
+    let (_, dms) = app.service_account("DMS", &[ServiceScope::Dms]).await;
     let response = partner
         .raw()
         .put(format!(
@@ -106,7 +108,7 @@ async fn nul_bytes_in_upload_names_and_dms_ids_are_refused() {
             partner.base(),
             f.matter_a1
         ))
-        .bearer_auth(partner.bearer.as_deref().unwrap_or_default())
+        .bearer_auth(dms)
         .body(pdf("dms"))
         .send()
         .await

@@ -15,6 +15,7 @@ mod documents;
 mod hostile_text;
 mod http;
 mod intake;
+mod integrations;
 mod isolation;
 mod keys;
 mod matter_activity;

@@ -42,6 +42,7 @@ const WITH_RLS: &[&str] = &[
     "matter_team",
     "outbox",
     "recovery_code",
+    "service_credential",
     "session",
     "user_account",
     "user_alert",
@@ -125,6 +126,12 @@ async fn populate(app: &TestApp) {
             }
         }
     }
+    // A service account of the firm's, besides the built-in payments one.
+    app.service_account(
+        "Billing",
+        &[docket_protocol::integrations::ServiceScope::Billing],
+    )
+    .await;
     // Channel traffic in both clients' matters, with read positions.
     for (user, matter) in [(&f.gc, f.matter_a1), (&f.private_client, f.matter_b1)] {
         let (_, mut channel) = app.sdk(user).await;
@@ -174,6 +181,7 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
                     | "user_credential" => field(row, "user_id") != Some(&me),
                     "audit_event" => true, // client users read no part of the trail
                     "outbox" => true,      // no request reads the queue
+                    "service_credential" => true, // the firm's systems' credentials
                     other => panic!("no isolation rule for {other}"),
                 };
                 assert!(
