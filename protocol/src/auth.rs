@@ -8,8 +8,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::billing::PaymentStatus;
 use crate::directory::UserProfile;
-use crate::ids::{AlertId, DeviceId, DocumentId, MatterId, SessionId};
+use crate::ids::{AlertId, DeviceId, DocumentId, InvoiceId, MatterId, SessionId};
 
 /// How the session token is handed over.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +197,15 @@ pub enum AlertDetail {
         document_id: DocumentId,
         title: String,
         uploaded_by: String,
+    },
+    /// A payment on a matter this fee earner is responsible for succeeded, failed, was refunded
+    /// or disputed.
+    Payment {
+        matter_id: MatterId,
+        invoice_id: InvoiceId,
+        invoice_number: String,
+        status: PaymentStatus,
+        amount_minor: i64,
     },
     /// Wrong codes locked the user's second factor or re-authentication: whoever entered them
     /// knew the password (or holds a signed-in session), so the password should be reset.

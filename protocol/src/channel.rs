@@ -13,9 +13,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::billing::{InvoiceStatus, PaymentStatus};
 use crate::documents::Category;
 use crate::error::ErrorCode;
-use crate::ids::{DeviceId, DocumentId, MatterId, MilestoneId, SessionId, UserId};
+use crate::ids::{
+    DeviceId, DocumentId, InvoiceId, MatterId, MilestoneId, PaymentId, SessionId, UserId,
+};
 use crate::milestones::MilestoneStatus;
 use crate::text::Text;
 
@@ -274,6 +277,32 @@ pub enum EventBody {
         title: String,
         status: MilestoneStatus,
         client_action: Option<String>,
+    },
+    /// The firm issued an invoice on the matter. Only users with the invoices scope receive it.
+    /// Shown as a card with Pay while `amount_due_minor` is above zero; the invoice's current
+    /// state is fetched over REST, and later `payment` cards for the same invoice supersede the
+    /// amount shown here.
+    Invoice {
+        invoice_id: InvoiceId,
+        number: String,
+        total_minor: i64,
+        amount_due_minor: i64,
+        currency: String,
+        due_on: String,
+    },
+    /// Something happened to a payment of an invoice (it is processing, succeeded, failed, was
+    /// refunded or disputed), and what the invoice owes after it. Invoices scope only.
+    Payment {
+        invoice_id: InvoiceId,
+        invoice_number: String,
+        payment_id: PaymentId,
+        status: PaymentStatus,
+        amount_minor: i64,
+        /// What the invoice owes after this.
+        balance_minor: i64,
+        invoice_status: InvoiceStatus,
+        /// Why it failed, for the payer.
+        failure_reason: Option<String>,
     },
     /// A kind this version does not know; skip it.
     #[serde(other)]

@@ -145,6 +145,16 @@ pub struct PracticeArea {
     pub show_time_entries: bool,
 }
 
+/// `PATCH /api/v1/practice-areas/{practice_area_id}` (firm admins): what clients see of the
+/// area's matters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UpdatePracticeAreaRequest {
+    /// Whether clients with the invoices scope see the time entries of the area's matters.
+    pub show_time_entries: bool,
+}
+
 /// A client of the firm.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -41,10 +41,12 @@ pub enum ErrorCode {
     RateLimited,
     /// Something failed on the server; details are in the server log, never in the response.
     Internal,
-    /// A dependency (the database) is unavailable.
+    /// A dependency (the database, the card processor) is unavailable; nothing was done.
     Unavailable,
     /// An uploaded file was refused; `reason` in the body says why (stable, e.g. `executable`).
     FileRefused,
+    /// A signed request (a Stripe webhook) whose signature does not verify.
+    InvalidSignature,
 }
 
 impl ErrorCode {
@@ -69,6 +71,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::FileRefused => "file_refused",
+            Self::InvalidSignature => "invalid_signature",
         }
     }
 }

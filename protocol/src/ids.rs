@@ -91,3 +91,19 @@ id_type!(
     /// One milestone on a matter's timeline.
     MilestoneId
 );
+id_type!(
+    /// An invoice.
+    InvoiceId
+);
+id_type!(
+    /// A credit note against an invoice.
+    CreditNoteId
+);
+id_type!(
+    /// A payment against an invoice.
+    PaymentId
+);
+id_type!(
+    /// A time entry on a matter.
+    TimeEntryId
+);

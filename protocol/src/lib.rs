@@ -12,12 +12,14 @@
 //! - [`directory`]: practice areas, clients, users, matters and grants.
 //! - [`documents`]: documents, versions, the review lifecycle, uploads and the DMS mirror.
 //! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
+//! - [`billing`]: invoices, payments, time entries, schedules, balances, statements, paying.
 //! - [`integrations`]: service accounts, the firm's systems' credentials.
 //! - [`audit`]: the audit trail as exported.
 //! - [`text`]: [`text::Text`], the checked type of every string a person supplies.
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod channel;
 pub mod directory;
 pub mod documents;

@@ -43,6 +43,13 @@ pub enum AdminCommand {
         #[arg(long, action = clap::ArgAction::Set)]
         enabled: bool,
     },
+    /// Show or hide the time entries of a practice area's matters to clients (audited).
+    SetTimeEntries {
+        #[arg(long)]
+        practice_area: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        show: bool,
+    },
     /// Invite a member of the firm (the invitation e-mail goes to the mail spool).
     CreateFirmUser {
         #[arg(long)]
@@ -243,6 +250,17 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
             format!(
                 "portal {} for {practice_area}",
                 if enabled { "enabled" } else { "disabled" }
+            )
+        }
+        AdminCommand::SetTimeEntries {
+            practice_area,
+            show,
+        } => {
+            let id = practice_area_id(&mut tenant, &practice_area).await?;
+            practice_areas::set_show_time_entries(&mut tenant, id, show).await?;
+            format!(
+                "time entries {} to clients in {practice_area}",
+                if show { "shown" } else { "hidden" }
             )
         }
         AdminCommand::CreateFirmUser { email, name, role } => {

@@ -57,6 +57,12 @@ pub enum Error {
     MatterKeyDestroyed,
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
+    /// Something the request needs is down (e.g. the card processor); nothing was done.
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
+    /// A webhook whose signature does not verify (forged, replayed, or for another secret).
+    #[error("the signature does not verify")]
+    BadSignature,
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]
@@ -109,7 +115,10 @@ impl Error {
             Self::InvitationInvalid => ErrorCode::InvitationInvalid,
             Self::FileRefused { .. } => ErrorCode::FileRefused,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
-            Self::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            Self::Database(sqlx::Error::PoolTimedOut) | Self::Unavailable(_) => {
+                ErrorCode::Unavailable
+            }
+            Self::BadSignature => ErrorCode::InvalidSignature,
             Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -137,7 +146,10 @@ impl Error {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::InvitationInvalid | Self::MatterKeyDestroyed => StatusCode::GONE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(sqlx::Error::PoolTimedOut) | Self::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::BadSignature => StatusCode::BAD_REQUEST,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -148,7 +160,7 @@ impl Error {
             | Self::MalformedJson(m)
             | Self::Conflict(m)
             | Self::FileRefused { message: m, .. } => m.clone(),
-            Self::ForbiddenBecause(m) => (*m).to_owned(),
+            Self::ForbiddenBecause(m) | Self::Unavailable(m) => (*m).to_owned(),
             Self::InvalidCredentials => "The e-mail address or password is not right.".into(),
             Self::InvalidMfaCode => "That code is not right or has already been used.".into(),
             Self::SessionExpired => "Your session has ended. Please sign in again.".into(),

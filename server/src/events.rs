@@ -1,6 +1,6 @@
 //! What happened on a matter's channel, as the server knows it: the body of a `channel_event` row.
 //!
-//! Domains build a [`Body`] (a message, an edit, a document card, a milestone card, ...) and hand
+//! Domains build a [`Body`] (a message, an edit, a document, milestone, invoice or payment card) and hand
 //! it to the channel store; the channel only stores and delivers it. This module is the one place
 //! where a body meets its two outside forms:
 //! - the database: the `channel_event.kind` column and the `body` jsonb ([`Body::to_stored`],
@@ -13,10 +13,11 @@
 //! `channels/` changes. Why a server-side enum rather than `EventBody` itself: see
 //! `docs/decisions/0022-typed-channel-events.md`.
 
+use docket_protocol::billing::{InvoiceStatus, PaymentStatus};
 use docket_protocol::channel::{DocumentAction, EventBody};
 use docket_protocol::directory::Scope;
 use docket_protocol::documents::Category;
-use docket_protocol::ids::{DocumentId, MilestoneId};
+use docket_protocol::ids::{DocumentId, InvoiceId, MilestoneId, PaymentId};
 use docket_protocol::milestones::MilestoneStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -45,6 +46,34 @@ pub enum Body {
         status: MilestoneStatus,
         client_action: Option<String>,
     },
+    /// The firm's billing system issued an invoice.
+    Invoice(InvoiceCard),
+    /// A payment of an invoice changed state (or the billing system recorded one).
+    Payment(PaymentCard),
+}
+
+/// An invoice card: what the client owes on it as issued. Later payment cards carry the balance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceCard {
+    pub invoice_id: InvoiceId,
+    pub number: String,
+    pub total_minor: i64,
+    pub amount_due_minor: i64,
+    pub currency: String,
+    pub due_on: String,
+}
+
+/// A payment card: what happened to one payment, and what the invoice owes after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentCard {
+    pub invoice_id: InvoiceId,
+    pub invoice_number: String,
+    pub payment_id: PaymentId,
+    pub status: PaymentStatus,
+    pub amount_minor: i64,
+    pub balance_minor: i64,
+    pub invoice_status: InvoiceStatus,
+    pub failure_reason: Option<String>,
 }
 
 /// A document card: which version reached the client's side. The content is fetched over REST.
@@ -80,6 +109,7 @@ impl Body {
             | Self::System { .. } => Scope::Messages,
             Self::DocumentPublished(_) | Self::DocumentUploaded(_) => Scope::Documents,
             Self::Milestone { .. } => Scope::Milestones,
+            Self::Invoice(_) | Self::Payment(_) => Scope::Invoices,
         }
     }
 
@@ -135,6 +165,24 @@ impl Body {
                 title: title.clone(),
                 status: *status,
                 client_action: client_action.clone(),
+            },
+            Self::Invoice(card) => EventBody::Invoice {
+                invoice_id: card.invoice_id,
+                number: card.number.clone(),
+                total_minor: card.total_minor,
+                amount_due_minor: card.amount_due_minor,
+                currency: card.currency.clone(),
+                due_on: card.due_on.clone(),
+            },
+            Self::Payment(card) => EventBody::Payment {
+                invoice_id: card.invoice_id,
+                invoice_number: card.invoice_number.clone(),
+                payment_id: card.payment_id,
+                status: card.status,
+                amount_minor: card.amount_minor,
+                balance_minor: card.balance_minor,
+                invoice_status: card.invoice_status,
+                failure_reason: card.failure_reason.clone(),
             },
         }
     }

@@ -1,15 +1,18 @@
+use docket_protocol::billing::{InvoiceStatus, PaymentStatus};
 use docket_protocol::channel::{DocumentAction, EventBody};
 use docket_protocol::directory::Scope;
 use docket_protocol::documents::Category;
-use docket_protocol::ids::{DocumentId, MilestoneId};
+use docket_protocol::ids::{DocumentId, InvoiceId, MilestoneId, PaymentId};
 use docket_protocol::milestones::MilestoneStatus;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Body, DocumentCard, EDIT_KIND, EDIT_TARGET_KEY};
+use super::{Body, DocumentCard, InvoiceCard, PaymentCard, EDIT_KIND, EDIT_TARGET_KEY};
 
 const DOCUMENT: &str = "0190f3a1-7c2e-7d4b-9a51-3f6c2b8e9d10";
 const MILESTONE: &str = "0190f3a1-7c2e-7d4b-9a51-3f6c2b8e9d11";
+const INVOICE: &str = "0190f3a1-7c2e-7d4b-9a51-3f6c2b8e9d12";
+const PAYMENT: &str = "0190f3a1-7c2e-7d4b-9a51-3f6c2b8e9d13";
 
 fn document_id() -> DocumentId {
     DocumentId(Uuid::parse_str(DOCUMENT).expect("uuid"))
@@ -95,6 +98,35 @@ fn stored_today() -> Vec<(&'static str, Value, Body)> {
                 status: MilestoneStatus::Done,
                 client_action: None,
             },
+        ),
+        (
+            "invoice",
+            json!({ "invoice_id": INVOICE, "number": "INV-1042", "total_minor": 150000,
+                    "amount_due_minor": 150000, "currency": "GBP", "due_on": "2027-01-15" }),
+            Body::Invoice(InvoiceCard {
+                invoice_id: InvoiceId(Uuid::parse_str(INVOICE).expect("uuid")),
+                number: "INV-1042".into(),
+                total_minor: 150_000,
+                amount_due_minor: 150_000,
+                currency: "GBP".into(),
+                due_on: "2027-01-15".into(),
+            }),
+        ),
+        (
+            "payment",
+            json!({ "invoice_id": INVOICE, "invoice_number": "INV-1042", "payment_id": PAYMENT,
+                    "status": "failed", "amount_minor": 150000, "balance_minor": 150000,
+                    "invoice_status": "issued", "failure_reason": "Your card was declined." }),
+            Body::Payment(PaymentCard {
+                invoice_id: InvoiceId(Uuid::parse_str(INVOICE).expect("uuid")),
+                invoice_number: "INV-1042".into(),
+                payment_id: PaymentId(Uuid::parse_str(PAYMENT).expect("uuid")),
+                status: PaymentStatus::Failed,
+                amount_minor: 150_000,
+                balance_minor: 150_000,
+                invoice_status: InvoiceStatus::Issued,
+                failure_reason: Some("Your card was declined.".into()),
+            }),
         ),
         // Never written by this server yet; the form the protocol and the old reader expect.
         (
@@ -184,6 +216,8 @@ fn each_kind_has_its_stored_name_and_scope() {
         ("document_published", Scope::Documents),
         ("milestone", Scope::Milestones),
         ("milestone", Scope::Milestones),
+        ("invoice", Scope::Invoices),
+        ("payment", Scope::Invoices),
         ("system", Scope::Messages),
     ];
     let bodies = stored_today();
@@ -250,6 +284,24 @@ fn the_wire_form_maps_each_kind() {
             status: MilestoneStatus::Done,
             client_action: None,
         },
+        EventBody::Invoice {
+            invoice_id: InvoiceId(Uuid::parse_str(INVOICE).expect("uuid")),
+            number: "INV-1042".into(),
+            total_minor: 150_000,
+            amount_due_minor: 150_000,
+            currency: "GBP".into(),
+            due_on: "2027-01-15".into(),
+        },
+        EventBody::Payment {
+            invoice_id: InvoiceId(Uuid::parse_str(INVOICE).expect("uuid")),
+            invoice_number: "INV-1042".into(),
+            payment_id: PaymentId(Uuid::parse_str(PAYMENT).expect("uuid")),
+            status: PaymentStatus::Failed,
+            amount_minor: 150_000,
+            balance_minor: 150_000,
+            invoice_status: InvoiceStatus::Issued,
+            failure_reason: Some("Your card was declined.".into()),
+        },
         EventBody::System {
             text: "Access granted".into(),
         },
@@ -296,6 +348,6 @@ fn only_a_message_may_be_amended() {
         .collect();
     assert_eq!(
         amendable,
-        [true, true, false, false, false, false, false, false, false]
+        [true, true, false, false, false, false, false, false, false, false, false]
     );
 }

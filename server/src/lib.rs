@@ -12,6 +12,8 @@
 //!   matter goes through ([`access::matter`]), and per-matter grants.
 //! - [`matters`], [`clients`], [`practice_areas`]: the directory.
 //! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
+//! - [`billing`]: invoices, credit notes, time entries and schedules from the firm's billing
+//!   system; balances and statements; paying inline through Stripe, and Stripe's webhooks.
 //! - [`channels`]: real-time matter channels — WebSocket, group commit, fan-out, presence. They
 //!   store and deliver [`events::Body`] without knowing what a card holds.
 //! - [`documents`]: upload, the review-and-publish lifecycle, versions, download, the DMS mirror.
@@ -32,17 +34,19 @@
 //! Plumbing beside them: [`config`], [`error`], [`db`] (pools, migrations, the tenant transaction),
 //! [`outbox`] (what committed changes announce, delivered after the commit by this node or by
 //! any node's dispatcher),
-//! [`clock`], [`keyring`] (the key-encryption keys and the keys derived from them), [`mail`],
+//! [`clock`], [`dates`], [`keyring`] (the key-encryption keys and the keys derived from them), [`mail`],
 //! [`startup`] (router and server), [`telemetry`], [`openapi`].
 
 pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod channels;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod documents;

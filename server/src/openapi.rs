@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    access, audit, auth, channels, clients, documents, integrations, matters, milestones,
+    access, audit, auth, billing, channels, clients, documents, integrations, matters, milestones,
     practice_areas,
 };
 
@@ -46,6 +46,7 @@ use shared_errors::SharedErrors;
         clients::list_client_users,
         clients::invite_client_user,
         practice_areas::list_practice_areas,
+        practice_areas::update_practice_area,
         channels::list_events,
         documents::list_documents,
         documents::upload::upload_document,
@@ -66,6 +67,16 @@ use shared_errors::SharedErrors;
         integrations::accounts::list_accounts,
         integrations::accounts::create_account,
         integrations::accounts::revoke_account,
+        billing::integration::put_invoice,
+        billing::integration::post_credit_note,
+        billing::integration::put_transfer,
+        billing::integration::put_time_entry,
+        billing::integration::put_schedule_item,
+        billing::views::matter_billing,
+        billing::views::client_billing,
+        billing::views::get_invoice,
+        billing::pay::pay,
+        billing::webhook::stripe_webhook,
     ),
     components(schemas(docket_protocol::error::ErrorCode)),
     modifiers(&SessionAuth, &SharedErrors),

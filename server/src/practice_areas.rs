@@ -3,20 +3,92 @@
 //! default milestone template of its detail level ([`crate::milestones::templates`]).
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, patch};
 use axum::Router;
-use docket_protocol::directory::{DetailLevel, PracticeArea};
+use docket_protocol::directory::{DetailLevel, PracticeArea, UpdatePracticeAreaRequest};
 use docket_protocol::ids::PracticeAreaId;
+use serde_json::json;
 use sqlx::PgConnection;
 
+use crate::access::{authorize, Action, Resource};
+use crate::audit::{self, AuditRecord};
 use crate::auth::Signed;
-use crate::error::Json;
+use crate::db::Tenant;
+use crate::error::{Json, Path};
 use crate::startup::AppState;
 use crate::{Error, Result};
 
 /// Routes under `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/practice-areas", get(list_practice_areas))
+    Router::new()
+        .route("/practice-areas", get(list_practice_areas))
+        .route(
+            "/practice-areas/{practice_area_id}",
+            patch(update_practice_area),
+        )
+}
+
+/// Sets whether clients see the time entries of an area's matters (firm admins), audited.
+#[utoipa::path(patch, path = "/api/v1/practice-areas/{practice_area_id}", tag = "directory",
+    params(("practice_area_id" = PracticeAreaId, Path)), request_body = UpdatePracticeAreaRequest,
+    responses((status = 200, body = PracticeArea), (status = 403, body = docket_protocol::error::ErrorBody),
+              (status = 404, body = docket_protocol::error::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, practice_area_id = %practice_area_id))]
+pub async fn update_practice_area(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(practice_area_id): Path<PracticeAreaId>,
+    Json(req): Json<UpdatePracticeAreaRequest>,
+) -> Result<Json<PracticeArea>> {
+    authorize(&signed.actor, Action::AdministerFirm, Resource::Firm)?;
+    let mut tenant = signed.tenant(&app).await?;
+    set_show_time_entries(&mut tenant, practice_area_id, req.show_time_entries).await?;
+    tenant.commit().await?;
+    areas(&app.pool, Some(practice_area_id))
+        .await?
+        .pop()
+        .map(Json)
+        .ok_or(Error::NotFound)
+}
+
+/// Sets whether clients see time entries in an area, audited (API and command line alike).
+pub async fn set_show_time_entries(
+    tenant: &mut Tenant,
+    practice_area_id: PracticeAreaId,
+    show: bool,
+) -> Result<()> {
+    // A person goes through the definer function, which checks they are a firm admin; the command
+    // line (the system actor) updates directly, which only the owner connection may do.
+    let found = if tenant.ctx().person().is_some() {
+        sqlx::query_scalar!(
+            r#"select practice_area_show_time_entries($1, $2) as "found!""#,
+            practice_area_id.0,
+            show
+        )
+        .fetch_one(tenant.conn())
+        .await?
+    } else {
+        sqlx::query!(
+            "update practice_area set show_time_entries = $2 where practice_area_id = $1",
+            practice_area_id.0,
+            show
+        )
+        .execute(tenant.conn())
+        .await?
+        .rows_affected()
+            > 0
+    };
+    if !found {
+        return Err(Error::NotFound);
+    }
+    audit::record(
+        tenant,
+        AuditRecord::new("practice_area.time_entries_shown")
+            .target("practice_area", practice_area_id)
+            .detail(json!({ "show_time_entries": show })),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The firm's practice areas (firm users only).
@@ -30,10 +102,16 @@ pub async fn list_practice_areas(
     if signed.actor.firm_role().is_none() {
         return Err(Error::Forbidden);
     }
+    areas(&app.pool, None).await.map(Json)
+}
+
+async fn areas(pool: &sqlx::PgPool, only: Option<PracticeAreaId>) -> Result<Vec<PracticeArea>> {
     let rows = sqlx::query!(
-        "select practice_area_id, name, portal_enabled, detail_level, show_time_entries from practice_area order by name"
+        "select practice_area_id, name, portal_enabled, detail_level, show_time_entries from practice_area
+         where $1::uuid is null or practice_area_id = $1 order by name",
+        only.map(|p| p.0)
     )
-    .fetch_all(&app.pool)
+    .fetch_all(pool)
     .await?;
     rows.into_iter()
         .map(|r| {
@@ -47,8 +125,7 @@ pub async fn list_practice_areas(
                 show_time_entries: r.show_time_entries,
             })
         })
-        .collect::<Result<_>>()
-        .map(Json)
+        .collect()
 }
 
 /// Creates a practice area (owner connection: admin command line and demo).

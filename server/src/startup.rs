@@ -21,8 +21,8 @@ use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::mail::Mailer;
 use crate::{
-    access, audit, auth, channels, clients, documents, integrations, matters, milestones, openapi,
-    practice_areas, web, Error,
+    access, audit, auth, billing, channels, clients, documents, integrations, matters, milestones,
+    openapi, practice_areas, web, Error,
 };
 
 /// State shared by every request. Cheap to clone.
@@ -47,6 +47,8 @@ pub struct AppInner {
     pub blobs: crate::vault::BlobStore,
     /// Malware scanning of uploads, when configured.
     pub clamd: Option<crate::intake::Clamd>,
+    /// The firm's Stripe account, when card payments are configured.
+    pub payments: Option<crate::billing::stripe::Gateway>,
 }
 
 impl std::ops::Deref for AppState {
@@ -75,6 +77,11 @@ impl AppState {
         let (channels, outbox) = Channels::start(pool.clone(), clock.clone(), &config).await?;
         let blobs = crate::vault::BlobStore::from_config(&config)?;
         let clamd = config.clamd.as_deref().map(crate::intake::Clamd::new);
+        let payments = config
+            .payments
+            .stripe()
+            .map(crate::billing::stripe::Gateway::new)
+            .transpose()?;
         Ok(Self(Arc::new(AppInner {
             pool,
             config,
@@ -85,6 +92,7 @@ impl AppState {
             outbox,
             blobs,
             clamd,
+            payments,
         })))
     }
 }
@@ -103,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .merge(milestones::router())
         .merge(audit::router())
         .merge(integrations::router())
+        .merge(billing::router())
         .route("/openapi.json", get(openapi::serve_spec))
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;

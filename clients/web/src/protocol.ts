@@ -29,7 +29,7 @@ export type MilestoneId = string;
 
 export type Text = string;
 
-export type ErrorCode = "invalid_input" | "malformed_json" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "invalid_mfa_code" | "mfa_required" | "reauthentication_required" | "csrf_failed" | "forbidden" | "not_found" | "conflict" | "invitation_invalid" | "rate_limited" | "internal" | "unavailable" | "file_refused";
+export type ErrorCode = "invalid_input" | "malformed_json" | "payload_too_large" | "unauthenticated" | "session_expired" | "invalid_credentials" | "invalid_mfa_code" | "mfa_required" | "reauthentication_required" | "csrf_failed" | "forbidden" | "not_found" | "conflict" | "invitation_invalid" | "rate_limited" | "internal" | "unavailable" | "file_refused" | "invalid_signature";
 
 export type ErrorBody = { 
 /**
@@ -203,7 +203,7 @@ current: boolean, };
 
 export type DeviceInfo = { device_id: DeviceId, label: string, first_seen_at: string, last_seen_at: string, current: boolean, };
 
-export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, } | { "kind": "client_upload", matter_id: MatterId, document_id: DocumentId, title: string, uploaded_by: string, } | { "kind": "mfa_locked", source_ip: string | null, };
+export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, } | { "kind": "client_upload", matter_id: MatterId, document_id: DocumentId, title: string, uploaded_by: string, } | { "kind": "payment", matter_id: MatterId, invoice_id: InvoiceId, invoice_number: string, status: PaymentStatus, amount_minor: number, } | { "kind": "mfa_locked", source_ip: string | null, };
 
 export type Alert = { alert_id: AlertId, created_at: string, read: boolean, detail: AlertDetail, };
 
@@ -276,7 +276,15 @@ devices?: Array<DeviceId>, body: EventBody, };
 
 export type DocumentAction = "published" | "uploaded";
 
-export type EventBody = { "kind": "message", text: string | null, reply_to: number | null, deleted: boolean, } | { "kind": "edit", target_seq: number, text: string | null, } | { "kind": "delete", target_seq: number, } | { "kind": "system", text: string, } | { "kind": "document", document_id: DocumentId, version: number, title: string, category: Category, action: DocumentAction, } | { "kind": "milestone", milestone_id: MilestoneId, title: string, status: MilestoneStatus, client_action: string | null, } | { "kind": "unknown" };
+export type EventBody = { "kind": "message", text: string | null, reply_to: number | null, deleted: boolean, } | { "kind": "edit", target_seq: number, text: string | null, } | { "kind": "delete", target_seq: number, } | { "kind": "system", text: string, } | { "kind": "document", document_id: DocumentId, version: number, title: string, category: Category, action: DocumentAction, } | { "kind": "milestone", milestone_id: MilestoneId, title: string, status: MilestoneStatus, client_action: string | null, } | { "kind": "invoice", invoice_id: InvoiceId, number: string, total_minor: number, amount_due_minor: number, currency: string, due_on: string, } | { "kind": "payment", invoice_id: InvoiceId, invoice_number: string, payment_id: PaymentId, status: PaymentStatus, amount_minor: number, 
+/**
+ * What the invoice owes after this.
+ */
+balance_minor: number, invoice_status: InvoiceStatus, 
+/**
+ * Why it failed, for the payer.
+ */
+failure_reason: string | null, } | { "kind": "unknown" };
 
 export type EventPage = { events: Array<Event>, 
 /**

@@ -46,6 +46,7 @@ fn kind(detail: &AlertDetail) -> &'static str {
         AlertDetail::NewDevice { .. } => "new_device",
         AlertDetail::ClientUpload { .. } => "client_upload",
         AlertDetail::MfaLocked { .. } => "mfa_locked",
+        AlertDetail::Payment { .. } => "payment",
     }
 }
 

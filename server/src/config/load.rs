@@ -13,9 +13,10 @@ use time::Duration;
 
 use super::channels::ChannelFileConfig;
 use super::outbox::OutboxFileConfig;
+use super::payments::PaymentsFileConfig;
 use super::{
-    ChannelSettings, Config, OutboxSettings, SecretBox32, DEFAULT_MAX_UPLOAD_MB, DEFAULT_S3_REGION,
-    DEFAULT_WEB_DIR, DEMO_KEY_ENCRYPTION_KEY,
+    ChannelSettings, Config, OutboxSettings, Payments, SecretBox32, DEFAULT_MAX_UPLOAD_MB,
+    DEFAULT_S3_REGION, DEFAULT_WEB_DIR, DEMO_KEY_ENCRYPTION_KEY,
 };
 
 /// The settings as a file may give them; every field optional.
@@ -50,6 +51,8 @@ struct FileConfig {
     channels: ChannelFileConfig,
     #[serde(default)]
     outbox: OutboxFileConfig,
+    #[serde(default)]
+    payments: PaymentsFileConfig,
 }
 
 impl Config {
@@ -162,15 +165,16 @@ impl Config {
                 .unwrap_or(false),
             channels: ChannelSettings::resolve(file.channels)?,
             outbox: OutboxSettings::resolve(file.outbox)?,
+            payments: Payments::resolve(file.payments)?,
         })
     }
 }
 
-fn env(name: &str) -> Option<String> {
+pub(super) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn secret_env(name: &str) -> Option<SecretString> {
+pub(super) fn secret_env(name: &str) -> Option<SecretString> {
     env(name).map(SecretString::from)
 }
 

@@ -6,6 +6,7 @@
 //! - this file: the typed settings ([`Config`]) and their defaults;
 //! - `channels`: the real-time settings ([`ChannelSettings`]) and how they resolve;
 //! - `outbox`: the outbox dispatcher's settings ([`OutboxSettings`]);
+//! - `payments`: card payments through Stripe, or the built-in test mode ([`Payments`]);
 //! - `load`: reading the file and the environment, and decoding the key-encryption keys;
 //! - `safety`: the check that refuses an unsafe configuration off one's own machine.
 
@@ -18,10 +19,12 @@ use time::Duration;
 mod channels;
 mod load;
 mod outbox;
+mod payments;
 mod safety;
 
 pub use channels::ChannelSettings;
 pub use outbox::OutboxSettings;
+pub use payments::{Payments, StripeSettings};
 
 /// The key used when none is configured. Fine for a demo on one's own machine, refused by
 /// `docket serve` anywhere else (see [`Config::check_production_safety`]).
@@ -97,6 +100,8 @@ pub struct Config {
     pub channels: ChannelSettings,
     /// The outbox dispatcher's settings.
     pub outbox: OutboxSettings,
+    /// Card payments.
+    pub payments: Payments,
 }
 
 /// The default S3 region: London.
@@ -141,6 +146,7 @@ impl Config {
             s3_allow_http: false,
             channels: ChannelSettings::default(),
             outbox: OutboxSettings::default(),
+            payments: Payments::Off,
         }
     }
 

@@ -30,6 +30,18 @@ impl Config {
                  terminate TLS in front of Docket and set the public address",
             );
         }
+        if self.payments.is_live() && !self.public_url.starts_with("https://") {
+            problems.push(
+                "live Stripe keys need an https:// DOCKET_PUBLIC_URL: card payments are never taken \
+                 over plain HTTP",
+            );
+        }
+        if self.payments.stand_in().is_some() && !local {
+            problems.push(
+                "DOCKET_STRIPE_STAND_IN (the offline stand-in for Stripe.js) is for one's own \
+                 machine: remove it and use the firm's Stripe keys",
+            );
+        }
         if self.idle_timeout <= Duration::ZERO || self.absolute_lifetime < self.idle_timeout {
             problems
                 .push("the idle timeout must be positive and no longer than the absolute lifetime");

@@ -59,27 +59,7 @@ impl MilestoneRow {
     }
 }
 
-/// A date as the wire carries it, `YYYY-MM-DD`.
-pub fn format_date(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
-
-/// Parses a wire date; `None` for an empty string (clear the date).
-pub fn parse_date(value: &str, field: &str) -> Result<Option<Date>> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(value, &format)
-        .map(Some)
-        .map_err(|_| Error::InvalidInput(format!("{field} must be a date, YYYY-MM-DD.")))
-}
+pub use crate::dates::{format_date, parse_date};
 
 /// A client-facing title, trimmed: 1 to 200 characters.
 pub fn title(value: &str) -> Result<String> {

@@ -11,6 +11,9 @@
 //!   cookie session sends an unsafe method without its CSRF token; 403 `mfa_required` when a
 //!   session that has not completed MFA calls anything but the few operations in
 //!   [`ANY_STAGE`];
+//! - the service-account extractor (operations secured by `service_token`): 401
+//!   `unauthenticated` for a missing, unknown, revoked or expired token; 403 `forbidden` for a
+//!   person's session;
 //! - the database pool: 503 `unavailable` when no connection frees up in time, on any operation.
 //!
 //! A response an operation documents already keeps its description and gains these codes.
@@ -53,6 +56,7 @@ impl Modify for SharedErrors {
 struct Facts {
     safe_method: bool,
     needs_session: bool,
+    needs_service: bool,
     any_stage: bool,
     json_body: bool,
     path_params: bool,
@@ -67,16 +71,24 @@ impl Facts {
                 serde_json::to_value(&p.parameter_in).is_ok_and(|v| v.as_str() == Some(wanted))
             })
         };
+        let needs_service = operation.security.as_ref().is_some_and(|requirements| {
+            requirements
+                .iter()
+                .any(|r| serde_json::to_value(r).is_ok_and(|v| v.get("service_token").is_some()))
+        });
         let needs_session = match &operation.security {
             // An empty requirement (`security(())`) means no session is needed.
             Some(requirements) => {
-                !requirements.is_empty() && !requirements.iter().any(|r| *r == Default::default())
+                !needs_service
+                    && !requirements.is_empty()
+                    && !requirements.iter().any(|r| *r == Default::default())
             }
             None => signed_in_by_default,
         };
         Self {
             safe_method: matches!(method, "GET" | "HEAD"),
             needs_session,
+            needs_service,
             any_stage: ANY_STAGE.contains(&(method, path)),
             json_body: operation.request_body.as_ref().is_some_and(is_json),
             path_params: located("path"),
@@ -109,6 +121,9 @@ impl Facts {
             if !self.any_stage {
                 errors.push((403, "mfa_required"));
             }
+        }
+        if self.needs_service {
+            errors.extend([(401, "unauthenticated"), (403, "forbidden")]);
         }
         errors.push((503, "unavailable"));
         errors

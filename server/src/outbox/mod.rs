@@ -70,7 +70,8 @@ impl Announcement {
         match self {
             Self::Events { matter_id, .. } => Some(*matter_id),
             Self::Alert { alert, .. } => match &alert.detail {
-                AlertDetail::ClientUpload { matter_id, .. } => Some(*matter_id),
+                AlertDetail::ClientUpload { matter_id, .. }
+                | AlertDetail::Payment { matter_id, .. } => Some(*matter_id),
                 AlertDetail::NewDevice { .. } | AlertDetail::MfaLocked { .. } => None,
             },
             Self::Control(_) | Self::Several { .. } => None,

@@ -41,7 +41,11 @@ fn operation<'a>(spec: &'a Value, method: &str, path: &str) -> &'a Value {
 async fn every_operation_lists_the_refusals_its_extractors_can_give() {
     let app = spawn_app().await;
     let spec = spec(&app).await;
-    let public = ["/api/v1/auth/sign-in", "/api/v1/invitations/accept"];
+    let public = [
+        "/api/v1/auth/sign-in",
+        "/api/v1/invitations/accept",
+        "/api/v1/stripe/webhook",
+    ];
     for (method, path, op) in operations(&spec) {
         let listed = statuses(&op);
         let json_body = op["requestBody"]["content"]
@@ -75,7 +79,18 @@ async fn every_operation_lists_the_refusals_its_extractors_can_give() {
         } else {
             assert!(listed.contains(&"401"), "{method} {path}: no 401");
         }
-        if method != "GET" && !public.contains(&path.as_str()) {
+        let service = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("service_token").is_some()));
+        if service {
+            let forbidden = &op["responses"]["403"]["description"];
+            assert!(
+                forbidden.as_str().is_some_and(|d| d.contains("forbidden")
+                    && !d.contains("csrf_failed")
+                    && !d.contains("mfa_required")),
+                "{method} {path}: a service endpoint refuses people with forbidden: {forbidden}"
+            );
+        } else if method != "GET" && !public.contains(&path.as_str()) {
             let forbidden = &op["responses"]["403"]["description"];
             assert!(
                 forbidden

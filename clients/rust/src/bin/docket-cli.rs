@@ -186,6 +186,28 @@ async fn main() -> anyhow::Result<()> {
                                 Some(action) => format!("(milestone {status}: {title}; {action})"),
                                 None => format!("(milestone {status}: {title})"),
                             },
+                            EventBody::Invoice {
+                                number,
+                                amount_due_minor,
+                                due_on,
+                                ..
+                            } => format!(
+                                "(invoice {number}: {} due by {due_on})",
+                                pounds(amount_due_minor)
+                            ),
+                            EventBody::Payment {
+                                invoice_number,
+                                status,
+                                amount_minor,
+                                balance_minor,
+                                failure_reason,
+                                ..
+                            } => format!(
+                                "(payment {status} on {invoice_number}: {}; {} owed{})",
+                                pounds(amount_minor),
+                                pounds(balance_minor),
+                                failure_reason.map(|r| format!("; {r}")).unwrap_or_default()
+                            ),
                             EventBody::Unknown => "(an event this version cannot show)".into(),
                         };
                         println!("#{:<6} {} {}: {}", event.seq, event.at, author, text);
@@ -229,4 +251,19 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Pence as pounds, e.g. `£1,234.50`.
+fn pounds(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let (whole, pence) = (minor.unsigned_abs() / 100, minor.unsigned_abs() % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}£{grouped}.{pence:02}")
 }

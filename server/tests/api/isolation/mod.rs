@@ -7,6 +7,7 @@ mod definers;
 
 use std::collections::BTreeSet;
 
+use docket_protocol::integrations::ServiceScope;
 use docket_server::db::{RequestContext, Tenant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -27,23 +28,32 @@ const WITHOUT_RLS: &[&str] = &[
 /// Every table with client or matter data.
 const WITH_RLS: &[&str] = &[
     "audit_event",
+    "billing_schedule_item",
     "channel_event",
     "channel_head",
     "channel_read",
     "client",
+    "credit_note",
     "device",
     "document",
     "document_version",
     "invitation",
+    "invoice",
+    "invoice_line",
+    "invoice_revision",
     "matter",
     "matter_grant",
     "matter_key",
     "matter_milestone",
     "matter_team",
     "outbox",
+    "payment",
+    "payment_attempt",
     "recovery_code",
     "service_credential",
     "session",
+    "stripe_event",
+    "time_entry",
     "user_account",
     "user_alert",
     "user_credential",
@@ -132,6 +142,47 @@ async fn populate(app: &TestApp) {
         &[docket_protocol::integrations::ServiceScope::Billing],
     )
     .await;
+    // Billing in both clients' matters: invoices, credits, payments, time and planned bills.
+    let (_, token) = app
+        .service_account("Billing system", &[ServiceScope::Billing])
+        .await;
+    let billing = app.service(&token);
+    for (n, matter) in [f.matter_a1, f.matter_a2, f.matter_b1]
+        .into_iter()
+        .enumerate()
+    {
+        let number = format!("INV-{n}");
+        let (status, body) =
+            crate::billing::issue(&billing, &number, crate::billing::bill(matter, 10_000)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, _) = billing
+            .post(&format!("/api/v1/billing/invoices/{number}/credit-notes"),
+                  json!({ "number": format!("CN-{n}"), "issued_on": "2026-11-03", "amount_minor": 100, "reason": "r" }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = billing
+            .put(
+                &format!("/api/v1/billing/payments/P-{n}"),
+                json!({ "invoice_number": number, "amount_minor": 100 }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = billing
+            .put(&format!("/api/v1/billing/time-entries/T-{n}"), json!({ "matter_id": matter.to_string(),
+                "worked_on": "2026-10-01", "fee_earner": "F", "description": "d", "minutes": 6, "value_minor": 100 }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = billing
+            .put(&format!("/api/v1/billing/schedule/S-{n}"), json!({ "matter_id": matter.to_string(),
+                "planned_on": "2027-01-01", "amount_minor": 100, "description": "d", "kind": "bill" }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    // Every time entry is shown to clients, so the rule below is tested on real rows.
+    sqlx::query("update practice_area set show_time_entries = true")
+        .execute(&app.owner)
+        .await
+        .expect("show");
     // Channel traffic in both clients' matters, with read positions.
     for (user, matter) in [(&f.gc, f.matter_a1), (&f.private_client, f.matter_b1)] {
         let (_, mut channel) = app.sdk(user).await;
@@ -172,9 +223,24 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
                     // Firm staff are named through `person`, not read from the directory.
                     "user_account" => field(row, "client_id") != Some(&own_client),
                     "document_version" if field(row, "state") != Some("published") => true,
-                    "matter" | "matter_team" | "matter_grant" | "matter_key"
-                    | "matter_milestone" | "channel_event" | "document" | "document_version"
-                    | "channel_head" | "channel_read" => {
+                    "matter"
+                    | "matter_team"
+                    | "matter_grant"
+                    | "matter_key"
+                    | "matter_milestone"
+                    | "channel_event"
+                    | "document"
+                    | "document_version"
+                    | "channel_head"
+                    | "channel_read"
+                    | "invoice"
+                    | "invoice_line"
+                    | "invoice_revision"
+                    | "credit_note"
+                    | "payment"
+                    | "payment_attempt"
+                    | "time_entry"
+                    | "billing_schedule_item" => {
                         !own_matters.contains(field(row, "matter_id").unwrap_or(""))
                     }
                     "session" | "device" | "recovery_code" | "user_alert" | "invitation"
@@ -182,6 +248,7 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
                     "audit_event" => true, // client users read no part of the trail
                     "outbox" => true,      // no request reads the queue
                     "service_credential" => true, // the firm's systems' credentials
+                    "stripe_event" => true, // Stripe's account alone
                     other => panic!("no isolation rule for {other}"),
                 };
                 assert!(
@@ -287,6 +354,17 @@ async fn every_endpoint_that_takes_an_id_answers_a_foreign_id_with_404() {
     .await
     .expect("a milestone");
 
+    let (_, token) = app
+        .service_account("Billing system", &[ServiceScope::Billing])
+        .await;
+    let (_, invoice) = crate::billing::issue(
+        &app.service(&token),
+        "INV-A1",
+        crate::billing::bill(f.matter_a1, 5_000),
+    )
+    .await;
+    let invoice = invoice["invoice_id"].as_str().expect("invoice").to_owned();
+
     let outsider = app.signed_in(&f.private_client).await;
     let unknown = Uuid::now_v7();
     let requests: Vec<(reqwest::Method, String, Option<Value>)> = vec![
@@ -352,6 +430,26 @@ async fn every_endpoint_that_takes_an_id_answers_a_foreign_id_with_404() {
             None,
         ),
         (
+            reqwest::Method::GET,
+            format!("/api/v1/matters/{}/billing", f.matter_a1),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/clients/{}/billing", f.client_a),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/invoices/{invoice}"),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/invoices/{invoice}/pay"),
+            Some(json!({})),
+        ),
+        (
             reqwest::Method::DELETE,
             format!("/api/v1/me/sessions/{gc_session}"),
             None,
@@ -373,7 +471,8 @@ async fn every_endpoint_that_takes_an_id_answers_a_foreign_id_with_404() {
         // And the same path with a random id is the same 404.
         let random = path
             .replace(&f.matter_a1.to_string(), &unknown.to_string())
-            .replace(&f.client_a.to_string(), &unknown.to_string());
+            .replace(&f.client_a.to_string(), &unknown.to_string())
+            .replace(&invoice, &unknown.to_string());
         assert_eq!(
             outsider.send(method.clone(), &random, body.clone()).await.0,
             StatusCode::NOT_FOUND,

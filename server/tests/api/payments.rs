@@ -1,0 +1,553 @@
+//! Paying an invoice inline: the server's amount, one PaymentIntent per press however many
+//! clicks, Stripe's signed webhooks (checked against an independent HMAC), each event applied
+//! once, and the solicitors' money rules.
+
+use std::process::Command;
+
+use docket_protocol::channel::EventBody;
+use docket_protocol::integrations::ServiceScope;
+use docket_server::billing::fake_stripe::FakeStripe;
+use docket_server::config::{Payments, StripeSettings};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use time::Duration;
+
+use crate::billing::{bill, issue};
+use crate::helpers::{code, next_matching, spawn_app_with, subscribed, Client, TestApp};
+
+const API_KEY: &str = "sk_test_docket_fake";
+const WEBHOOK_SECRET: &str = "whsec_docket_test_secret";
+
+/// The app with card payments through a fake Stripe, and the billing system's client.
+async fn paying() -> (TestApp, FakeStripe, Client) {
+    let fake = FakeStripe::spawn(API_KEY, WEBHOOK_SECRET)
+        .await
+        .expect("fake Stripe");
+    let url = fake.url();
+    let app = spawn_app_with(|config| {
+        config.payments = Payments::Stripe(StripeSettings {
+            secret_key: SecretString::from(API_KEY.to_owned()),
+            publishable_key: "pk_test_docket_fake".into(),
+            webhook_secret: SecretString::from(WEBHOOK_SECRET.to_owned()),
+            api_base: Some(url.clone()),
+            stand_in: Some(url),
+        });
+    })
+    .await;
+    fake.connect(
+        &format!("{}/api/v1/stripe/webhook", app.base),
+        app.clock.clone(),
+    );
+    let (_, token) = app
+        .service_account("Billing system", &[ServiceScope::Billing])
+        .await;
+    let billing = app.service(&token);
+    (app, fake, billing)
+}
+
+async fn invoice_id(billing: &Client, number: &str, body: Value) -> String {
+    let (status, invoice) = issue(billing, number, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{invoice}");
+    invoice["invoice_id"].as_str().expect("id").to_owned()
+}
+
+async fn pay(client: &Client, invoice: &str) -> (StatusCode, Value) {
+    client
+        .post(&format!("/api/v1/invoices/{invoice}/pay"), json!({}))
+        .await
+}
+
+async fn invoice(client: &Client, invoice: &str) -> Value {
+    let (status, body) = client.get(&format!("/api/v1/invoices/{invoice}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_client_pays_inline_and_only_stripes_webhook_marks_the_invoice_paid() {
+    let (app, fake, billing) = paying().await;
+    let f = &app.firm;
+    let id = invoice_id(&billing, "INV-5001", bill(f.matter_a1, 120_000)).await;
+    let (_, mut gc_channel) = app.sdk(&f.gc).await;
+    subscribed(&mut gc_channel, f.matter_a1, None).await;
+    let (_, mut fee_channel) = app.sdk(&f.fee_earner).await;
+    subscribed(&mut fee_channel, f.matter_a1, None).await;
+    let gc = app.bearer(&f.gc).await;
+
+    // Whatever the browser sends, the amount is the server's.
+    let (status, sheet) = gc
+        .post(
+            &format!("/api/v1/invoices/{id}/pay"),
+            json!({ "amount_minor": 1, "currency": "usd" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sheet}");
+    assert_eq!(
+        (sheet["amount_minor"].as_i64(), sheet["currency"].as_str()),
+        (Some(120_000), Some("GBP"))
+    );
+    assert_eq!(sheet["test_mode"], true);
+    assert_eq!(sheet["stand_in"].as_str(), Some(fake.url().as_str()));
+    let intent_id = sheet["payment_intent_id"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+    let intent = fake.intent(&intent_id).expect("created at the fake");
+    assert_eq!(
+        (intent["amount"].as_i64(), intent["currency"].as_str()),
+        (Some(120_000), Some("gbp"))
+    );
+    assert_eq!(intent["metadata"]["invoice_id"].as_str(), Some(id.as_str()));
+    assert_eq!(
+        invoice(&gc, &id).await["status"],
+        "issued",
+        "pressing Pay pays nothing"
+    );
+
+    fake.confirm(&intent_id, "pm_card_visa")
+        .await
+        .expect("confirm");
+    let paid = invoice(&gc, &id).await;
+    assert_eq!(
+        (paid["status"].as_str(), paid["balance_minor"].as_i64()),
+        (Some("paid"), Some(0)),
+        "{paid}"
+    );
+    assert_eq!(paid["payments"][0]["method"], "card");
+    for channel in [&mut gc_channel, &mut fee_channel] {
+        let card = next_matching(channel, "the payment card", |u| {
+            matches!(u, docket_client::Update::Event(e) if matches!(e.body, EventBody::Payment { .. }))
+        })
+        .await;
+        let docket_client::Update::Event(event) = card else {
+            unreachable!()
+        };
+        let EventBody::Payment {
+            status,
+            balance_minor,
+            invoice_status,
+            ..
+        } = event.body
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (status.as_str(), balance_minor, invoice_status.as_str()),
+            ("succeeded", 0, "paid")
+        );
+    }
+    let fee = app.bearer(&f.fee_earner).await;
+    let (_, alerts) = fee.get("/api/v1/me/alerts").await;
+    assert!(alerts.to_string().contains("\"payment\""), "{alerts}");
+    let actors: Vec<uuid::Uuid> =
+        sqlx::query_scalar("select actor_id from audit_event where action = 'payment.succeeded'")
+            .fetch_all(&app.owner)
+            .await
+            .expect("audit");
+    assert_eq!(actors, [docket_server::integrations::PAYMENTS_ACCOUNT.0]);
+    let (status, body) = pay(&gc, &id).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "nothing is owed now"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_pay_clicks_by_two_payers_give_one_payment_intent() {
+    let (app, fake, billing) = paying().await;
+    let f = &app.firm;
+    let id = invoice_id(&billing, "INV-5101", bill(f.matter_a1, 48_000)).await;
+    let gc = app.bearer(&f.gc).await;
+    let finance = app.bearer(&f.finance).await;
+    let presses = (0..8).map(|i| {
+        let client = if i % 2 == 0 {
+            gc.clone()
+        } else {
+            finance.clone()
+        };
+        let id = id.clone();
+        async move { pay(&client, &id).await }
+    });
+    let answers = futures_util::future::join_all(presses).await;
+    let intents: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|(status, sheet)| {
+            assert_eq!(*status, StatusCode::OK, "{sheet}");
+            sheet["payment_intent_id"]
+                .as_str()
+                .expect("intent")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(intents.len(), 1, "{intents:?}");
+    assert_eq!(fake.intents_created(), 1);
+    let attempts: i64 = sqlx::query_scalar("select count(*) from payment_attempt")
+        .fetch_one(&app.owner)
+        .await
+        .expect("attempts");
+    assert_eq!(attempts, 1);
+}
+
+#[tokio::test]
+async fn a_part_payment_leaves_the_right_balance_and_a_refund_reopens_it() {
+    let (app, fake, billing) = paying().await;
+    let f = &app.firm;
+    let id = invoice_id(&billing, "INV-5201", bill(f.matter_a1, 100_000)).await;
+    let (status, _) = billing
+        .put(
+            "/api/v1/billing/payments/BANK-1",
+            json!({ "invoice_number": "INV-5201", "amount_minor": 40_000 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let gc = app.bearer(&f.gc).await;
+    let (_, sheet) = pay(&gc, &id).await;
+    assert_eq!(sheet["amount_minor"], 60_000, "what is left, nothing more");
+    fake.confirm(
+        sheet["payment_intent_id"].as_str().expect("pi"),
+        "pm_card_visa",
+    )
+    .await
+    .expect("confirm");
+    assert_eq!(invoice(&gc, &id).await["balance_minor"], 0);
+
+    let status = fake
+        .refund(sheet["payment_intent_id"].as_str().expect("pi"), 25_000)
+        .await
+        .expect("refund");
+    assert_eq!(status, StatusCode::OK);
+    let reopened = invoice(&gc, &id).await;
+    assert_eq!(
+        (
+            reopened["balance_minor"].as_i64(),
+            reopened["status"].as_str()
+        ),
+        (Some(25_000), Some("part_paid")),
+        "{reopened}"
+    );
+    let card = reopened["payments"]
+        .as_array()
+        .expect("payments")
+        .iter()
+        .find(|p| p["method"] == "card")
+        .expect("card payment")
+        .clone();
+    assert_eq!(
+        (card["status"].as_str(), card["refunded_minor"].as_i64()),
+        (Some("refunded"), Some(25_000))
+    );
+    let (_, again) = pay(&gc, &id).await;
+    assert_eq!(again["amount_minor"], 25_000);
+    assert_ne!(
+        again["payment_intent_id"], sheet["payment_intent_id"],
+        "a new amount, a new PaymentIntent"
+    );
+    assert_eq!(fake.intents_created(), 2);
+}
+
+#[tokio::test]
+async fn a_declined_card_says_why_changes_nothing_and_can_be_retried() {
+    let (app, fake, billing) = paying().await;
+    let f = &app.firm;
+    let id = invoice_id(&billing, "INV-5301", bill(f.matter_a1, 9_000)).await;
+    let finance = app.bearer(&f.finance).await;
+    let (_, sheet) = pay(&finance, &id).await;
+    let pi = sheet["payment_intent_id"].as_str().expect("pi").to_owned();
+    fake.confirm(&pi, "pm_card_chargeDeclined")
+        .await
+        .expect("confirm");
+    let after = invoice(&finance, &id).await;
+    assert_eq!(
+        (after["balance_minor"].as_i64(), after["status"].as_str()),
+        (Some(9_000), Some("issued"))
+    );
+    assert_eq!(after["payments"][0]["status"], "failed");
+    assert_eq!(
+        after["payments"][0]["failure_reason"],
+        "Your card was declined."
+    );
+    let (_, retry) = pay(&finance, &id).await;
+    assert_eq!(
+        retry["payment_intent_id"].as_str(),
+        Some(pi.as_str()),
+        "the same attempt"
+    );
+    fake.confirm(&pi, "pm_card_visa").await.expect("confirm");
+    let paid = invoice(&finance, &id).await;
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(
+        paid["payments"].as_array().map(Vec::len),
+        Some(1),
+        "one payment, now succeeded"
+    );
+}
+
+#[tokio::test]
+async fn a_bank_payment_is_processing_until_it_arrives_and_a_dispute_alerts_the_firm() {
+    let (app, fake, billing) = paying().await;
+    let f = &app.firm;
+    let id = invoice_id(&billing, "INV-5401", bill(f.matter_a1, 30_000)).await;
+    let gc = app.bearer(&f.gc).await;
+    let (_, sheet) = pay(&gc, &id).await;
+    let pi = sheet["payment_intent_id"].as_str().expect("pi").to_owned();
+    fake.confirm(&pi, "pm_pay_by_bank").await.expect("confirm");
+    let waiting = invoice(&gc, &id).await;
+    assert_eq!(
+        (
+            waiting["payments"][0]["status"].as_str(),
+            waiting["balance_minor"].as_i64()
+        ),
+        (Some("processing"), Some(30_000))
+    );
+    assert_eq!(waiting["payable"], false);
+    let (status, body) = pay(&gc, &id).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "one payment on its way is enough"
+    );
+    fake.settle(&pi).await.expect("settle");
+    let paid = invoice(&gc, &id).await;
+    assert_eq!(
+        (
+            paid["status"].as_str(),
+            paid["payments"][0]["method"].as_str()
+        ),
+        (Some("paid"), Some("bank"))
+    );
+    fake.dispute(&pi).await.expect("dispute");
+    let disputed = invoice(&gc, &id).await;
+    assert_eq!(disputed["payments"][0]["status"], "disputed");
+    let fee = app.bearer(&f.fee_earner).await;
+    let (_, alerts) = fee.get("/api/v1/me/alerts").await;
+    assert!(alerts.to_string().contains("\"disputed\""), "{alerts}");
+}
+
+/// A `Stripe-Signature` computed by Python's `hmac`, not by Docket.
+fn python_signature(payload: &str, secret: &str, timestamp: i64) -> String {
+    let script = "import hmac, hashlib, sys\n\
+                  t, secret, payload = sys.argv[1], sys.argv[2], sys.stdin.read()\n\
+                  sig = hmac.new(secret.encode(), (t + '.' + payload).encode(), hashlib.sha256).hexdigest()\n\
+                  print('t=%s,v1=%s' % (t, sig), end='')";
+    let mut child = Command::new("python3")
+        .args(["-c", script, &timestamp.to_string(), secret])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(payload.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python3 ran");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+async fn post_webhook(app: &TestApp, payload: &str, signature: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/stripe/webhook", app.base))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(payload.to_owned())
+        .send()
+        .await
+        .expect("webhook");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn webhook_signatures_are_verified_like_an_independent_hmac_and_each_event_applies_once() {
+    let (app, fake, billing) = paying().await;
+    let f = &app.firm;
+    let id = invoice_id(&billing, "INV-5501", bill(f.matter_a1, 70_000)).await;
+    let gc = app.bearer(&f.gc).await;
+    let (_, sheet) = pay(&gc, &id).await;
+    let pi = sheet["payment_intent_id"].as_str().expect("pi").to_owned();
+    let now = app.clock.now().unix_timestamp();
+
+    // A succeeded event as Stripe would send it, signed by Python.
+    let mut intent = fake.intent(&pi).expect("intent");
+    intent["status"] = json!("succeeded");
+    intent["amount_received"] = json!(70_000);
+    let event =
+        json!({ "id": "evt_python_1", "object": "event", "type": "payment_intent.succeeded",
+                        "created": now, "data": { "object": intent } })
+        .to_string();
+    let unchanged = || async { invoice(&gc, &id).await["balance_minor"].as_i64() };
+    for (signature, why) in [
+        (
+            python_signature(&event, "whsec_someone_else", now),
+            "a wrong secret",
+        ),
+        (
+            python_signature(&event, WEBHOOK_SECRET, now - 301),
+            "a replay outside the tolerance",
+        ),
+        (
+            python_signature(&event, WEBHOOK_SECRET, now + 301),
+            "a timestamp from the future",
+        ),
+        (
+            python_signature(&(event.clone() + " "), WEBHOOK_SECRET, now),
+            "another body",
+        ),
+        (
+            format!("t={now},v1={}", "0".repeat(64)),
+            "a forged signature",
+        ),
+        (String::new(), "no signature"),
+    ] {
+        let (status, body) = post_webhook(&app, &event, &signature).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_signature"),
+            "{why}"
+        );
+        assert_eq!(unchanged().await, Some(70_000), "{why} changed nothing");
+    }
+    let good = python_signature(&event, WEBHOOK_SECRET, now);
+    let (status, body) = post_webhook(&app, &event, &good).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{body}"
+    );
+    assert_eq!(unchanged().await, Some(0));
+    // Stripe delivers it again: applied once.
+    let (status, body) = post_webhook(&app, &event, &good).await;
+    assert_eq!(
+        (status, body["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let payments: i64 = sqlx::query_scalar("select count(*) from payment")
+        .fetch_one(&app.owner)
+        .await
+        .expect("count");
+    assert_eq!(payments, 1);
+    let (_, history) = gc
+        .get(&format!("/api/v1/matters/{}/events?after=0", f.matter_a1))
+        .await;
+    let payment_cards = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["body"]["kind"] == "payment")
+        .count();
+    assert_eq!(payment_cards, 1);
+
+    // An event type Docket does not handle is acknowledged and ignored.
+    let status = fake
+        .send(
+            "customer.created",
+            json!({ "id": "cus_1", "object": "customer" }),
+        )
+        .await
+        .expect("send");
+    assert_eq!(status, StatusCode::OK);
+    let outcome: String =
+        sqlx::query_scalar("select outcome from stripe_event where type = 'customer.created'")
+            .fetch_one(&app.owner)
+            .await
+            .expect("recorded");
+    assert_eq!(outcome, "ignored");
+    // The fake's redelivery is recognised too.
+    assert_eq!(fake.redeliver_last().await.expect("again"), StatusCode::OK);
+    // The same bytes and signature, captured and sent six minutes later: a replay.
+    let (payload, signature) = fake.last_sent().expect("sent");
+    app.clock.advance(Duration::minutes(6));
+    let (status, body) = post_webhook(&app, &payload, &signature).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_signature")
+    );
+}
+
+#[tokio::test]
+async fn client_money_is_never_taken_by_card_and_people_without_the_scope_cannot_pay() {
+    let (app, _fake, billing) = paying().await;
+    let f = &app.firm;
+    let mut on_account = bill(f.matter_a1, 50_000);
+    on_account["kind"] = json!("on_account");
+    let on_account = invoice_id(&billing, "OA-1", on_account).await;
+    let mut unpaid = bill(f.matter_a1, 50_000);
+    unpaid["lines"]
+        .as_array_mut()
+        .expect("lines")
+        .push(json!({ "kind": "disbursement", "description": "Search fees (not yet paid)", "amount_minor": 300, "paid": false }));
+    let unpaid = invoice_id(&billing, "INV-5601", unpaid).await;
+    let gc = app.bearer(&f.gc).await;
+    for id in [&on_account, &unpaid] {
+        let (status, body) = pay(&gc, id).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{body}"
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("why")
+                .contains("client account"),
+            "{body}"
+        );
+        let shown = invoice(&gc, id).await;
+        assert_eq!(shown["payable"], false);
+        assert!(shown["not_payable"]
+            .as_str()
+            .expect("why")
+            .contains("client money"));
+    }
+    let attempts: i64 = sqlx::query_scalar("select count(*) from payment_attempt")
+        .fetch_one(&app.owner)
+        .await
+        .expect("attempts");
+    assert_eq!(attempts, 0);
+
+    let bill_id = invoice_id(&billing, "INV-5602", bill(f.matter_a1, 1_000)).await;
+    let member = app.bearer(&f.dept_head).await;
+    let (status, _) = pay(&member, &bill_id).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a member without the invoices scope"
+    );
+    let fee = app.bearer(&f.fee_earner).await;
+    let (status, _) = pay(&fee, &bill_id).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the firm does not pay its own invoices"
+    );
+    let other = app.bearer(&f.private_client).await;
+    let (status, _) = pay(&other, &bill_id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn without_stripe_keys_invoices_are_shown_and_pay_says_it_is_not_set_up() {
+    let app = crate::helpers::spawn_app().await;
+    let (_, token) = app
+        .service_account("Billing system", &[ServiceScope::Billing])
+        .await;
+    let id = invoice_id(
+        &app.service(&token),
+        "INV-5701",
+        bill(app.firm.matter_a1, 1_000),
+    )
+    .await;
+    let gc = app.bearer(&app.firm.gc).await;
+    let (status, body) = pay(&gc, &id).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    );
+    let (status, body) = post_webhook(&app, "{}", "t=1,v1=00").await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+}
