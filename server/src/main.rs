@@ -5,13 +5,17 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use docket_server::audit::chain::{self, Verdict};
+use docket_server::billing::fake_stripe::FakeStripe;
 use docket_server::clock::Clock;
-use docket_server::config::Config;
+use docket_server::config::{Config, Payments, StripeSettings};
 use docket_server::db::{self, embedded::EmbeddedPostgres, RequestContext, Tenant};
 use docket_server::mail::Mailer;
 use docket_server::startup::{shutdown_signal, AppState, Application};
 use docket_server::{admin, audit, demo, telemetry};
 use secrecy::SecretString;
+
+/// The demo's key for its fake Stripe: a test key in form, which reaches nothing real.
+const DEMO_STRIPE_KEY: &str = "sk_test_docket_demo";
 
 /// mimalloc rather than glibc's malloc: with glibc, memory freed by one of the runtime's threads
 /// stays in that thread's arena, and ten thousand idle sockets cost a third more resident memory
@@ -192,9 +196,34 @@ async fn demo_with_database(mut config: Config, dir: &std::path::Path) -> anyhow
     config.check_production_safety()?;
     let owner = db::connect(owner_url(&config)?, 2).await?;
     db::migrate(&owner).await?;
+    // Card payments without keys: Docket's fake Stripe on its own loopback port, so the whole
+    // payment journey works offline (the web client says "test mode").
+    let fake_stripe = match config.payments {
+        Payments::Off => {
+            let webhook_secret = format!("whsec_demo_{}", uuid::Uuid::new_v4().simple());
+            let fake = FakeStripe::spawn(DEMO_STRIPE_KEY, &webhook_secret).await?;
+            config.payments = Payments::Stripe(StripeSettings {
+                secret_key: DEMO_STRIPE_KEY.to_owned().into(),
+                publishable_key: "pk_test_docket_demo".into(),
+                webhook_secret: webhook_secret.into(),
+                api_base: Some(fake.url()),
+                stand_in: Some(fake.url()),
+            });
+            Some(fake)
+        }
+        Payments::Stripe(_) => None,
+    };
     let seeding =
         AppState::build(owner.clone(), config.clone(), Clock::System, spool(&config)).await?;
-    let logins = demo::seed(&seeding).await?;
+    let seeded = demo::seed(&seeding).await?;
+    let tokens_path = dir.join("demo-service-tokens.txt");
+    if !seeded.new_tokens.is_empty() {
+        demo::save_tokens(&tokens_path, &seeded.new_tokens)?;
+    }
+    let logins = seeded.logins;
+    // The seeding's cards were announced through the outbox, whose deleter clears delivered rows
+    // within a fifth of a second: let it, before its pool closes.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     owner.close().await;
     let pool = db::connect(config.database_url.as_ref().context("database URL")?, 10).await?;
     db::check_runtime_role(&pool).await?;
@@ -205,8 +234,11 @@ async fn demo_with_database(mut config: Config, dir: &std::path::Path) -> anyhow
     )
     .await?;
     let url = format!("http://{}", app.local_addr());
+    if let Some(fake) = &fake_stripe {
+        fake.connect(&format!("{url}/api/v1/stripe/webhook"), Clock::System);
+    }
     let logins_path = dir.join("demo-logins.txt");
-    demo::write_logins(&logins_path, &url, &logins)?;
+    demo::write_logins(&logins_path, &url, &logins, Some(&tokens_path))?;
     println!("\nDocket demo is running at {url}");
     println!("  Portal:   {url}  (open it in a browser and sign in as a user below)");
     println!("  API:      {url}/api/v1/  (OpenAPI: {url}/api/v1/openapi.json)");
@@ -218,6 +250,14 @@ async fn demo_with_database(mut config: Config, dir: &std::path::Path) -> anyhow
         println!("            {:<46} {}", login.email, login.role);
     }
     println!("  E-mails:  {}", dir.join("mail").display());
+    match &fake_stripe {
+        Some(fake) => println!(
+            "  Payments: test mode: Docket's stand-in for Stripe at {} (no money moves; try card \
+             pm_card_visa, or pm_card_chargeDeclined to see a decline)",
+            fake.url()
+        ),
+        None => println!("  Payments: Stripe, with the configured keys"),
+    }
     println!("Press Ctrl-C to stop.\n");
     app.run(shutdown_signal()).await
 }

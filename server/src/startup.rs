@@ -116,8 +116,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;
     let web_client = web::WebClient::load(&state.config.web_dir);
-    let security_headers =
-        web::security_headers(&state.config.public_url, state.config.cookie_secure);
+    let security_headers = web::security_headers(
+        &state.config.public_url,
+        state.config.cookie_secure,
+        &state.config.payments,
+    );
     let mut router = Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { "ok" }))

@@ -233,11 +233,15 @@ async fn serve(
 /// do: load code, styles and images only from here, connect only back here (HTTP and WebSocket),
 /// never be framed, keep its window to itself. `hsts` adds Strict-Transport-Security (when the
 /// portal is reached over TLS, i.e. cookies are `Secure`).
-pub fn security_headers(public_url: &str, hsts: bool) -> Vec<(header::HeaderName, HeaderValue)> {
+pub fn security_headers(
+    public_url: &str,
+    hsts: bool,
+    payments: &crate::config::Payments,
+) -> Vec<(header::HeaderName, HeaderValue)> {
     let mut headers = vec![
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::try_from(content_security_policy(public_url))
+            HeaderValue::try_from(content_security_policy(public_url, payments))
                 .expect("the policy is printable ASCII: the origin in it was checked"),
         ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
@@ -265,16 +269,44 @@ pub fn security_headers(public_url: &str, hsts: bool) -> Vec<(header::HeaderName
 
 /// The Content-Security-Policy. `connect-src` names the WebSocket origin of `public_url`
 /// explicitly as well as `'self'`, because older browsers do not let `'self'` cover `ws:`/`wss:`.
-pub fn content_security_policy(public_url: &str) -> String {
-    let connect = match websocket_origin(public_url) {
+/// With card payments it admits Stripe.js (its script, its Payment Element's frames and its API)
+/// or, in test mode, the stand-in's origin for the calls the stand-in makes instead.
+pub fn content_security_policy(public_url: &str, payments: &crate::config::Payments) -> String {
+    let mut connect = match websocket_origin(public_url) {
         Some(origin) => format!("'self' {origin}"),
         None => "'self'".to_owned(),
     };
+    let mut script = "'self'".to_owned();
+    let mut frame = "'none'".to_owned();
+    match (payments.stripe(), payments.stand_in()) {
+        (None, _) => {}
+        (Some(_), Some(stand_in)) => {
+            if let Some(origin) = http_origin(stand_in) {
+                connect.push(' ');
+                connect.push_str(&origin);
+            }
+        }
+        (Some(_), None) => {
+            script.push_str(" https://js.stripe.com");
+            frame = "https://js.stripe.com https://hooks.stripe.com".to_owned();
+            connect.push_str(" https://api.stripe.com");
+        }
+    }
     format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         font-src 'self'; connect-src {connect}; manifest-src 'self'; worker-src 'self'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; script-src {script}; style-src 'self'; img-src 'self' data:; \
+         font-src 'self'; connect-src {connect}; frame-src {frame}; manifest-src 'self'; \
+         worker-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
+}
+
+/// `http://127.0.0.1:4242/x` → `http://127.0.0.1:4242`; anything odd → none.
+fn http_origin(url: &str) -> Option<String> {
+    let ws = websocket_origin(url)?;
+    let (scheme, host) = ws.split_once("://")?;
+    Some(format!(
+        "{}://{host}",
+        if scheme == "wss" { "https" } else { "http" }
+    ))
 }
 
 /// `https://portal.example/x` → `wss://portal.example`; `http://127.0.0.1:8080` →

@@ -1,6 +1,9 @@
 //! `docket demo`: a demo firm on one machine. Seeds practice areas, staff, two clients with their
 //! users and several matters with grants, all signed-in-ready: every demo user has a password and
 //! an enrolled TOTP secret, written to a logins file so a person (or `oathtool`) can sign in.
+//! Also the firm's billing system and DMS as service accounts, and invoices ([`billing`]).
+
+pub mod billing;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -89,8 +92,16 @@ fn demo_text(text: &str) -> Text {
     Text::new(text).expect("demo text has no control characters")
 }
 
+/// What seeding left: every login, and the service accounts' tokens if they were made just now
+/// (a token is shown once; the demo keeps it in its folder).
+#[derive(Debug)]
+pub struct Seeded {
+    pub logins: Vec<DemoLogin>,
+    pub new_tokens: Vec<billing::DemoToken>,
+}
+
 /// Seeds the demo firm unless it is already there; returns the logins either way.
-pub async fn seed(app: &AppState) -> anyhow::Result<Vec<DemoLogin>> {
+pub async fn seed(app: &AppState) -> anyhow::Result<Seeded> {
     let mut tenant = Tenant::begin(&app.pool, &app.outbox, RequestContext::system()).await?;
     let seeded = sqlx::query_scalar!(
         r#"select exists (select 1 from user_account where email = $1) as "e!""#,
@@ -98,12 +109,22 @@ pub async fn seed(app: &AppState) -> anyhow::Result<Vec<DemoLogin>> {
     )
     .fetch_one(tenant.conn())
     .await?;
+    let now = app.clock.now();
+    let mut new_tokens = Vec::new();
+    let mut billing_account = None;
     if !seeded {
         seed_firm(app, &mut tenant).await?;
+        let (account, tokens) = billing::service_accounts(&mut tenant, now).await?;
+        billing::show_time_entries(&mut tenant).await?;
+        billing_account = Some(account);
+        new_tokens = tokens;
     }
     let logins = logins(app, &mut tenant).await?;
     tenant.commit().await?;
-    Ok(logins)
+    if let Some(account) = billing_account {
+        billing::invoices(app, account, now).await?;
+    }
+    Ok(Seeded { logins, new_tokens })
 }
 
 async fn seed_firm(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<()> {
@@ -304,9 +325,39 @@ async fn logins(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<Vec<DemoL
     Ok(logins)
 }
 
-/// Writes the logins file (mode 0600) and returns its text.
-pub fn write_logins(path: &Path, url: &str, logins: &[DemoLogin]) -> anyhow::Result<()> {
+/// Keeps newly made service-account tokens in the demo folder (mode 0600), one per line.
+pub fn save_tokens(path: &Path, tokens: &[billing::DemoToken]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for token in tokens {
+        let _ = writeln!(
+            text,
+            "{:<22} {:<8} {}",
+            token.name, token.scopes, token.token
+        );
+    }
+    write_private(path, &text)
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    Ok(())
+}
+
+/// Writes the logins file (mode 0600): every demo user, and the service accounts' tokens kept in
+/// `tokens` (the file [`save_tokens`] wrote), if any.
+pub fn write_logins(
+    path: &Path,
+    url: &str,
+    logins: &[DemoLogin],
+    tokens: Option<&Path>,
+) -> anyhow::Result<()> {
     let mut text = format!(
         "Docket demo logins for {url}\n\nEvery demo user's password: {DEMO_PASSWORD}\n\
          The second factor is TOTP: add the secret to an authenticator app, or run\n  oathtool --totp -b <secret>\n\n"
@@ -318,12 +369,12 @@ pub fn write_logins(path: &Path, url: &str, logins: &[DemoLogin]) -> anyhow::Res
             login.email, login.name, login.role, login.totp_secret
         );
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    Ok(())
+    if let Some(saved) = tokens.and_then(|t| std::fs::read_to_string(t).ok()) {
+        let _ = write!(
+            text,
+            "\nService accounts of the firm's systems (Authorization: Bearer <token> on the\n\
+             integration endpoints, e.g. PUT /api/v1/billing/invoices/{{number}}):\n{saved}"
+        );
+    }
+    write_private(path, &text)
 }
