@@ -18,7 +18,7 @@ demo: deps web
 ## Every check CI runs: formatting, clippy, unit and black-box tests against real Postgres.
 test: deps lint
 	./scripts/ensure-redis.sh
-	./scripts/ensure-deps.sh --clamd
+	./scripts/ensure-deps.sh --clamd --pdf
 	./scripts/ensure-moto.sh
 	# The black-box tests drive docket-cli, a binary of another package: build it first.
 	$(CARGO) build -p docket-client --bin docket-cli

@@ -45,7 +45,8 @@ create table invoice (
     body_hash         bytea not null,
     -- The bill itself, as a `financial` document of the matter (through the vault).
     document_id       uuid constraint invoice_document_fkey references document,
-    issued_by         uuid not null constraint invoice_issued_by_fkey references user_account,
+    -- The billing system's account; null when imported with `docket admin billing import`.
+    issued_by         uuid constraint invoice_issued_by_fkey references user_account,
     created_at        timestamptz not null,
     voided_at         timestamptz
 );
@@ -73,7 +74,7 @@ create table invoice_revision (
     body        jsonb not null,
     reason      text,
     created_at  timestamptz not null,
-    created_by  uuid not null constraint invoice_revision_created_by_fkey references user_account,
+    created_by  uuid constraint invoice_revision_created_by_fkey references user_account,
     constraint invoice_revision_pkey primary key (invoice_id, revision)
 );
 comment on table invoice_revision is 'Every revision of an invoice as imported, with the reason for each amendment.';
@@ -87,7 +88,7 @@ create table credit_note (
     issued_on      date not null,
     amount_minor   bigint not null constraint credit_note_amount_check check (amount_minor > 0),
     reason         text not null constraint credit_note_reason_check check (length(reason) between 1 and 500),
-    created_by     uuid not null constraint credit_note_created_by_fkey references user_account,
+    created_by     uuid constraint credit_note_created_by_fkey references user_account,
     created_at     timestamptz not null
 );
 comment on table credit_note is 'A credit against an invoice, issued by the billing system.';
@@ -134,7 +135,8 @@ create table payment (
     external_id       text constraint payment_external_key unique,
     created_at        timestamptz not null,
     updated_at        timestamptz not null,
-    recorded_by       uuid not null constraint payment_recorded_by_fkey references user_account
+    -- The account that recorded it (the billing system's, or Stripe's); null from the command line.
+    recorded_by       uuid constraint payment_recorded_by_fkey references user_account
 );
 comment on table payment is 'A payment against an invoice, its state as Stripe or the billing system reported it.';
 create index payment_invoice_idx on payment (invoice_id);

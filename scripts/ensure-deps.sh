@@ -4,7 +4,8 @@
 # python3-venv where Python lacks it; with `--browser`, also Chromium for the web client's
 # end-to-end tests; with `--clamd`, ClamAV's daemon
 # for the malware-scanning tests (they run it privately with a signature they generate, so this
-# never runs freshclam and never starts the system's clamav services).
+# never runs freshclam and never starts the system's clamav services); with `--pdf`, poppler's
+# pdftotext, the independent reader the statement and receipt tests check Docket's PDFs with.
 # Idempotent: installs nothing when everything is present.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ for option in "$@"; do
     case "$option" in
         --browser) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
         --clamd) command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || missing+=(clamav-daemon) ;;
+        --pdf) command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils) ;;
         *) echo "ensure-deps: unknown option $option" >&2; exit 2 ;;
     esac
 done

@@ -10,6 +10,21 @@ use time::OffsetDateTime;
 use crate::ids::{CreditNoteId, DocumentId, InvoiceId, MatterId, PaymentId, TimeEntryId};
 use crate::text::Text;
 
+/// Pence as pounds for people, `£1,234.50` (a minus sign before the `£` when negative).
+pub fn pounds(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let (whole, pence) = (minor.unsigned_abs() / 100, minor.unsigned_abs() % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}\u{a3}{grouped}.{pence:02}")
+}
+
 /// A delivered bill, or a request for money on account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -392,4 +407,16 @@ pub struct PaymentSheet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub stand_in: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pounds_group_thousands() {
+        assert_eq!(pounds(0), "\u{a3}0.00");
+        assert_eq!(pounds(12_345_678), "\u{a3}123,456.78");
+        assert_eq!(pounds(-5), "-\u{a3}0.05");
+    }
 }

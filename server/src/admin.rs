@@ -17,11 +17,12 @@ use docket_protocol::text::Text;
 
 use crate::audit::{self, AuditRecord};
 use crate::auth::rekey;
+use crate::billing::admin as billing_admin;
 use crate::clients::{self, NewUser};
 use crate::db::{RequestContext, Tenant};
 use crate::outbox::{self, Announcement, Control};
 use crate::startup::AppState;
-use crate::{access, integrations, matters, practice_areas, vault, Error};
+use crate::{access, billing, integrations, matters, practice_areas, vault, Error};
 
 /// One admin command.
 #[derive(Debug, clap::Subcommand)]
@@ -127,6 +128,32 @@ pub enum AdminCommand {
     /// Service accounts for the firm's systems (billing, DMS).
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Invoices and payments.
+    #[command(subcommand)]
+    Billing(BillingCommand),
+}
+
+/// `docket admin billing ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum BillingCommand {
+    /// Import invoices from a JSON file: an array of invoices as the billing API takes them, each
+    /// with its `number` and its matter as `matter` (the reference) or `matter_id`. All or
+    /// nothing, and idempotent: an invoice already issued with the same contents changes nothing.
+    /// Acted as the firm's (oldest active) billing service account, like an API import.
+    Import {
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Payments received between two dates (inclusive) as CSV, with Stripe's fee, the net amount
+    /// and the payout that carried each card payment (asked of Stripe when it is configured).
+    Reconcile {
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// `docket admin service ...`.
@@ -384,6 +411,12 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
                 created.token
             )
         }
+        AdminCommand::Billing(BillingCommand::Import { file }) => {
+            import_invoices(app, &mut tenant, &file).await?
+        }
+        AdminCommand::Billing(BillingCommand::Reconcile { from, to }) => {
+            billing_admin::reconcile(app, &mut tenant, &from, &to).await?
+        }
         AdminCommand::Service(ServiceCommand::List) => integrations::list(&mut tenant)
             .await?
             .iter()
@@ -405,6 +438,59 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
         app.mailer.send(email)?;
     }
     Ok(output)
+}
+
+/// Imports invoices from a JSON file in the caller's transaction (all or nothing).
+async fn import_invoices(
+    app: &AppState,
+    tenant: &mut Tenant,
+    file: &std::path::Path,
+) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let items: Vec<serde_json::Value> =
+        serde_json::from_str(&text).context("the file must be a JSON array of invoices")?;
+    // The invoices are the billing system's acts: the import acts as its service account, so
+    // the cards, the audit trail and the record name it as if it had called the API.
+    let billing_account = sqlx::query_scalar!(
+        "select c.user_id from service_credential c join user_account u using (user_id)
+         where 'billing' = any(c.scopes) and c.revoked_at is null and u.status = 'active'
+           and (c.expires_at is null or c.expires_at > $1)
+         order by c.created_at, c.user_id limit 1",
+        app.clock.now()
+    )
+    .fetch_optional(tenant.conn())
+    .await?
+    .context(
+        "no billing service account: create one first (docket admin service create --name \"Billing system\" --scopes billing)",
+    )?;
+    tenant.act_as(Some(UserId(billing_account))).await?;
+    let mut report = Vec::new();
+    for (i, mut item) in items.into_iter().enumerate() {
+        let number = item["number"]
+            .as_str()
+            .with_context(|| format!("invoice {i}: no number"))?
+            .to_owned();
+        if let Some(reference) = item["matter"].as_str().map(str::to_owned) {
+            let (matter_id, _) = matter_by_reference(tenant, &reference).await?;
+            item["matter_id"] = serde_json::json!(matter_id);
+        }
+        let invoice: docket_protocol::billing::NewInvoice = serde_json::from_value(item)
+            .with_context(|| format!("invoice {number} is not an invoice"))?;
+        let (outcome, _) =
+            billing::record::issue_invoice(tenant, None, &number, &invoice, app.clock.now())
+                .await
+                .map_err(|e| anyhow::anyhow!("invoice {number}: {}", e.public_body().message))?;
+        report.push(format!(
+            "{number}: {}",
+            match outcome {
+                billing::record::Outcome::Created => "issued",
+                billing::record::Outcome::Changed => "amended",
+                billing::record::Outcome::Unchanged => "unchanged",
+            }
+        ));
+    }
+    Ok(report.join("\n"))
 }
 
 /// Re-seals everything a previous KEK sealed under the current one, in the caller's transaction,

@@ -54,6 +54,8 @@ struct Templates {
     refund: Value,
     dispute: Value,
     event: Value,
+    balance_transaction: Value,
+    payout: Value,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +68,9 @@ struct Ledger {
     created: usize,
     /// Every event sent: (payload, signature header), newest last.
     sent: Vec<(String, String)>,
+    /// Balance transactions, oldest first, with the payout that carried each (if any).
+    balance: Vec<(Value, Option<String>)>,
+    payouts: Vec<Value>,
 }
 
 impl Ledger {
@@ -107,6 +112,8 @@ impl FakeStripe {
                 refund: resource("refund")?,
                 dispute: resource("dispute")?,
                 event: resource("event")?,
+                balance_transaction: resource("balance_transaction")?,
+                payout: resource("payout")?,
             },
             state: Mutex::new(Ledger::default()),
             target: Mutex::new(None),
@@ -119,6 +126,8 @@ impl FakeStripe {
                 "/v1/payment_intents/{id}/confirm",
                 post(confirm_intent).options(preflight),
             )
+            .route("/v1/balance_transactions", get(list_balance))
+            .route("/v1/payouts", get(list_payouts))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -224,6 +233,31 @@ impl FakeStripe {
             dispute
         };
         self.inner.deliver("charge.dispute.created", dispute).await
+    }
+
+    /// Pays out everything not yet paid out, as Stripe's automatic payouts do; returns the payout.
+    pub fn pay_out(&self) -> Option<String> {
+        let mut state = self.inner.state.lock().expect("state");
+        let id = state.id("po");
+        let mut amount = 0;
+        for (txn, payout) in state.balance.iter_mut().filter(|(_, p)| p.is_none()) {
+            amount += txn["net"].as_i64().unwrap_or(0);
+            *payout = Some(id.clone());
+        }
+        if amount == 0 {
+            return None;
+        }
+        let mut payout = self.inner.templates.payout.clone();
+        payout["id"] = json!(id);
+        payout["amount"] = json!(amount);
+        payout["currency"] = json!("gbp");
+        payout["created"] = json!(self.inner.now());
+        payout["arrival_date"] = json!(self.inner.now());
+        payout["balance_transaction"] = Value::Null;
+        payout["destination"] = Value::Null;
+        payout["status"] = json!("paid");
+        state.payouts.push(payout);
+        Some(id)
     }
 
     /// Sends an event of any type with `object` (for the types Docket ignores, and for events
@@ -392,6 +426,52 @@ async fn create_intent(
     axum::Json(intent).into_response()
 }
 
+/// `?source=` or `?payout=`: the balance transactions of a charge or of a payout.
+async fn list_balance(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if !inner.authorised(&headers) {
+        return stripe_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided.",
+        );
+    }
+    let state = inner.state.lock().expect("state");
+    let data: Vec<Value> = state
+        .balance
+        .iter()
+        .filter(|(txn, payout)| {
+            query
+                .get("source")
+                .is_none_or(|s| txn["source"].as_str() == Some(s.as_str()))
+                && query
+                    .get("payout")
+                    .is_none_or(|p| payout.as_deref() == Some(p.as_str()))
+        })
+        .map(|(txn, _)| txn.clone())
+        .collect();
+    axum::Json(json!({ "object": "list", "data": data, "has_more": false, "url": "/v1/balance_transactions" }))
+        .into_response()
+}
+
+async fn list_payouts(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    if !inner.authorised(&headers) {
+        return stripe_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided.",
+        );
+    }
+    let payouts = inner.state.lock().expect("state").payouts.clone();
+    axum::Json(
+        json!({ "object": "list", "data": payouts, "has_more": false, "url": "/v1/payouts" }),
+    )
+    .into_response()
+}
+
 async fn retrieve_intent(
     State(inner): State<Arc<Inner>>,
     headers: HeaderMap,
@@ -519,8 +599,10 @@ async fn confirm(inner: &Inner, id: &str, payment_method: &str) -> anyhow::Resul
     Ok(intent)
 }
 
-/// Marks a PaymentIntent succeeded with a charge (and Stripe's fee of 1.5% + 20p).
+/// Marks a PaymentIntent succeeded with a charge and its balance transaction (Stripe's UK card fee
+/// of 1.5% + 20p).
 fn succeed(inner: &Inner, id: &str) -> anyhow::Result<Value> {
+    let now = inner.now();
     let mut state = inner.state.lock().expect("state");
     let charge_id = state.id("ch");
     let txn = state.id("txn");
@@ -545,6 +627,21 @@ fn succeed(inner: &Inner, id: &str) -> anyhow::Result<Value> {
     charge["balance_transaction"] = json!(txn);
     charge["status"] = json!("succeeded");
     charge["metadata"] = intent["metadata"].clone();
+    let fee = amount * 15 / 1000 + 20;
+    let mut txn_object = inner.templates.balance_transaction.clone();
+    txn_object["id"] = json!(txn);
+    txn_object["amount"] = json!(amount);
+    txn_object["fee"] = json!(fee);
+    txn_object["fee_details"] = json!([{ "amount": fee, "currency": "gbp", "description": "Stripe processing fees", "type": "stripe_fee", "application": null }]);
+    txn_object["net"] = json!(amount - fee);
+    txn_object["currency"] = json!("gbp");
+    txn_object["source"] = json!(charge_id);
+    txn_object["type"] = json!("charge");
+    txn_object["reporting_category"] = json!("charge");
+    txn_object["created"] = json!(now);
+    txn_object["available_on"] = json!(now);
+    txn_object["status"] = json!("pending");
     state.charges.insert(charge_id, charge);
+    state.balance.push((txn_object, None));
     Ok(intent)
 }

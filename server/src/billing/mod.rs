@@ -9,8 +9,10 @@
 //! - [`ledger`]: the one place an invoice's amounts change, with the cards and alerts that say so.
 //! - [`rules`]: the money rules as pure functions (validation, status, what may be paid by card).
 //! - [`rows`]: reading the record into its wire form.
+//! - [`statement`]: the ledger with a running balance as JSON, CSV and PDF ([`pdf`]), receipts.
 //! - [`pay`]: pressing Pay, the persisted attempt and the PaymentIntent ([`stripe`]: Docket's
 //!   calls to Stripe); [`webhook`]: Stripe's reports, the only way anything becomes paid.
+//! - [`admin`]: the reconciliation export for the firm's accounts.
 //! - [`fake_stripe`]: a stand-in for Stripe's API, Stripe.js's calls and its webhooks, built on
 //!   Stripe's own example objects, for `docket demo` and the tests.
 //!
@@ -18,13 +20,16 @@
 //! billing system's account writes the record, Stripe's built-in account writes card payments
 //! (migration `20261206000200_billing.sql`).
 
+pub mod admin;
 pub mod fake_stripe;
 pub mod integration;
 pub mod ledger;
 pub mod pay;
+pub mod pdf;
 pub mod record;
 pub mod rows;
 pub mod rules;
+pub mod statement;
 pub mod stripe;
 pub mod views;
 pub mod webhook;
@@ -57,6 +62,15 @@ pub fn router() -> Router<AppState> {
         .route("/matters/{matter_id}/billing", get(views::matter_billing))
         .route("/clients/{client_id}/billing", get(views::client_billing))
         .route("/invoices/{invoice_id}", get(views::get_invoice))
+        .route(
+            "/matters/{matter_id}/statement",
+            get(statement::matter_statement),
+        )
+        .route(
+            "/clients/{client_id}/statement",
+            get(statement::client_statement),
+        )
+        .route("/payments/{payment_id}/receipt", get(statement::receipt))
         .route("/invoices/{invoice_id}/pay", post(pay::pay))
         .route(
             "/stripe/webhook",

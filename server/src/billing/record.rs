@@ -82,7 +82,7 @@ pub async fn issue_invoice(
         return Ok((Outcome::Changed, existing.invoice_id));
     }
     let invoice_id = InvoiceId::new();
-    let issuer = tenant.ctx().actor.map(|a| a.0).unwrap_or_default();
+    let issuer = tenant.ctx().person().map(|a| a.0);
     sqlx::query!(
         "insert into invoice (invoice_id, matter_id, number, kind, issued_on, due_on, total_minor,
              client_money_minor, balance_minor, status, body_hash, issued_by, created_at)
@@ -250,7 +250,7 @@ async fn write_revision(
     reason: Option<&str>,
     at: OffsetDateTime,
 ) -> Result<()> {
-    let by = tenant.ctx().actor.map(|a| a.0).unwrap_or_default();
+    let by = tenant.ctx().person().map(|a| a.0);
     sqlx::query!(
         "insert into invoice_revision (invoice_id, revision, matter_id, body, reason, created_at, created_by)
          values ($1, $2, $3, $4, $5, $6, $7)",
@@ -311,7 +311,7 @@ pub async fn credit(
             invoice.balance_minor
         )));
     }
-    let by = tenant.ctx().actor.map(|a| a.0).unwrap_or_default();
+    let by = tenant.ctx().person().map(|a| a.0);
     let credit_note_id = Uuid::now_v7();
     sqlx::query!(
         "insert into credit_note (credit_note_id, invoice_id, matter_id, number, issued_on, amount_minor,
@@ -390,7 +390,7 @@ pub async fn record_transfer(
         )));
     }
     let payment_id = PaymentId::new();
-    let by = tenant.ctx().actor.map(|a| a.0).unwrap_or_default();
+    let by = tenant.ctx().person().map(|a| a.0);
     sqlx::query!(
         "insert into payment (payment_id, invoice_id, matter_id, method, status, amount_minor,
              external_id, created_at, updated_at, recorded_by)

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use docket_protocol::ids::{InvoiceId, MatterId};
 use secrecy::ExposeSecret;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_core::balance_transaction::ListBalanceTransaction;
 use stripe_core::payment_intent::{
     CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods,
 };
-use stripe_types::Currency;
+use stripe_core::payout::ListPayout;
+use stripe_types::{Currency, RangeQueryTs};
 
 use crate::config::StripeSettings;
 use crate::{Error, Result};
@@ -120,6 +122,85 @@ impl Gateway {
             client_secret,
             amount_minor: intent.amount,
         })
+    }
+}
+
+/// What became of a charge's money: Stripe's fee, what reached the firm, and the payout that
+/// carried it (none while not yet paid out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub fee_minor: i64,
+    pub net_minor: i64,
+    pub payout_id: Option<String>,
+}
+
+/// Pages through a list until it ends (at most `MAX_PAGES`, so a runaway cursor cannot loop).
+const MAX_PAGES: usize = 100;
+
+impl Gateway {
+    /// The settlement of each of `charges`, from Stripe's balance transactions; payouts made since
+    /// `since` (Unix seconds) are matched to the charges they carried.
+    pub async fn settlements(
+        &self,
+        charges: &[String],
+        since: i64,
+    ) -> Result<HashMap<String, Settlement>> {
+        let mut payouts: HashMap<String, String> = HashMap::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut request = ListPayout::new()
+                .created(RangeQueryTs::gte(since))
+                .limit(100);
+            if let Some(cursor) = &after {
+                request = request.starting_after(cursor.clone());
+            }
+            let page = request.send(&self.client).await.map_err(unavailable)?;
+            for payout in &page.data {
+                let mut txn_after: Option<String> = None;
+                for _ in 0..MAX_PAGES {
+                    let mut txns = ListBalanceTransaction::new()
+                        .payout(payout.id.as_str())
+                        .limit(100);
+                    if let Some(cursor) = &txn_after {
+                        txns = txns.starting_after(cursor.clone());
+                    }
+                    let txns = txns.send(&self.client).await.map_err(unavailable)?;
+                    for txn in &txns.data {
+                        if let Some(source) = &txn.source {
+                            payouts.insert(source.id().to_string(), payout.id.to_string());
+                        }
+                    }
+                    txn_after = txns.data.last().map(|t| t.id.to_string());
+                    if !txns.has_more {
+                        break;
+                    }
+                }
+            }
+            after = page.data.last().map(|p| p.id.to_string());
+            if !page.has_more {
+                break;
+            }
+        }
+        let mut out = HashMap::new();
+        for charge in charges {
+            let txns = ListBalanceTransaction::new()
+                .source(charge.clone())
+                .send(&self.client)
+                .await
+                .map_err(unavailable)?;
+            if txns.data.is_empty() {
+                continue;
+            }
+            out.insert(
+                charge.clone(),
+                Settlement {
+                    fee_minor: txns.data.iter().map(|t| t.fee).sum(),
+                    net_minor: txns.data.iter().map(|t| t.net).sum(),
+                    payout_id: payouts.get(charge).cloned(),
+                },
+            );
+        }
+        Ok(out)
     }
 }
 

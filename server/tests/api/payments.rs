@@ -551,3 +551,296 @@ async fn without_stripe_keys_invoices_are_shown_and_pay_says_it_is_not_set_up() 
     let (status, body) = post_webhook(&app, "{}", "t=1,v1=00").await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
 }
+
+/// The text of a PDF as poppler's `pdftotext` reads it: an independent reader.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("docket-pdf-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("doc.pdf");
+    std::fs::write(&file, pdf).expect("write");
+    let out = Command::new("pdftotext")
+        .args(["-layout", file.to_str().expect("path"), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils; `make test` installs it)");
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+async fn download(client: &Client, path: &str) -> (StatusCode, String, Vec<u8>) {
+    let mut request = client.raw().get(format!("{}{path}", client.base()));
+    if let Some(token) = &client.bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("download");
+    let status = response.status();
+    let media = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (
+        status,
+        media,
+        response.bytes().await.expect("body").to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn a_statement_is_a_ledger_with_a_running_balance_as_json_csv_and_pdf_with_receipts() {
+    let (app, fake, billing) = paying().await;
+    let f = &app.firm;
+    invoice_id(&billing, "INV-6001", bill(f.matter_a1, 100_000)).await;
+    let second = invoice_id(&billing, "INV-6002", bill(f.matter_a2, 24_000)).await;
+    billing
+        .post("/api/v1/billing/invoices/INV-6001/credit-notes",
+              json!({ "number": "CN-6001", "issued_on": "2026-11-05", "amount_minor": 10_000, "reason": "Fixed fee agreed" }))
+        .await;
+    billing
+        .put(
+            "/api/v1/billing/payments/BANK-6001",
+            json!({ "invoice_number": "INV-6001", "amount_minor": 50_000 }),
+        )
+        .await;
+    let finance = app.bearer(&f.finance).await;
+    let (_, sheet) = pay(&finance, &second).await;
+    let pi = sheet["payment_intent_id"].as_str().expect("pi").to_owned();
+    fake.confirm(&pi, "pm_card_visa").await.expect("confirm");
+    fake.refund(&pi, 4_000).await.expect("refund");
+
+    let (status, lines) = finance
+        .get(&format!("/api/v1/clients/{}/statement", f.client_a))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{lines}");
+    let summary: Vec<(String, i64, i64, i64)> = lines
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            (
+                l["entry"].as_str().expect("entry").to_owned(),
+                l["debit_minor"].as_i64().expect("debit"),
+                l["credit_minor"].as_i64().expect("credit"),
+                l["balance_minor"].as_i64().expect("balance"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("invoice".into(), 100_000, 0, 100_000),
+            ("invoice".into(), 24_000, 0, 124_000),
+            ("credit_note".into(), 0, 10_000, 114_000),
+            ("payment".into(), 0, 50_000, 64_000),
+            ("payment".into(), 0, 24_000, 40_000),
+            ("refund".into(), 4_000, 0, 44_000),
+        ]
+    );
+    let (_, summary) = finance
+        .get(&format!("/api/v1/clients/{}/billing", f.client_a))
+        .await;
+    assert_eq!(
+        summary["balance_minor"], 44_000,
+        "the statement ends where the balance is"
+    );
+
+    let (status, media, csv) = download(
+        &finance,
+        &format!("/api/v1/clients/{}/statement?format=csv", f.client_a),
+    )
+    .await;
+    assert_eq!(
+        (status, media.as_str()),
+        (StatusCode::OK, "text/csv; charset=utf-8")
+    );
+    let csv = String::from_utf8(csv).expect("utf-8");
+    // Python's csv module reads it back to the same figures.
+    let out = Command::new("python3")
+        .args(["-c", "import csv, sys; rows = list(csv.DictReader(sys.stdin)); print(len(rows), rows[-1]['balance'], rows[2]['description'])"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().expect("stdin").write_all(csv.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python3");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "6 440.00 Credit note against INV-6001: Fixed fee agreed"
+    );
+
+    let (status, media, pdf) = download(
+        &finance,
+        &format!("/api/v1/matters/{}/statement?format=pdf", f.matter_a1),
+    )
+    .await;
+    assert_eq!(
+        (status, media.as_str()),
+        (StatusCode::OK, "application/pdf")
+    );
+    let text = pdf_text(&pdf);
+    assert!(
+        text.contains("INV-6001") && !text.contains("INV-6002"),
+        "one matter only: {text}"
+    );
+    assert!(text.contains("Balance owed: \u{a3}400.00"), "{text}");
+
+    let card = rows_of(&finance, &second).await;
+    let (status, media, receipt) =
+        download(&finance, &format!("/api/v1/payments/{card}/receipt")).await;
+    assert_eq!(
+        (status, media.as_str()),
+        (StatusCode::OK, "application/pdf")
+    );
+    let text = pdf_text(&receipt);
+    assert!(
+        text.contains("\u{a3}240.00") && text.contains("INV-6002") && text.contains("No surcharge"),
+        "{text}"
+    );
+    let other = app.bearer(&f.private_client).await;
+    let (status, _, _) = download(&other, &format!("/api/v1/payments/{card}/receipt")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action in ('billing.statement_downloaded', 'billing.receipt_downloaded')",
+    )
+    .fetch_one(&app.owner)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 4);
+}
+
+/// The card payment of an invoice.
+async fn rows_of(client: &Client, invoice_id: &str) -> String {
+    invoice(client, invoice_id).await["payments"]
+        .as_array()
+        .expect("payments")
+        .iter()
+        .find(|p| p["method"] == "card")
+        .expect("a card payment")["payment_id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_command_line_imports_invoices_idempotently_and_all_or_nothing() {
+    let (app, _fake, _billing) = paying().await;
+    let dir = std::env::temp_dir().join(format!("docket-import-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("invoices.json");
+    let invoice = |number: &str, pence: i64| {
+        let mut body = bill(app.firm.matter_a1, pence);
+        body["number"] = json!(number);
+        body.as_object_mut().expect("object").remove("matter_id");
+        body["matter"] = json!("A-1");
+        body
+    };
+    let import = || async {
+        app.admin(docket_server::admin::AdminCommand::Billing(
+            docket_server::admin::BillingCommand::Import { file: file.clone() },
+        ))
+        .await
+    };
+    std::fs::write(
+        &file,
+        json!([invoice("INV-7001", 12_000), invoice("INV-7002", 6_000)]).to_string(),
+    )
+    .expect("write");
+    assert_eq!(
+        import().await.expect("import"),
+        "INV-7001: issued\nINV-7002: issued"
+    );
+    assert_eq!(
+        import().await.expect("again"),
+        "INV-7001: unchanged\nINV-7002: unchanged"
+    );
+    std::fs::write(
+        &file,
+        json!([invoice("INV-7003", 1_000), invoice("INV-7002", 9_999)]).to_string(),
+    )
+    .expect("write");
+    let err = import()
+        .await
+        .expect_err("a changed invoice without an amendment");
+    assert!(err.to_string().contains("INV-7002"), "{err}");
+    let numbers: Vec<String> = sqlx::query_scalar("select number from invoice order by number")
+        .fetch_all(&app.owner)
+        .await
+        .expect("numbers");
+    assert_eq!(
+        numbers,
+        ["INV-7001", "INV-7002"],
+        "nothing of the failed import was kept"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn reconciliation_exports_payments_with_stripes_fee_net_and_payout() {
+    let (app, fake, billing) = paying().await;
+    let f = &app.firm;
+    let card = invoice_id(&billing, "INV-8001", bill(f.matter_a1, 100_000)).await;
+    invoice_id(&billing, "INV-8002", bill(f.matter_a2, 30_000)).await;
+    billing
+        .put(
+            "/api/v1/billing/payments/BANK-8002",
+            json!({ "invoice_number": "INV-8002", "amount_minor": 30_000 }),
+        )
+        .await;
+    let gc = app.bearer(&f.gc).await;
+    let (_, sheet) = pay(&gc, &card).await;
+    fake.confirm(
+        sheet["payment_intent_id"].as_str().expect("pi"),
+        "pm_card_visa",
+    )
+    .await
+    .expect("confirm");
+    let payout = fake.pay_out().expect("a payout");
+    let today = app.clock.now().date();
+    let day = |d: time::Date| docket_server::dates::format_date(d);
+    let csv = app
+        .admin(docket_server::admin::AdminCommand::Billing(
+            docket_server::admin::BillingCommand::Reconcile {
+                from: day(today - Duration::days(1)),
+                to: day(today),
+            },
+        ))
+        .await
+        .expect("reconcile");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    let card_line = lines
+        .iter()
+        .find(|l| l.contains("INV-8001"))
+        .expect("card payment");
+    // 1.5% + 20p of £1,000.00 is £15.20.
+    assert!(
+        card_line.contains(",card,succeeded,1000.00,0.00,15.20,984.80,"),
+        "{card_line}"
+    );
+    assert!(card_line.contains(&payout), "{card_line}");
+    let transfer = lines
+        .iter()
+        .find(|l| l.contains("INV-8002"))
+        .expect("transfer");
+    assert!(
+        transfer.contains(",transfer,succeeded,300.00,0.00,,300.00,,,,BANK-8002"),
+        "{transfer}"
+    );
+    let bad = app
+        .admin(docket_server::admin::AdminCommand::Billing(
+            docket_server::admin::BillingCommand::Reconcile {
+                from: "tomorrow".into(),
+                to: day(today),
+            },
+        ))
+        .await;
+    assert!(bad.is_err());
+}

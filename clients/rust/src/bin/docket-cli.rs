@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use docket_client::protocol::billing::pounds;
 use docket_client::protocol::channel::EventBody;
 use docket_client::protocol::ids::MatterId;
 use docket_client::{Client, Update};
@@ -251,19 +252,4 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Pence as pounds, e.g. `£1,234.50`.
-fn pounds(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let (whole, pence) = (minor.unsigned_abs() / 100, minor.unsigned_abs() % 100);
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}£{grouped}.{pence:02}")
 }
