@@ -12,6 +12,7 @@ use docket_protocol::ids::InvoiceId;
 use super::record::{self, Outcome};
 use super::rows;
 use crate::db::Tenant;
+use crate::documents::financial;
 use crate::error::{Json, Path};
 use crate::integrations::Service;
 use crate::startup::AppState;
@@ -178,4 +179,92 @@ pub async fn put_schedule_item(
     .await?;
     tenant.commit().await?;
     Ok(status(outcome))
+}
+
+/// Attaches invoice `number`'s PDF (the raw request body): the bill becomes a `financial`
+/// document of the matter, published to those with the invoices scope, stored through the vault;
+/// a different PDF later becomes its next version, the same one again changes nothing (200).
+#[utoipa::path(put, path = "/api/v1/billing/invoices/{number}/pdf", tag = "billing",
+    params(("number" = String, Path, description = "The invoice's number")),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    security(("service_token" = [])),
+    responses((status = 200, body = Invoice), (status = 201, body = Invoice),
+              (status = 401, body = ErrorResponses), (status = 403, body = ErrorResponses),
+              (status = 404, body = ErrorResponses), (status = 413, body = ErrorResponses),
+              (status = 422, description = "file_refused (not a PDF, or malware), invalid_input", body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(service_id = %service.service_id))]
+pub async fn put_invoice_pdf(
+    State(app): State<AppState>,
+    service: Service,
+    Path(number): Path<String>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<Invoice>)> {
+    let number = super::rules::number(&number)?;
+    let mut tenant = service.tenant(&app).await?;
+    let invoice = super::ledger::lock_by_number(&mut tenant, &number)
+        .await?
+        .ok_or(Error::NotFound)?;
+    crate::access::matter(
+        &mut tenant,
+        &service.actor,
+        invoice.matter_id,
+        crate::access::Action::IssueInvoices,
+    )
+    .await?;
+    tenant.commit().await?;
+    let pdf = financial::ingest_pdf(&app, &service.ctx, invoice.matter_id, body).await?;
+    let written = async {
+        let mut tenant = service.tenant(&app).await?;
+        let invoice = super::ledger::lock_by_number(&mut tenant, &number)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let existing = sqlx::query_scalar!(
+            "select document_id from invoice where invoice_id = $1",
+            invoice.invoice_id.0
+        )
+        .fetch_one(tenant.conn())
+        .await?;
+        let title = format!("Invoice {number}");
+        let recorded = financial::record_pdf(
+            &mut tenant,
+            invoice.matter_id,
+            existing,
+            &title,
+            &pdf,
+            service.service_id,
+            app.clock.now(),
+        )
+        .await?;
+        if let Some((document_id, _)) = recorded {
+            sqlx::query!(
+                "update invoice set document_id = $2 where invoice_id = $1",
+                invoice.invoice_id.0,
+                document_id
+            )
+            .execute(tenant.conn())
+            .await?;
+        }
+        let invoice = self::invoice(&mut tenant, invoice.invoice_id).await?;
+        tenant.commit().await?;
+        Ok::<_, Error>((recorded, existing.is_none(), invoice))
+    }
+    .await;
+    match written {
+        Ok((Some(_), first, invoice)) => Ok((
+            if first {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            Json(invoice),
+        )),
+        Ok((None, _, invoice)) => {
+            financial::discard_pdf(&app, &pdf).await;
+            Ok((StatusCode::OK, Json(invoice)))
+        }
+        Err(err) => {
+            financial::discard_pdf(&app, &pdf).await;
+            Err(err)
+        }
+    }
 }

@@ -44,6 +44,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/billing/invoices/{number}", put(integration::put_invoice))
         .route(
+            "/billing/invoices/{number}/pdf",
+            put(integration::put_invoice_pdf),
+        )
+        .route(
             "/billing/invoices/{number}/credit-notes",
             post(integration::post_credit_note),
         )

@@ -445,6 +445,25 @@ async fn invoice_id_by_number(tenant: &mut Tenant, number: Option<&str>) -> Resu
         .ok_or_else(|| Error::InvalidInput(format!("No invoice {number}.")))
 }
 
+/// What an upsert that leaves identical rows alone did. `inserted` is its `returning (xmax = 0)`,
+/// absent when it wrote nothing: the same row again, or a row of another matter, which `stored`
+/// (the stored row's matter) tells apart.
+async fn upserted(
+    inserted: Option<bool>,
+    stored: impl std::future::Future<Output = sqlx::Result<Uuid>>,
+    matter: MatterId,
+    what: &str,
+) -> Result<Outcome> {
+    match inserted {
+        Some(true) => Ok(Outcome::Created),
+        Some(false) => Ok(Outcome::Changed),
+        None if stored.await? == matter.0 => Ok(Outcome::Unchanged),
+        None => Err(Error::Conflict(format!(
+            "{what} belongs to another matter."
+        ))),
+    }
+}
+
 /// Records (or replaces) time entry `external_id`.
 pub async fn time_entry(
     tenant: &mut Tenant,
@@ -490,24 +509,19 @@ pub async fn time_entry(
     )
     .fetch_optional(tenant.conn())
     .await?;
-    let outcome = match row {
-        Some(r) if r.inserted => Outcome::Created,
-        Some(_) => Outcome::Changed,
-        None => {
-            let same_matter = sqlx::query_scalar!(
-                "select matter_id from time_entry where external_id = $1",
-                external_id
-            )
-            .fetch_one(tenant.conn())
-            .await?;
-            if same_matter != req.matter_id.0 {
-                return Err(Error::Conflict(format!(
-                    "Time entry {external_id} belongs to another matter."
-                )));
-            }
-            return Ok(Outcome::Unchanged);
-        }
+    let stored = async {
+        sqlx::query_scalar!(
+            "select matter_id from time_entry where external_id = $1",
+            external_id
+        )
+        .fetch_one(tenant.conn())
+        .await
     };
+    let what = format!("Time entry {external_id}");
+    let outcome = upserted(row.map(|r| r.inserted), stored, req.matter_id, &what).await?;
+    if outcome == Outcome::Unchanged {
+        return Ok(outcome);
+    }
     audit::record(
         tenant,
         AuditRecord::new("time_entry.recorded")
@@ -565,24 +579,19 @@ pub async fn schedule_item(
     )
     .fetch_optional(tenant.conn())
     .await?;
-    let outcome = match row {
-        Some(r) if r.inserted => Outcome::Created,
-        Some(_) => Outcome::Changed,
-        None => {
-            let same_matter = sqlx::query_scalar!(
-                "select matter_id from billing_schedule_item where external_id = $1",
-                external_id
-            )
-            .fetch_one(tenant.conn())
-            .await?;
-            if same_matter != req.matter_id.0 {
-                return Err(Error::Conflict(format!(
-                    "Planned bill {external_id} belongs to another matter."
-                )));
-            }
-            return Ok(Outcome::Unchanged);
-        }
+    let stored = async {
+        sqlx::query_scalar!(
+            "select matter_id from billing_schedule_item where external_id = $1",
+            external_id
+        )
+        .fetch_one(tenant.conn())
+        .await
     };
+    let what = format!("Planned bill {external_id}");
+    let outcome = upserted(row.map(|r| r.inserted), stored, req.matter_id, &what).await?;
+    if outcome == Outcome::Unchanged {
+        return Ok(outcome);
+    }
     audit::record(
         tenant,
         AuditRecord::new("billing_schedule.recorded")

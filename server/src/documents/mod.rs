@@ -9,6 +9,7 @@
 
 pub mod content;
 pub mod dms;
+pub mod financial;
 mod ingest;
 pub mod lifecycle;
 pub mod review;

@@ -446,3 +446,100 @@ async fn time_entries_reach_clients_only_where_the_practice_area_shows_them() {
     .expect("audit");
     assert_eq!(audited, 1);
 }
+
+#[tokio::test]
+async fn an_invoice_pdf_becomes_a_published_financial_document_only_invoice_viewers_see() {
+    let dir = std::env::temp_dir().join(format!("docket-bills-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("blob dir");
+    let blobs = dir.clone();
+    let app = crate::helpers::spawn_app_with(move |config| {
+        config.blob_store = Some(format!("file://{}", blobs.display()));
+    })
+    .await;
+    let f = &app.firm;
+    let billing = billing(&app).await;
+    issue(&billing, "INV-9001", bill(f.matter_a1, 50_000)).await;
+    let put_pdf = |bytes: Vec<u8>| {
+        let billing = billing.clone();
+        async move {
+            crate::helpers::upload(
+                &billing,
+                reqwest::Method::PUT,
+                "/api/v1/billing/invoices/INV-9001/pdf",
+                bytes,
+            )
+            .await
+        }
+    };
+    let (status, invoice) = put_pdf(crate::helpers::pdf("bill one")).await;
+    assert_eq!(status, StatusCode::CREATED, "{invoice}");
+    let document = invoice["document_id"]
+        .as_str()
+        .expect("document")
+        .to_owned();
+    let (status, again) = put_pdf(crate::helpers::pdf("bill one")).await;
+    assert_eq!(
+        (status, again["document_id"].as_str()),
+        (StatusCode::OK, Some(document.as_str()))
+    );
+    let (status, body) = put_pdf(b"plain text, not a bill".to_vec()).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "file_refused"),
+        "{body}"
+    );
+    let (status, _) = put_pdf(crate::helpers::pdf("bill one, corrected")).await;
+    assert_eq!(status, StatusCode::OK);
+    let stored = std::fs::read_dir(&dir)
+        .expect("blobs")
+        .flat_map(|e| walk(e.expect("entry").path()))
+        .count();
+    assert_eq!(
+        stored, 2,
+        "two versions kept; the repeat and the refusal left nothing"
+    );
+
+    // Finance sees it (the invoices scope reaches financial documents); another client does not.
+    let finance = app.bearer(&f.finance).await;
+    let (status, doc) = finance.get(&format!("/api/v1/documents/{document}")).await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    assert_eq!(
+        (
+            doc["category"].as_str(),
+            doc["versions"].as_array().map(Vec::len)
+        ),
+        (Some("financial"), Some(2))
+    );
+    let other = app.bearer(&f.private_client).await;
+    let (status, _) = other.get(&format!("/api/v1/documents/{document}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The billing system's account reads only financial documents, never the others.
+    let partner = app.bearer(&f.partner).await;
+    crate::helpers::upload_pdf(&partner, f.matter_a1, "contracts").await;
+    let service_id: uuid::Uuid =
+        sqlx::query_scalar("select user_id from service_credential where 'billing' = any(scopes)")
+            .fetch_one(&app.owner)
+            .await
+            .expect("account");
+    let account = crate::helpers::TestUser {
+        user_id: service_id.into(),
+        email: String::new(),
+        totp_secret: Vec::new(),
+    };
+    let seen = app
+        .select_as(&account, "select category from document")
+        .await;
+    assert_eq!(seen, [json!({ "category": "financial" })], "{seen:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn walk(path: std::path::PathBuf) -> Vec<std::path::PathBuf> {
+    if path.is_dir() {
+        std::fs::read_dir(&path)
+            .expect("dir")
+            .flat_map(|e| walk(e.expect("entry").path()))
+            .collect()
+    } else {
+        vec![path]
+    }
+}
