@@ -288,7 +288,7 @@ grant update (status, credited_minor, paid_minor, balance_minor, revision, body_
               issued_on, due_on, kind, total_minor, client_money_minor, voided_at) on invoice to docket_app;
 grant select, insert, delete on invoice_line to docket_app;
 grant update (state, payment_intent_id) on payment_attempt to docket_app;
-grant update (status, amount_minor, refunded_minor, failure_reason, charge_id, fee_minor, payout_id, updated_at)
+grant update (status, method, amount_minor, refunded_minor, failure_reason, charge_id, fee_minor, payout_id, updated_at)
     on payment to docket_app;
 grant select, insert, update, delete on time_entry, billing_schedule_item to docket_app;
 grant execute on function docket_sees_time_entries(uuid), docket_actor_bills(),

@@ -40,6 +40,10 @@ pub enum Error {
     /// endpoint, money the business account may not take).
     #[error("forbidden: {0}")]
     ForbiddenBecause(&'static str),
+    /// Client money the firm's business account may not take (SRA Accounts Rules 2019): forbidden,
+    /// with the stable reason `client_money` and the explanation for the payer.
+    #[error("client money: {0}")]
+    ClientMoney(&'static str),
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
@@ -109,7 +113,9 @@ impl Error {
             Self::MfaRequired => ErrorCode::MfaRequired,
             Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             Self::CsrfFailed => ErrorCode::CsrfFailed,
-            Self::Forbidden | Self::ForbiddenBecause(_) => ErrorCode::Forbidden,
+            Self::Forbidden | Self::ForbiddenBecause(_) | Self::ClientMoney(_) => {
+                ErrorCode::Forbidden
+            }
             Self::NotFound | Self::MatterKeyDestroyed => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::InvitationInvalid => ErrorCode::InvitationInvalid,
@@ -141,7 +147,8 @@ impl Error {
             | Self::ReauthenticationRequired
             | Self::CsrfFailed
             | Self::Forbidden
-            | Self::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
+            | Self::ForbiddenBecause(_)
+            | Self::ClientMoney(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::InvitationInvalid | Self::MatterKeyDestroyed => StatusCode::GONE,
@@ -160,7 +167,9 @@ impl Error {
             | Self::MalformedJson(m)
             | Self::Conflict(m)
             | Self::FileRefused { message: m, .. } => m.clone(),
-            Self::ForbiddenBecause(m) | Self::Unavailable(m) => (*m).to_owned(),
+            Self::ForbiddenBecause(m) | Self::ClientMoney(m) | Self::Unavailable(m) => {
+                (*m).to_owned()
+            }
             Self::InvalidCredentials => "The e-mail address or password is not right.".into(),
             Self::InvalidMfaCode => "That code is not right or has already been used.".into(),
             Self::SessionExpired => "Your session has ended. Please sign in again.".into(),
@@ -200,6 +209,7 @@ impl Error {
             message: self.public_message(),
             reason: match self {
                 Self::FileRefused { reason, .. } => Some((*reason).to_owned()),
+                Self::ClientMoney(_) => Some("client_money".to_owned()),
                 _ => None,
             },
         }

@@ -287,8 +287,9 @@ pub fn content_security_policy(public_url: &str, payments: &crate::config::Payme
             }
         }
         (Some(_), None) => {
-            script.push_str(" https://js.stripe.com");
-            frame = "https://js.stripe.com https://hooks.stripe.com".to_owned();
+            script.push_str(" https://js.stripe.com https://*.js.stripe.com");
+            frame =
+                "https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com".to_owned();
             connect.push_str(" https://api.stripe.com");
         }
     }

@@ -250,15 +250,18 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: false });
 }
 
-/** Signs in through the UI: password, then a TOTP code. Ends on the matter list. */
-export async function signIn(page, portal, email) {
+/**
+ * Signs in through the UI: password, then a TOTP code. Ends on the page the person lands on,
+ * whose heading is `landing` (the matter list, but Account & billing for finance users).
+ */
+export async function signIn(page, portal, email, landing = "Your matters") {
   await page.goto(`${portal.url}/sign-in`);
   await page.getByLabel("E-mail address").fill(email);
   await page.getByLabel("Password").fill("docket-demo-password");
   await page.getByRole("button", { name: "Continue" }).click();
   await page.getByLabel("Six-digit code").fill(await totp(portal.logins.get(email)));
   await page.getByRole("button", { name: "Verify" }).click();
-  await page.getByRole("heading", { name: "Your matters" }).waitFor();
+  await page.getByRole("heading", { name: landing }).waitFor();
 }
 
 /**

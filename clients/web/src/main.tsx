@@ -3,6 +3,7 @@
 import { render } from "preact";
 import { App } from "./ui/app";
 import "./styles.css";
+import "./billing.css";
 
 const root = document.getElementById("app");
 if (root) render(<App />, root);

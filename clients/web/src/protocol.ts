@@ -439,6 +439,158 @@ position?: number | null, };
 
 export type UpdateMilestoneRequest = { status?: MilestoneStatus, title?: Text, note?: Text, client_action?: Text, expected_on?: string, completed_on?: string, };
 
+export type InvoiceId = string;
+
+export type CreditNoteId = string;
+
+export type PaymentId = string;
+
+export type TimeEntryId = string;
+
+export type InvoiceKind = "bill" | "on_account";
+
+export type LineKind = "fee" | "disbursement" | "vat";
+
+export type InvoiceStatus = "issued" | "part_paid" | "paid" | "void";
+
+export type PaymentMethod = "card" | "bank" | "transfer";
+
+export type PaymentStatus = "processing" | "succeeded" | "failed" | "refunded" | "disputed";
+
+export type ScheduleKind = "retainer" | "phase" | "bill";
+
+export type ScheduleStatus = "planned" | "billed" | "cancelled";
+
+export type NewInvoiceLine = { kind: LineKind, description: Text, 
+/**
+ * Pence, not negative.
+ */
+amount_minor: number, 
+/**
+ * Disbursements only: whether the firm has already paid it. An unpaid disbursement is client
+ * money. Defaults to true.
+ */
+paid?: boolean, };
+
+export type Amendment = { 
+/**
+ * Why it changed, for the record.
+ */
+reason: Text, };
+
+export type NewInvoice = { matter_id: MatterId, kind: InvoiceKind, issued_on: string, due_on: string, 
+/**
+ * `GBP`, the only currency; may be omitted.
+ */
+currency?: string, lines: Array<NewInvoiceLine>, amendment?: Amendment, };
+
+export type InvoiceLine = { position: number, kind: LineKind, description: string, amount_minor: number, 
+/**
+ * For disbursements: whether the firm has already paid it.
+ */
+paid: boolean, };
+
+export type NewCreditNote = { number: Text, issued_on: string, amount_minor: number, reason: Text, };
+
+export type CreditNote = { credit_note_id: CreditNoteId, number: string, issued_on: string, amount_minor: number, reason: string, };
+
+export type NewTransfer = { invoice_number: Text, amount_minor: number, };
+
+export type Payment = { payment_id: PaymentId, invoice_id: InvoiceId, invoice_number: string, matter_id: MatterId, method: PaymentMethod, status: PaymentStatus, amount_minor: number, refunded_minor: number, 
+/**
+ * Why it failed, in words for the payer.
+ */
+failure_reason: string | null, created_at: string, updated_at: string, };
+
+export type Invoice = { invoice_id: InvoiceId, matter_id: MatterId, matter_reference: string, number: string, kind: InvoiceKind, issued_on: string, due_on: string, currency: string, total_minor: number, credited_minor: number, paid_minor: number, 
+/**
+ * What is owed now.
+ */
+balance_minor: number, status: InvoiceStatus, 
+/**
+ * 1 as issued, then one more for each amendment.
+ */
+revision: number, lines: Array<InvoiceLine>, credit_notes: Array<CreditNote>, payments: Array<Payment>, 
+/**
+ * The bill as a PDF, a `financial` document of the matter.
+ */
+document_id: DocumentId | null, 
+/**
+ * Whether it can be paid by card in the portal now; if not, `not_payable` says why.
+ */
+payable: boolean, not_payable: string | null, };
+
+export type NewTimeEntry = { matter_id: MatterId, 
+/**
+ * The invoice it was billed on, if it has been.
+ */
+invoice_number?: Text, worked_on: string, fee_earner: Text, description: Text, minutes: number, value_minor: number, };
+
+export type TimeEntry = { time_entry_id: TimeEntryId, matter_id: MatterId, invoice_number: string | null, worked_on: string, fee_earner: string, description: string, minutes: number, value_minor: number, };
+
+export type NewScheduleItem = { matter_id: MatterId, planned_on: string, amount_minor: number, description: Text, kind: ScheduleKind, status?: ScheduleStatus, 
+/**
+ * The invoice that billed it, once it has been.
+ */
+invoice_number?: Text, };
+
+export type ScheduleItem = { matter_id: MatterId, planned_on: string, amount_minor: number, description: string, kind: ScheduleKind, status: ScheduleStatus, invoice_number: string | null, };
+
+export type BillingSummary = { currency: string, 
+/**
+ * Owed now, over every invoice listed.
+ */
+balance_minor: number, 
+/**
+ * Of that, past its due date.
+ */
+overdue_minor: number, 
+/**
+ * Newest first.
+ */
+invoices: Array<Invoice>, 
+/**
+ * Every payment, newest first.
+ */
+payments: Array<Payment>, 
+/**
+ * Planned bills, soonest first.
+ */
+schedule: Array<ScheduleItem>, 
+/**
+ * Absent where the practice area does not show time entries to clients.
+ */
+time_entries: Array<TimeEntry> | null, };
+
+export type StatementEntry = "invoice" | "credit_note" | "payment" | "refund";
+
+export type StatementLine = { date: string, entry: StatementEntry, matter_reference: string, 
+/**
+ * The invoice's or credit note's number; for a payment, the invoice it paid.
+ */
+reference: string, description: string, debit_minor: number, credit_minor: number, balance_minor: number, };
+
+export type PaymentSheet = { invoice_id: InvoiceId, payment_intent_id: string, 
+/**
+ * For Stripe.js only; never logged or stored by the portal.
+ */
+client_secret: string, amount_minor: number, currency: string, publishable_key: string, 
+/**
+ * Test keys, or the offline stand-in: the page must say "test mode".
+ */
+test_mode: boolean, 
+/**
+ * The offline stand-in for Stripe.js to talk to instead of Stripe (the demo and the tests);
+ * absent with the firm's real account.
+ */
+stand_in?: string, };
+
+export type UpdatePracticeAreaRequest = { 
+/**
+ * Whether clients with the invoices scope see the time entries of the area's matters.
+ */
+show_time_entries: boolean, };
+
 export type ServiceScope = "billing" | "dms" | "payments";
 
 export type NewServiceAccountRequest = { 

@@ -186,7 +186,7 @@ pub async fn put_schedule_item(
 /// a different PDF later becomes its next version, the same one again changes nothing (200).
 #[utoipa::path(put, path = "/api/v1/billing/invoices/{number}/pdf", tag = "billing",
     params(("number" = String, Path, description = "The invoice's number")),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The bill as a PDF (checked by its content)"),
     security(("service_token" = [])),
     responses((status = 200, body = Invoice), (status = 201, body = Invoice),
               (status = 401, body = ErrorResponses), (status = 403, body = ErrorResponses),

@@ -26,7 +26,7 @@ type ErrorResponses = docket_protocol::error::ErrorBody;
 #[utoipa::path(post, path = "/api/v1/invoices/{invoice_id}/pay", tag = "billing",
     params(("invoice_id" = InvoiceId, Path)),
     responses((status = 200, body = PaymentSheet),
-              (status = 403, description = "forbidden: not a payer of this client, or client money (the reason says why)", body = ErrorResponses),
+              (status = 403, description = "forbidden: not a payer of this client; or client money, with reason `client_money` and the explanation", body = ErrorResponses),
               (status = 404, body = ErrorResponses),
               (status = 409, description = "nothing is owed, or a payment is on its way", body = ErrorResponses),
               (status = 503, description = "card payments are not set up, or Stripe is unreachable", body = ErrorResponses)))]
@@ -76,7 +76,7 @@ pub async fn pay(
     };
     if let Some(why) = rules::why_not_payable(&facts) {
         return Err(if facts.client_money_minor > 0 {
-            Error::ForbiddenBecause(why)
+            Error::ClientMoney(why)
         } else {
             Error::Conflict(why.to_owned())
         });

@@ -31,6 +31,7 @@ type ErrorResponses = docket_protocol::error::ErrorBody;
 pub struct StatementQuery {
     /// `json`, `csv` or `pdf`.
     #[serde(default)]
+    #[param(inline)]
     pub format: Format,
 }
 

@@ -357,7 +357,7 @@ async fn intent_event(
         Some(e) => {
             sqlx::query!(
                 "update payment set status = $2, amount_minor = $3, failure_reason = $4,
-                     charge_id = coalesce($5, charge_id), updated_at = $6
+                     charge_id = coalesce($5, charge_id), updated_at = $6, method = $7
                  where payment_id = $1",
                 e.payment_id.0,
                 status.as_str(),
@@ -365,6 +365,7 @@ async fn intent_event(
                 failure_reason,
                 charge_id,
                 at,
+                method.as_str(),
             )
             .execute(tenant.conn())
             .await?;

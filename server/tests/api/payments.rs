@@ -292,8 +292,13 @@ async fn a_bank_payment_is_processing_until_it_arrives_and_a_dispute_alerts_the_
     let gc = app.bearer(&f.gc).await;
     let (_, sheet) = pay(&gc, &id).await;
     let pi = sheet["payment_intent_id"].as_str().expect("pi").to_owned();
+    // A declined card first, then a bank payment on the same PaymentIntent: one payment row, now
+    // a bank payment on its way.
+    fake.confirm(&pi, "pm_card_chargeDeclined").await.expect("declined");
     fake.confirm(&pi, "pm_pay_by_bank").await.expect("confirm");
     let waiting = invoice(&gc, &id).await;
+    assert_eq!(waiting["payments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(waiting["payments"][0]["method"], "bank");
     assert_eq!(
         (
             waiting["payments"][0]["status"].as_str(),
@@ -490,6 +495,7 @@ async fn client_money_is_never_taken_by_card_and_people_without_the_scope_cannot
             (StatusCode::FORBIDDEN, "forbidden"),
             "{body}"
         );
+        assert_eq!(body["reason"], "client_money", "a stable reason: {body}");
         assert!(
             body["message"]
                 .as_str()

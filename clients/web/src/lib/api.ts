@@ -12,7 +12,7 @@ export class ApiError extends Error {
     message: string,
     /** Seconds to wait before retrying (`Retry-After`), when the server said. */
     readonly retryAfter?: number,
-    /** For `file_refused`: why, as a stable word (`executable`, `malware`, …). */
+    /** Why, as a stable word: for `file_refused` (`executable`, `malware`, …), and `client_money`. */
     readonly reason?: string,
   ) {
     super(message);

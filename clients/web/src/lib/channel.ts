@@ -107,6 +107,16 @@ export class Channel {
     return c;
   }
 
+  /**
+   * Moves on whenever an invoice or payment card arrives on any matter watched (each matter's
+   * newest billing seq only grows, so their sum does too): client-wide balances refetch on it.
+   */
+  billingVersion(): number {
+    let sum = 0;
+    for (const c of this.conversations.values()) sum += c.latestBilling();
+    return sum;
+  }
+
   /** Opens the socket (once). */
   connect(): void {
     if (this.socket || this.closed) return;

@@ -135,4 +135,31 @@ describe("Conversation", () => {
     expect(c.head).toBe(2);
     expect(c.messages().map((m) => m.text)).toEqual(["after"]);
   });
+
+  it("keeps invoice and payment cards in order, apart from unread messages", () => {
+    const c = new Conversation(ME);
+    c.start(0);
+    c.apply(event(1, { kind: "invoice", invoice_id: "i", number: "INV-1", total_minor: 600, amount_due_minor: 600, currency: "GBP", due_on: "2026-12-20" }));
+    c.apply(msg(2, "Please see the bill"));
+    c.apply(
+      event(3, {
+        kind: "payment",
+        invoice_id: "i",
+        invoice_number: "INV-1",
+        payment_id: "p",
+        status: "succeeded",
+        amount_minor: 600,
+        balance_minor: 0,
+        invoice_status: "paid",
+        failure_reason: null,
+      }),
+    );
+    expect(c.messages().map((m) => m.kind)).toEqual(["invoice", "message", "payment"]);
+    expect(c.billing().map((b) => [b.seq, b.body.kind])).toEqual([
+      [1, "invoice"],
+      [3, "payment"],
+    ]);
+    expect(c.latestBilling()).toBe(3);
+    expect(c.unread(0, 0)).toBe(1);
+  });
 });

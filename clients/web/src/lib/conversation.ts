@@ -4,6 +4,7 @@
 // and edits and withdrawals change what is shown but never remove the entry.
 
 import type { Category, DocumentAction, Event, EventPage, MilestoneStatus, PresenceState, UserId } from "../protocol";
+import type { BillingEntry, InvoiceCardBody, PaymentCardBody } from "./billing";
 
 /** A document card in the conversation. */
 export interface DocumentCard {
@@ -22,14 +23,17 @@ export interface MilestoneCard {
   clientAction: string | null;
 }
 
-/** A message (or portal notice, or document or progress card) as displayed. */
+/** A message (or portal notice, or document, progress, invoice or payment card) as displayed. */
 export interface Message {
   seq: number;
   at: string;
   authorId: UserId | null;
-  kind: "message" | "system" | "document" | "milestone";
+  kind: "message" | "system" | "document" | "milestone" | "invoice" | "payment";
   document?: DocumentCard;
   milestone?: MilestoneCard;
+  /** Only for those with the invoices scope (the server sends billing cards to no one else). */
+  invoice?: InvoiceCardBody;
+  payment?: PaymentCardBody;
   /** Current text; null once withdrawn. */
   text: string | null;
   replyTo: number | null;
@@ -213,6 +217,20 @@ export class Conversation {
           },
         });
         break;
+      case "invoice":
+      case "payment":
+        this.entries.set(event.seq, {
+          seq: event.seq,
+          at: event.at,
+          authorId: event.author_id,
+          kind: body.kind,
+          text: body.kind === "invoice" ? body.number : body.invoice_number,
+          replyTo: null,
+          edited: false,
+          deleted: false,
+          ...(body.kind === "invoice" ? { invoice: body } : { payment: body }),
+        });
+        break;
       case "edit": {
         const known = this.edits.get(body.target_seq);
         if (!known || known.seq < event.seq) {
@@ -236,6 +254,23 @@ export class Conversation {
     return [...this.entries.values()]
       .sort((a, b) => a.seq - b.seq)
       .map((m) => this.resolve(m));
+  }
+
+  /** The invoice and payment cards loaded, oldest first. */
+  billing(): BillingEntry[] {
+    const cards: BillingEntry[] = [];
+    for (const m of this.entries.values()) {
+      const body = m.invoice ?? m.payment;
+      if (body) cards.push({ seq: m.seq, body });
+    }
+    return cards.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The seq of the newest billing card loaded (0 when none): pages showing balances refetch when it moves. */
+  latestBilling(): number {
+    let latest = 0;
+    for (const m of this.entries.values()) if ((m.invoice || m.payment) && m.seq > latest) latest = m.seq;
+    return latest;
   }
 
   /** One message as shown, if loaded. */

@@ -49,3 +49,20 @@ export function deviceName(userAgent: string): string {
   const short = userAgent.trim();
   return short.length > 60 ? `${short.slice(0, 57)}…` : short || "Unknown device";
 }
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+/**
+ * "£1,234.50" from 123450 pence (integer minor units, as the server keeps every amount). British
+ * notation whatever the reader's locale: the firm bills in pounds, and a sum must read the same on
+ * a bill, a statement and the screen.
+ */
+export function money(minor: number, currency = "GBP"): string {
+  let format = moneyFormats.get(currency);
+  if (!format) {
+    format = new Intl.NumberFormat("en-GB", { style: "currency", currency, minimumFractionDigits: 2 });
+    moneyFormats.set(currency, format);
+  }
+  // Integer pence divided by 100 is exact enough for display: Intl rounds to two places.
+  return format.format(minor / 100);
+}

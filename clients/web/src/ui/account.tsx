@@ -1,9 +1,11 @@
-// The account page: the person's sessions and devices, each revocable, and their alerts.
+// The account page: the person's sessions and devices, each revocable, and their alerts (new
+// devices, locked codes, client uploads and payments).
 
 import { useEffect, useState } from "preact/hooks";
 import type { Alert, CurrentSession, DeviceInfo, SessionInfo } from "../protocol";
 import { api, describe } from "../lib/api";
 import { deviceName, fullWhen } from "../lib/format";
+import { PaymentAlertText } from "./billing-cards";
 import { Notice, PageTitle } from "./page";
 
 export function Account({ session, onSignOut }: { session: CurrentSession; onSignOut: () => void }) {
@@ -136,6 +138,10 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
                   or was using one of your signed-in sessions: if this was not you, sign out your other
                   sessions and ask the firm to reset your password.
                 </p>
+              ) : a.detail.kind === "payment" ? (
+                <p class="card-title">
+                  <PaymentAlertText detail={a.detail} />
+                </p>
               ) : (
                 <p class="card-title">
                   {a.detail.uploaded_by} uploaded “{a.detail.title}”
@@ -143,7 +149,9 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
               )}
               <p class="muted">
                 {fullWhen(a.created_at)}
-                {a.detail.kind !== "client_upload" && a.detail.source_ip ? ` · from ${a.detail.source_ip}` : ""}
+                {(a.detail.kind === "new_device" || a.detail.kind === "mfa_locked") && a.detail.source_ip
+                  ? ` · from ${a.detail.source_ip}`
+                  : ""}
               </p>
             </li>
           ))}

@@ -1,6 +1,6 @@
 // The application: who is signed in, at what stage, and which page to show. After sign-in one
 // channel (one WebSocket) serves every page; an ended session, from a request or from the socket,
-// returns the person to the sign-in page with the reason.
+// returns the person to the sign-in page with the reason. Finance users land on Account & billing.
 
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import type { CurrentSession, EventPage, MatterId, MatterSummary, SessionGrant } from "../protocol";
@@ -11,7 +11,8 @@ import { AcceptInvitation, Enrol, MfaVerify, SignIn } from "./auth";
 import { Account } from "./account";
 import { MatterList } from "./matters";
 import { ReviewQueue } from "./documents";
-import { MatterView } from "./matter";
+import { AccountBilling } from "./billing";
+import { MatterView, type MatterTab } from "./matter";
 import { navigate, usePath } from "./router";
 import { IdleWarning, Shell } from "./shell";
 
@@ -36,7 +37,7 @@ export function App() {
       const session = await api<CurrentSession>("GET", "/auth/session", undefined, { quiet: true });
       if (session.stage === "active") {
         setAuth({ kind: "active", session });
-        if (location.pathname === "/sign-in") navigate("/", true);
+        if (location.pathname === "/sign-in") navigate(landing(session), true);
       } else {
         setAuth({ kind: session.stage });
       }
@@ -79,6 +80,13 @@ export function App() {
       return <SignedIn session={auth.session} path={path} onSignedOut={signedOut} />;
   }
 }
+
+/** Where a person starts after signing in: finance users on the client's billing, others on their matters. */
+function landing(session: CurrentSession): string {
+  return session.user.kind === "client" && session.user.client_role === "finance" ? "/billing" : "/";
+}
+
+const TABS: readonly MatterTab[] = ["documents", "progress", "billing"];
 
 function SignedIn({
   session,
@@ -162,6 +170,11 @@ function SignedIn({
     idle.touched(Date.now());
   };
 
+  // The client's billing page is for finance users and administrators, and for members who see
+  // the invoices of at least one matter.
+  const billing =
+    session.user.kind === "client" &&
+    (session.user.client_role !== "member" || !!matters?.some((m) => m.scopes.includes("invoices")));
   const [, , pathMatter, pathTab] = path.split("/");
   const matterId = path.startsWith("/matters/") && pathMatter ? (pathMatter as MatterId) : undefined;
   let page;
@@ -170,7 +183,7 @@ function SignedIn({
       <MatterView
         key={matterId}
         matterId={matterId}
-        tab={pathTab === "documents" ? "documents" : pathTab === "progress" ? "progress" : "conversation"}
+        tab={TABS.find((t) => t === pathTab) ?? "conversation"}
         channel={channel}
         session={session}
         summary={matters?.find((m) => m.matter_id === matterId)}
@@ -179,6 +192,8 @@ function SignedIn({
     );
   } else if (path === "/review" && session.user.kind === "firm") {
     page = <ReviewQueue />;
+  } else if (path === "/billing" && session.user.kind === "client") {
+    page = <AccountBilling session={session} channel={channel} matters={matters} />;
   } else if (path === "/account") {
     page = <Account session={session} onSignOut={signOut} />;
   } else {
@@ -187,6 +202,7 @@ function SignedIn({
   return (
     <Shell
       session={session}
+      billing={billing}
       state={channel.state}
       onSignOut={signOut}
       path={path}

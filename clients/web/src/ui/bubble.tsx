@@ -1,5 +1,6 @@
 // How one entry of a conversation is drawn: a message bubble with its quote and actions, a
-// document or milestone card, a system line, and a message still being sent.
+// document or milestone card, a system line, and a message still being sent. (Invoice and
+// payment cards are in billing-cards.tsx.)
 
 import type { MatterId } from "../protocol";
 import type { Message, Pending } from "../lib/conversation";
@@ -9,7 +10,7 @@ import { STATUS_LABELS } from "../lib/milestones";
 import { follow } from "./router";
 
 /** Who wrote it and when (and whether it was edited), above every bubble and card. */
-function BubbleHead({ author, at, edited = false }: { author: string; at: string; edited?: boolean }) {
+export function BubbleHead({ author, at, edited = false }: { author: string; at: string; edited?: boolean }) {
   return (
     <p class="bubble-head">
       <span class="author">{author}</span>{" "}

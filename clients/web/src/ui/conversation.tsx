@@ -1,12 +1,17 @@
 // A matter's Conversation tab: the channel's messages with live updates, optimistic sending,
-// edits and withdrawals, replies, read indicators and typing, and the composer.
+// edits and withdrawals, replies, read indicators and typing, invoice and payment cards (with Pay
+// for those who may pay), and the composer.
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { MatterId, UserId } from "../protocol";
 import { MAX_MESSAGE_CHARS } from "../protocol";
 import type { Channel } from "../lib/channel";
 import type { Message } from "../lib/conversation";
+import { invoiceCardState } from "../lib/billing";
+import { InvoiceCard, PaymentCard } from "./billing-cards";
+import { useBilling } from "./billing";
 import { Bubble, clip, PendingBubble } from "./bubble";
+import { PaySheet } from "./pay";
 
 export function Conversation({
   matterId,
@@ -14,16 +19,23 @@ export function Conversation({
   me,
   name,
   canWrite,
+  canPay,
 }: {
   matterId: MatterId;
   channel: Channel;
   me: UserId;
   name: (id: UserId | null) => string;
   canWrite: boolean;
+  /** Client users with the invoices scope: Pay on invoice cards. */
+  canPay: boolean;
 }) {
   const conversation = channel.conversation(matterId);
   const messages = conversation.messages();
   const pending = conversation.pendingMessages();
+  const billing = conversation.billing();
+  // For payers, which invoices can be paid by card (client money cannot), kept current by the cards.
+  const { summary } = useBilling(canPay ? `/matters/${matterId}/billing` : undefined, conversation.latestBilling());
+  const [paying, setPaying] = useState<{ invoiceId: string; number: string }>();
   const [replyTo, setReplyTo] = useState<Message>();
   const [editing, setEditing] = useState<Message>();
   const [loadingEarlier, setLoadingEarlier] = useState(false);
@@ -79,6 +91,23 @@ export function Conversation({
   }
   const typing = conversation.typingAt(Date.now()).map(name);
 
+  const billingCard = (m: Message) => {
+    const invoice = m.invoice;
+    if (invoice) {
+      return (
+        <InvoiceCard
+          key={m.seq}
+          matterId={matterId}
+          message={m}
+          state={invoiceCardState({ seq: m.seq, body: invoice }, billing)}
+          invoice={summary?.invoices.find((i) => i.invoice_id === invoice.invoice_id)}
+          onPay={canPay ? () => setPaying({ invoiceId: invoice.invoice_id, number: invoice.number }) : undefined}
+        />
+      );
+    }
+    return m.payment ? <PaymentCard key={m.seq} message={m} /> : undefined;
+  };
+
   const earlier = async () => {
     setLoadingEarlier(true);
     stick.current = false;
@@ -103,26 +132,29 @@ export function Conversation({
         {messages.length === 0 && pending.length === 0 && !conversation.hasEarlier && (
           <li class="empty">No messages yet. Questions about this matter can be asked here.</li>
         )}
-        {messages.map((m) => (
-          <Bubble
-            key={m.seq}
-            matterId={matterId}
-            message={m}
-            own={m.authorId === me}
-            author={name(m.authorId)}
-            quoted={m.replyTo ? conversation.message(m.replyTo) : undefined}
-            quotedAuthor={(q) => name(q.authorId)}
-            seenBy={seen.get(m.seq)}
-            canWrite={canWrite}
-            onReply={() => (setEditing(undefined), setReplyTo(m))}
-            onEdit={() => (setReplyTo(undefined), setEditing(m))}
-            onWithdraw={() => {
-              if (confirm("Withdraw this message? Others will see that a message was withdrawn.")) {
-                channel.withdraw(matterId, m.seq);
-              }
-            }}
-          />
-        ))}
+        {messages.map(
+          (m) =>
+            billingCard(m) ?? (
+              <Bubble
+                key={m.seq}
+                matterId={matterId}
+                message={m}
+                own={m.authorId === me}
+                author={name(m.authorId)}
+                quoted={m.replyTo ? conversation.message(m.replyTo) : undefined}
+                quotedAuthor={(q) => name(q.authorId)}
+                seenBy={seen.get(m.seq)}
+                canWrite={canWrite}
+                onReply={() => (setEditing(undefined), setReplyTo(m))}
+                onEdit={() => (setReplyTo(undefined), setEditing(m))}
+                onWithdraw={() => {
+                  if (confirm("Withdraw this message? Others will see that a message was withdrawn.")) {
+                    channel.withdraw(matterId, m.seq);
+                  }
+                }}
+              />
+            ),
+        )}
         {pending.map((p) => (
           <PendingBubble
             key={p.clientMsgId}
@@ -137,6 +169,7 @@ export function Conversation({
       <p class="typing" aria-live="polite">
         {typing.length === 1 ? `${typing[0]} is typing…` : typing.length > 1 ? `${typing.join(" and ")} are typing…` : ""}
       </p>
+      {paying && <PaySheet {...paying} matterId={matterId} channel={channel} onClose={() => setPaying(undefined)} />}
       {canWrite ? (
         <Composer
           key={editing?.seq ?? "new"}

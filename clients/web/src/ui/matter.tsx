@@ -1,27 +1,32 @@
 // One matter's page: its heading, who is on the matter and who is here now, and the tabs
-// (Conversation, Progress, Documents). Firm users also see which client users are on the matter.
+// (Conversation, Progress, Documents, Billing), each only for those with its scope. Firm users also
+// see which client users are on the matter. Without the messages scope (finance users) the
+// matter opens on Billing.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { CurrentSession, MatterDetail, MatterId, MatterSummary, UserId } from "../protocol";
 import { api, ApiError, describe } from "../lib/api";
 import type { Channel } from "../lib/channel";
 import { initials } from "../lib/format";
 import { Conversation } from "./conversation";
+import { BillingTab } from "./billing";
 import { DocumentsTab } from "./documents";
 import { Notice, PageTitle } from "./page";
 import { TimelineTab } from "./timeline";
 import { follow } from "./router";
 
+export type MatterTab = "conversation" | "documents" | "progress" | "billing";
+
 export function MatterView({
   matterId,
-  tab,
+  tab: asked,
   channel,
   session,
   summary,
   onWatch,
 }: {
   matterId: MatterId;
-  tab: "conversation" | "documents" | "progress";
+  tab: MatterTab;
   channel: Channel;
   session: CurrentSession;
   summary?: MatterSummary;
@@ -48,6 +53,17 @@ export function MatterView({
       });
   }, [matterId]);
 
+  // On a phone the tabs scroll sideways: keep the current one in view.
+  const tabs = useRef<HTMLElement>(null);
+  useLayoutEffect(() => {
+    const nav = tabs.current;
+    const current = nav?.querySelector('[aria-current="page"]');
+    if (!nav || !current) return;
+    const [row, link] = [nav.getBoundingClientRect(), current.getBoundingClientRect()];
+    if (link.right > row.right) nav.scrollLeft += link.right - row.right;
+    else if (link.left < row.left) nav.scrollLeft -= row.left - link.left;
+  }, [asked, !!(detail ?? summary)]);
+
   if (missing) {
     return (
       <main id="main" class="page">
@@ -72,6 +88,11 @@ export function MatterView({
   names.set(me, "You");
   const name = (id: UserId | null) => (id ? names.get(id) ?? "Another participant" : "Docket");
   const canWrite = !!heading && heading.scopes.includes("messages") && heading.status === "open";
+  // Until the scopes are known every tab but Progress and Billing is offered, as before.
+  const may = (scope: "messages" | "documents" | "milestones" | "invoices") =>
+    heading ? heading.scopes.includes(scope) : scope === "messages" || scope === "documents";
+  const tab: MatterTab = asked === "conversation" && heading && !may("messages") && may("invoices") ? "billing" : asked;
+  const canPay = session.user.kind === "client" && may("invoices");
 
   return (
     <main id="main" class="page matter">
@@ -89,18 +110,27 @@ export function MatterView({
         )}
         {detail && <People detail={detail} channel={channel} me={me} firm={session.user.kind === "firm"} />}
       </div>
-      <nav class="tabs" aria-label="Matter">
-        <a href={`/matters/${matterId}`} onClick={follow} aria-current={tab === "conversation" ? "page" : undefined}>
-          Conversation
-        </a>
-        {heading?.scopes.includes("milestones") && (
+      <nav class="tabs" aria-label="Matter" ref={tabs}>
+        {may("messages") && (
+          <a href={`/matters/${matterId}`} onClick={follow} aria-current={tab === "conversation" ? "page" : undefined}>
+            Conversation
+          </a>
+        )}
+        {may("milestones") && (
           <a href={`/matters/${matterId}/progress`} onClick={follow} aria-current={tab === "progress" ? "page" : undefined}>
             Progress
           </a>
         )}
-        <a href={`/matters/${matterId}/documents`} onClick={follow} aria-current={tab === "documents" ? "page" : undefined}>
-          Documents
-        </a>
+        {may("documents") && (
+          <a href={`/matters/${matterId}/documents`} onClick={follow} aria-current={tab === "documents" ? "page" : undefined}>
+            Documents
+          </a>
+        )}
+        {may("invoices") && (
+          <a href={`/matters/${matterId}/billing`} onClick={follow} aria-current={tab === "billing" ? "page" : undefined}>
+            Billing
+          </a>
+        )}
       </nav>
       <Notice kind="error" text={historyError} />
       {tab === "progress" ? (
@@ -115,10 +145,16 @@ export function MatterView({
           session={session}
           canUpload={!!heading && heading.status === "open" && heading.scopes.includes("documents")}
         />
-      ) : heading && !heading.scopes.includes("messages") ? (
+      ) : tab === "billing" ? (
+        heading && !may("invoices") ? (
+          <p class="empty">Invoices on this matter are not shared with you.</p>
+        ) : (
+          <BillingTab matterId={matterId} channel={channel} canPay={canPay} />
+        )
+      ) : heading && !may("messages") ? (
         <p class="empty">Messages on this matter are not shared with you.</p>
       ) : (
-        <Conversation matterId={matterId} channel={channel} me={me} name={name} canWrite={canWrite} />
+        <Conversation matterId={matterId} channel={channel} me={me} name={name} canWrite={canWrite} canPay={canPay} />
       )}
     </main>
   );

@@ -8,6 +8,7 @@ import type { ConnectionState } from "../lib/channel";
 import { onServerActivity } from "../lib/api";
 import { duration } from "../lib/format";
 import type { IdleWatch } from "../lib/idle";
+import { PaymentAlertText } from "./billing-cards";
 import { follow } from "./router";
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = {
@@ -20,6 +21,7 @@ const CONNECTION_TEXT: Record<ConnectionState, string> = {
 
 export function Shell({
   session,
+  billing,
   state,
   path,
   alerts,
@@ -28,6 +30,8 @@ export function Shell({
   children,
 }: {
   session: CurrentSession;
+  /** Whether the client's Account & billing page is for this person. */
+  billing: boolean;
   state: ConnectionState;
   path: string;
   alerts: Alert[];
@@ -50,6 +54,11 @@ export function Shell({
           <a href="/" onClick={follow} aria-current={current("/")}>
             Matters
           </a>
+          {billing && (
+            <a href="/billing" onClick={follow} aria-current={current("/billing")}>
+              Billing
+            </a>
+          )}
           {session.user.kind === "firm" && (
             <a href="/review" onClick={follow} aria-current={current("/review")}>
               Review
@@ -146,7 +155,7 @@ function IdleDialog({ secondsLeft, onStay }: { secondsLeft: number; onStay: () =
   );
 }
 
-/** One alert as it arrives (e.g. a client uploaded a document on a matter of this fee earner). */
+/** One alert as it arrives (e.g. a client uploaded a document, or paid, on a matter of this fee earner). */
 function AlertToast({ alert, onDismiss }: { alert: Alert; onDismiss: () => void }) {
   const detail = alert.detail;
   return (
@@ -157,6 +166,10 @@ function AlertToast({ alert, onDismiss }: { alert: Alert; onDismiss: () => void 
           <a href={`/matters/${detail.matter_id}/documents`} onClick={(e) => (follow(e), onDismiss())}>
             {detail.title}
           </a>
+        </p>
+      ) : detail.kind === "payment" ? (
+        <p>
+          <PaymentAlertText detail={detail} onFollow={onDismiss} />
         </p>
       ) : (
         <p>A new device signed in to your account.</p>
