@@ -171,6 +171,16 @@ pub struct NewInvoice {
     pub amendment: Option<Amendment>,
 }
 
+/// `POST /api/v1/billing/invoices/{number}/void` (the billing system's account): cancels an
+/// invoice nothing has been paid on. Voiding it again changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VoidInvoice {
+    /// Why, for the record and the client.
+    pub reason: Text,
+}
+
 /// A line of an invoice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -270,6 +280,10 @@ pub struct Invoice {
     /// Whether it can be paid by card in the portal now; if not, `not_payable` says why.
     pub payable: bool,
     pub not_payable: Option<String>,
+    /// Why the firm cancelled it, when it is void.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub void_reason: Option<String>,
 }
 
 /// `PUT /api/v1/billing/time-entries/{external_id}` (the billing system's account).

@@ -112,6 +112,7 @@ fn generate() -> String {
         billing::ScheduleStatus,
         billing::NewInvoiceLine,
         billing::Amendment,
+        billing::VoidInvoice,
         billing::NewInvoice,
         billing::InvoiceLine,
         billing::NewCreditNote,

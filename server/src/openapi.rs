@@ -69,6 +69,7 @@ use shared_errors::SharedErrors;
         integrations::accounts::revoke_account,
         billing::integration::put_invoice,
         billing::integration::put_invoice_pdf,
+        billing::integration::void_invoice,
         billing::integration::post_credit_note,
         billing::integration::put_transfer,
         billing::integration::put_time_entry,

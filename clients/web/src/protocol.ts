@@ -478,6 +478,12 @@ export type Amendment = {
  */
 reason: Text, };
 
+export type VoidInvoice = { 
+/**
+ * Why, for the record and the client.
+ */
+reason: Text, };
+
 export type NewInvoice = { matter_id: MatterId, kind: InvoiceKind, issued_on: string, due_on: string, 
 /**
  * `GBP`, the only currency; may be omitted.
@@ -518,7 +524,11 @@ document_id: DocumentId | null,
 /**
  * Whether it can be paid by card in the portal now; if not, `not_payable` says why.
  */
-payable: boolean, not_payable: string | null, };
+payable: boolean, not_payable: string | null, 
+/**
+ * Why the firm cancelled it, when it is void.
+ */
+void_reason?: string, };
 
 export type NewTimeEntry = { matter_id: MatterId, 
 /**

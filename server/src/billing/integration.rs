@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use docket_protocol::billing::{
     Invoice, NewCreditNote, NewInvoice, NewScheduleItem, NewTimeEntry, NewTransfer, Payment,
+    VoidInvoice,
 };
 use docket_protocol::ids::InvoiceId;
 
@@ -63,6 +64,36 @@ pub async fn put_invoice(
     let invoice = invoice(&mut tenant, id).await?;
     tenant.commit().await?;
     Ok((status(outcome), Json(invoice)))
+}
+
+/// Voids invoice `number` (200): it owes nothing from now on, and a card says so. `409` once
+/// anything has been paid on it: that needs a credit note.
+#[utoipa::path(post, path = "/api/v1/billing/invoices/{number}/void", tag = "billing",
+    params(("number" = String, Path, description = "The invoice's number")),
+    request_body = VoidInvoice, security(("service_token" = [])),
+    responses((status = 200, body = Invoice),
+              (status = 401, body = ErrorResponses), (status = 403, body = ErrorResponses),
+              (status = 404, body = ErrorResponses), (status = 409, body = ErrorResponses),
+              (status = 422, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(service_id = %service.service_id))]
+pub async fn void_invoice(
+    State(app): State<AppState>,
+    service: Service,
+    Path(number): Path<String>,
+    Json(req): Json<VoidInvoice>,
+) -> Result<Json<Invoice>> {
+    let mut tenant = service.tenant(&app).await?;
+    let (_, id) = record::void_invoice(
+        &mut tenant,
+        Some(&service.actor),
+        &number,
+        &req.reason,
+        app.clock.now(),
+    )
+    .await?;
+    let invoice = invoice(&mut tenant, id).await?;
+    tenant.commit().await?;
+    Ok(Json(invoice))
 }
 
 /// Records credit note `number` against invoice `invoice_number` (201), or recognises it (200).

@@ -48,6 +48,10 @@ pub fn router() -> Router<AppState> {
             put(integration::put_invoice_pdf),
         )
         .route(
+            "/billing/invoices/{number}/void",
+            post(integration::void_invoice),
+        )
+        .route(
             "/billing/invoices/{number}/credit-notes",
             post(integration::post_credit_note),
         )

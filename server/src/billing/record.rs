@@ -267,6 +267,67 @@ async fn write_revision(
     Ok(())
 }
 
+/// Voids invoice `number`: it owes nothing from now on. Refused once anything has been paid on it
+/// (or is on its way): that is a credit note's job. Voiding it again changes nothing.
+pub async fn void_invoice(
+    tenant: &mut Tenant,
+    actor: Option<&Actor>,
+    number: &str,
+    reason: &str,
+    at: OffsetDateTime,
+) -> Result<(Outcome, InvoiceId)> {
+    let number = rules::number(number)?;
+    let reason = rules::text(reason, "reason")?;
+    let invoice = ledger::lock_by_number(tenant, &number)
+        .await?
+        .ok_or(Error::NotFound)?;
+    may_bill(tenant, actor, invoice.matter_id).await?;
+    if invoice.status == InvoiceStatus::Void {
+        return Ok((Outcome::Unchanged, invoice.invoice_id));
+    }
+    let in_flight = sqlx::query_scalar!(
+        r#"select exists (select 1 from payment where invoice_id = $1
+                          and status in ('processing', 'succeeded', 'refunded', 'disputed')) as "e!""#,
+        invoice.invoice_id.0
+    )
+    .fetch_one(tenant.conn())
+    .await?;
+    if invoice.paid_minor > 0 || in_flight {
+        return Err(Error::Conflict(format!(
+            "Invoice {number} has payments against it; issue a credit note instead of voiding it."
+        )));
+    }
+    sqlx::query!(
+        "update invoice set status = 'void', balance_minor = 0, voided_at = $2, void_reason = $3
+         where invoice_id = $1",
+        invoice.invoice_id.0,
+        at,
+        reason,
+    )
+    .execute(tenant.conn())
+    .await?;
+    sqlx::query!(
+        "update payment_attempt set state = 'superseded' where invoice_id = $1 and state = 'open'",
+        invoice.invoice_id.0
+    )
+    .execute(tenant.conn())
+    .await?;
+    audit::record(
+        tenant,
+        AuditRecord::new("invoice.voided")
+            .matter(invoice.matter_id)
+            .target("invoice", invoice.invoice_id)
+            .detail(json!({ "number": number, "reason": reason,
+                            "balance_minor_before": invoice.balance_minor })),
+    )
+    .await?;
+    let voided = ledger::lock_by_id(tenant, invoice.invoice_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    ledger::invoice_card(tenant, &voided, at).await?;
+    Ok((Outcome::Changed, invoice.invoice_id))
+}
+
 /// Records credit note `req.number` against invoice `number`; the same note again changes nothing.
 pub async fn credit(
     tenant: &mut Tenant,

@@ -35,7 +35,7 @@ pub async fn invoices(
     let rows = sqlx::query!(
         r#"select i.invoice_id, i.matter_id, m.reference, i.number, i.kind, i.issued_on, i.due_on,
                   i.currency, i.total_minor, i.client_money_minor, i.credited_minor, i.paid_minor,
-                  i.balance_minor, i.status, i.revision, i.document_id,
+                  i.balance_minor, i.status, i.revision, i.document_id, i.void_reason,
                   exists (select 1 from payment p where p.invoice_id = i.invoice_id
                           and p.status = 'processing') as "processing!"
            from invoice i join matter m using (matter_id)
@@ -90,6 +90,7 @@ pub async fn invoices(
                 document_id: r.document_id.map(Into::into),
                 payable: not_payable.is_none(),
                 not_payable,
+                void_reason: r.void_reason,
             })
         })
         .collect()

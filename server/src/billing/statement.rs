@@ -64,7 +64,11 @@ pub async fn ledger(tenant: &mut Tenant, matters: &[MatterId]) -> Result<Vec<Sta
                 balance_minor: 0,
             }
         };
-    for invoice in &invoices {
+    // A void invoice owed nothing, ever: it is not on the statement.
+    for invoice in invoices
+        .iter()
+        .filter(|i| i.status != docket_protocol::billing::InvoiceStatus::Void)
+    {
         let m = invoice.matter_reference.as_str();
         let what = match invoice.kind {
             docket_protocol::billing::InvoiceKind::Bill => "Invoice",

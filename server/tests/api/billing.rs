@@ -543,3 +543,76 @@ fn walk(path: std::path::PathBuf) -> Vec<std::path::PathBuf> {
         vec![path]
     }
 }
+
+#[tokio::test]
+async fn an_unpaid_invoice_can_be_voided_and_then_owes_nothing_but_a_paid_one_needs_a_credit_note()
+{
+    let app = spawn_app().await;
+    let f = &app.firm;
+    let billing = billing(&app).await;
+    issue(&billing, "INV-9101", bill(f.matter_a1, 20_000)).await;
+    issue(&billing, "INV-9102", bill(f.matter_a1, 30_000)).await;
+    let void = |number: &'static str| {
+        let billing = billing.clone();
+        async move {
+            billing
+                .post(
+                    &format!("/api/v1/billing/invoices/{number}/void"),
+                    json!({ "reason": "Issued in error" }),
+                )
+                .await
+        }
+    };
+    let (status, voided) = void("INV-9101").await;
+    assert_eq!(status, StatusCode::OK, "{voided}");
+    assert_eq!(
+        (
+            voided["status"].as_str(),
+            voided["balance_minor"].as_i64(),
+            voided["payable"].as_bool()
+        ),
+        (Some("void"), Some(0), Some(false))
+    );
+    assert_eq!(voided["void_reason"], "Issued in error");
+    assert_eq!(
+        void("INV-9101").await.0,
+        StatusCode::OK,
+        "again changes nothing"
+    );
+    billing
+        .put(
+            "/api/v1/billing/payments/BANK-9102",
+            json!({ "invoice_number": "INV-9102", "amount_minor": 100 }),
+        )
+        .await;
+    let (status, body) = void("INV-9102").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "{body}"
+    );
+    let (status, body) = billing
+        .post("/api/v1/billing/invoices/INV-9101/credit-notes",
+              json!({ "number": "CN-9101", "issued_on": "2026-11-05", "amount_minor": 1, "reason": "r" }))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "a void invoice takes no credit"
+    );
+    let gc = app.bearer(&f.gc).await;
+    let (_, summary) = gc
+        .get(&format!("/api/v1/matters/{}/billing", f.matter_a1))
+        .await;
+    assert_eq!(summary["balance_minor"], 29_900);
+    let (_, statement) = gc
+        .get(&format!("/api/v1/matters/{}/statement", f.matter_a1))
+        .await;
+    assert!(!statement.to_string().contains("INV-9101"), "{statement}");
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_event where action = 'invoice.voided'")
+            .fetch_one(&app.owner)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 1);
+}

@@ -294,7 +294,9 @@ async fn a_bank_payment_is_processing_until_it_arrives_and_a_dispute_alerts_the_
     let pi = sheet["payment_intent_id"].as_str().expect("pi").to_owned();
     // A declined card first, then a bank payment on the same PaymentIntent: one payment row, now
     // a bank payment on its way.
-    fake.confirm(&pi, "pm_card_chargeDeclined").await.expect("declined");
+    fake.confirm(&pi, "pm_card_chargeDeclined")
+        .await
+        .expect("declined");
     fake.confirm(&pi, "pm_pay_by_bank").await.expect("confirm");
     let waiting = invoice(&gc, &id).await;
     assert_eq!(waiting["payments"].as_array().map(Vec::len), Some(1));

@@ -111,6 +111,8 @@ function InvoiceItem({ invoice: i, on, canPay, onPay }: { invoice: Invoice; on: 
         <p class="not-payable" data-testid="not-payable">
           {i.not_payable}
         </p>
+      ) : i.status === "void" && i.void_reason ? (
+        <p class="not-payable">Cancelled by the firm: {i.void_reason}</p>
       ) : null}
       <details class="invoice-lines">
         <summary>
