@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # API conformance: runs schemathesis against a real `docket demo` (its own private PostgreSQL, the
 # machine's Redis, a free loopback port), signed in once as a firm user and once as a client user,
-# with exactly these checks: not_a_server_error, status_code_conformance, content_type_conformance,
+# and once more as the billing system's service account on its own endpoints, with exactly these
+# checks: not_a_server_error, status_code_conformance, content_type_conformance,
 # response_schema_conformance. Fails when any check fails. See docs/decisions/0017-api-conformance.md.
 #
 # Environment: DOCKET_BIN (the server binary; default target/debug/docket), DOCKET_API_EXAMPLES
@@ -124,14 +125,28 @@ PY
 sign_in partner@firm.docket-demo.test "$work/firm.toml"
 sign_in gc@manufacturing.docket-demo.test "$work/client.toml"
 
+# The billing system: its service account's token (the demo keeps it), on its own endpoints,
+# with the numbers of real invoices and payments so cases reach the record's logic.
+billing_token="$(awk '/^Billing system/ {print $NF}' "$work/demo-service-tokens.txt")"
+[ -n "$billing_token" ] || { echo "api-conformance: the demo wrote no billing token" >&2; exit 1; }
+cat >"$work/billing.toml" <<TOML
+[headers]
+Authorization = "Bearer $billing_token"
+
+[parameters]
+"path.number" = "INV-1001"
+"path.external_id" = "BANK-20451"
+TOML
+
 # Left out: only the operations that end the session under test, which would turn every later
 # case into a 401. Signing out ends it; revoking a session or a device can name the current one;
 # an MFA reset (once re-authenticated) moves the session back to enrolment.
 session_enders='^(sign_out|revoke_session|revoke_device|reset)$'
 
 run() {
-    local who="$1"
-    echo "== schemathesis as the $who user"
+    local who="$1" label="$2"
+    shift 2
+    echo "== schemathesis as the $who $label"
     # Run in the work folder, so schemathesis and Hypothesis leave nothing in the repository.
     (cd "$work" && "$venv/bin/schemathesis" --config-file "$work/$who.toml" run "$url/api/v1/openapi.json" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
@@ -142,12 +157,13 @@ run() {
         --request-timeout 30 \
         --suppress-health-check too_slow,filter_too_much \
         --exclude-operation-id-regex "$session_enders" \
-        --report junit,har --report-dir "${DOCKET_API_REPORT_DIR:-$work}/report-$who")
+        --report junit,har --report-dir "${DOCKET_API_REPORT_DIR:-$work}/report-$who" "$@")
 }
 
 status=0
-run firm || status=1
-run client || status=1
+run firm "user" || status=1
+run client "user" || status=1
+run billing "system (its service account)" --include-path-regex '^/api/v1/billing/' || status=1
 if [ "$status" -ne 0 ]; then
     echo "api-conformance: schemathesis found failures (server log: below)" >&2
     grep -E 'ERROR|panicked' "$work/server.log" | tail -n 40 >&2 || true

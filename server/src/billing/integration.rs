@@ -35,6 +35,16 @@ async fn invoice(tenant: &mut Tenant, id: InvoiceId) -> Result<Invoice> {
         .ok_or(Error::NotFound)
 }
 
+/// Answers a write with the invoice as it now stands, and commits.
+async fn answer(
+    mut tenant: Tenant,
+    (outcome, id): (Outcome, InvoiceId),
+) -> Result<(StatusCode, Json<Invoice>)> {
+    let invoice = invoice(&mut tenant, id).await?;
+    tenant.commit().await?;
+    Ok((status(outcome), Json(invoice)))
+}
+
 /// Issues invoice `number` (201), or recognises the same again (200, nothing changes), or amends
 /// it when the body carries an `amendment` (200, a new revision, audited). A different body
 /// without one is `409 conflict`. Posts an invoice card to the matter's channel.
@@ -53,7 +63,7 @@ pub async fn put_invoice(
     Json(req): Json<NewInvoice>,
 ) -> Result<(StatusCode, Json<Invoice>)> {
     let mut tenant = service.tenant(&app).await?;
-    let (outcome, id) = record::issue_invoice(
+    let written = record::issue_invoice(
         &mut tenant,
         Some(&service.actor),
         &number,
@@ -61,9 +71,7 @@ pub async fn put_invoice(
         app.clock.now(),
     )
     .await?;
-    let invoice = invoice(&mut tenant, id).await?;
-    tenant.commit().await?;
-    Ok((status(outcome), Json(invoice)))
+    answer(tenant, written).await
 }
 
 /// Voids invoice `number` (200): it owes nothing from now on, and a card says so. `409` once
@@ -91,9 +99,8 @@ pub async fn void_invoice(
         app.clock.now(),
     )
     .await?;
-    let invoice = invoice(&mut tenant, id).await?;
-    tenant.commit().await?;
-    Ok(Json(invoice))
+    let (_, invoice) = answer(tenant, (Outcome::Changed, id)).await?;
+    Ok(invoice)
 }
 
 /// Records credit note `number` against invoice `invoice_number` (201), or recognises it (200).
@@ -112,7 +119,7 @@ pub async fn post_credit_note(
     Json(req): Json<NewCreditNote>,
 ) -> Result<(StatusCode, Json<Invoice>)> {
     let mut tenant = service.tenant(&app).await?;
-    let (outcome, id) = record::credit(
+    let written = record::credit(
         &mut tenant,
         Some(&service.actor),
         &number,
@@ -120,9 +127,7 @@ pub async fn post_credit_note(
         app.clock.now(),
     )
     .await?;
-    let invoice = invoice(&mut tenant, id).await?;
-    tenant.commit().await?;
-    Ok((status(outcome), Json(invoice)))
+    answer(tenant, written).await
 }
 
 /// Records a payment received by other means, e.g. a bank transfer (201), or recognises it (200).

@@ -376,7 +376,8 @@ async fn statement(
 /// A matter's statement of account: JSON lines, or a CSV or PDF download.
 #[utoipa::path(get, path = "/api/v1/matters/{matter_id}/statement", tag = "billing",
     params(("matter_id" = MatterId, Path), StatementQuery),
-    responses((status = 200, body = Vec<StatementLine>, description = "JSON; with format=csv text/csv, with format=pdf application/pdf"),
+    responses((status = 200, description = "The ledger: JSON by default, CSV or PDF as asked",
+                content((Vec<StatementLine> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
               (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses)))]
 #[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, matter_id = %matter_id))]
 pub async fn matter_statement(
@@ -391,7 +392,8 @@ pub async fn matter_statement(
 /// A client's statement of account across the matters whose invoices the viewer may see.
 #[utoipa::path(get, path = "/api/v1/clients/{client_id}/statement", tag = "billing",
     params(("client_id" = ClientId, Path), StatementQuery),
-    responses((status = 200, body = Vec<StatementLine>, description = "JSON; with format=csv text/csv, with format=pdf application/pdf"),
+    responses((status = 200, description = "The ledger: JSON by default, CSV or PDF as asked",
+                content((Vec<StatementLine> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
               (status = 403, body = ErrorResponses), (status = 404, body = ErrorResponses)))]
 #[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, client_id = %client_id))]
 pub async fn client_statement(
