@@ -20,6 +20,7 @@ test: deps lint
 	./scripts/ensure-redis.sh
 	./scripts/ensure-deps.sh --clamd --pdf
 	./scripts/ensure-moto.sh
+	./scripts/ensure-pytool.sh aiosmtpd 'aiosmtpd>=1.4,<2' --version
 	# The black-box tests drive docket-cli, a binary of another package: build it first.
 	$(CARGO) build -p docket-client --bin docket-cli
 	$(CARGO) test --workspace --all-targets

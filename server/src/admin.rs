@@ -435,7 +435,7 @@ pub async fn run(app: &AppState, command: AdminCommand) -> anyhow::Result<String
     };
     tenant.commit().await?;
     if let Some(email) = mail {
-        app.mailer.send(email)?;
+        app.mailer.send(email).await?;
     }
     Ok(output)
 }

@@ -219,7 +219,7 @@ pub async fn invite_client_user(
     )
     .await?;
     tenant.commit().await?;
-    app.mailer.send(email)?;
+    app.mailer.send(email).await?;
     Ok((StatusCode::CREATED, Json(invited)))
 }
 

@@ -135,7 +135,7 @@ fn spool(config: &Config) -> Mailer {
 
 async fn owner_state(config: Config) -> anyhow::Result<AppState> {
     let owner = db::connect(owner_url(&config)?, 2).await?;
-    let mailer = spool(&config);
+    let mailer = Mailer::from_config(&config)?;
     AppState::build(owner, config, Clock::System, mailer).await
 }
 
@@ -152,7 +152,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("set DATABASE_URL to the docket_app role's connection")?;
     let pool = db::connect(url, 20).await?;
     db::check_runtime_role(&pool).await?;
-    let mailer = spool(&config);
+    let mailer = Mailer::from_config(&config)?;
     let listen = config.listen;
     let app = Application::bind(
         listen,
@@ -227,7 +227,7 @@ async fn demo_with_database(mut config: Config, dir: &std::path::Path) -> anyhow
     owner.close().await;
     let pool = db::connect(config.database_url.as_ref().context("database URL")?, 10).await?;
     db::check_runtime_role(&pool).await?;
-    let mailer = spool(&config);
+    let mailer = Mailer::from_config(&config)?;
     let app = Application::bind(
         config.listen,
         AppState::build(pool, config.clone(), Clock::System, mailer).await?,

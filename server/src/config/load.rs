@@ -53,6 +53,8 @@ struct FileConfig {
     outbox: OutboxFileConfig,
     #[serde(default)]
     payments: PaymentsFileConfig,
+    smtp_url: Option<SecretString>,
+    mail_from: Option<String>,
 }
 
 impl Config {
@@ -166,6 +168,10 @@ impl Config {
             channels: ChannelSettings::resolve(file.channels)?,
             outbox: OutboxSettings::resolve(file.outbox)?,
             payments: Payments::resolve(file.payments)?,
+            smtp_url: secret_env("DOCKET_SMTP_URL").or(file.smtp_url),
+            mail_from: env("DOCKET_MAIL_FROM")
+                .or(file.mail_from)
+                .unwrap_or_else(|| "Docket <portal@localhost>".into()),
         })
     }
 }

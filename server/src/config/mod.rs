@@ -102,6 +102,12 @@ pub struct Config {
     pub outbox: OutboxSettings,
     /// Card payments.
     pub payments: Payments,
+    /// The SMTP relay (`DOCKET_SMTP_URL`): `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host:465` (TLS), or `smtp://127.0.0.1:2525` (plain, this machine only).
+    /// None: e-mail is spooled to `<data_dir>/mail`.
+    pub smtp_url: Option<SecretString>,
+    /// The sender (`DOCKET_MAIL_FROM`), e.g. `Smith & Co <portal@smith.example>`.
+    pub mail_from: String,
 }
 
 /// The default S3 region: London.
@@ -147,6 +153,8 @@ impl Config {
             channels: ChannelSettings::default(),
             outbox: OutboxSettings::default(),
             payments: Payments::Off,
+            smtp_url: None,
+            mail_from: "Docket <portal@localhost>".into(),
         }
     }
 

@@ -8,6 +8,27 @@ use time::Duration;
 use super::Config;
 
 impl Config {
+    /// Mail to a relay elsewhere must be encrypted all the way: `smtps://`, or `smtp://` with
+    /// `tls=required` (STARTTLS that cannot be stripped). Plain SMTP is for this machine only.
+    fn smtp_problem(&self) -> Option<&'static str> {
+        use secrecy::ExposeSecret;
+        let url = url::Url::parse(self.smtp_url.as_ref()?.expose_secret()).ok()?;
+        let tls_required = url.scheme() == "smtps"
+            || url
+                .query_pairs()
+                .any(|(k, v)| k == "tls" && v == "required");
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        };
+        (!tls_required && !loopback).then_some(
+            "DOCKET_SMTP_URL sends mail unencrypted to another machine: use smtps://host:465 or \
+             smtp://host:587?tls=required",
+        )
+    }
+
     /// Refuses a configuration that is unsafe outside one's own machine, saying what to fix.
     pub fn check_production_safety(&self) -> anyhow::Result<()> {
         let local = self.listen.ip().is_loopback();
@@ -42,6 +63,9 @@ impl Config {
                  machine: remove it and use the firm's Stripe keys",
             );
         }
+        if let Some(problem) = self.smtp_problem() {
+            problems.push(problem);
+        }
         if self.idle_timeout <= Duration::ZERO || self.absolute_lifetime < self.idle_timeout {
             problems
                 .push("the idle timeout must be positive and no longer than the absolute lifetime");
@@ -59,6 +83,22 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mail_leaves_the_machine_only_encrypted() {
+        let mut config = Config::defaults();
+        for (url, refused) in [
+            ("smtp://relay.example:25", true),
+            ("smtp://relay.example:587?tls=opportunistic", true),
+            ("smtp://relay.example:587?tls=required", false),
+            ("smtps://user:pass@relay.example:465", false),
+            ("smtp://127.0.0.1:2525", false),
+            ("smtp://localhost:25", false),
+        ] {
+            config.smtp_url = Some(url.to_owned().into());
+            assert_eq!(config.smtp_problem().is_some(), refused, "{url}");
+        }
+    }
 
     #[test]
     fn default_key_is_refused_off_localhost() {

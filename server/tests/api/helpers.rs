@@ -261,7 +261,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         std::env::temp_dir().join(format!("docket-test-{}", uuid::Uuid::new_v4().simple()));
     configure(&mut config);
     let clock = Clock::manual();
-    let mailer = Mailer::memory();
+    // Mail stays in memory unless the test points the app at an SMTP server.
+    let mailer = match &config.smtp_url {
+        Some(_) => Mailer::from_config(&config).expect("the SMTP transport"),
+        None => Mailer::memory(),
+    };
     let owner_state = AppState::build(owner.clone(), config.clone(), clock.clone(), mailer.clone())
         .await
         .expect("state");

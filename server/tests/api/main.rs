@@ -4,6 +4,7 @@
 mod clamd_fixture;
 mod helpers;
 mod nodes;
+mod smtp_fixture;
 
 mod attempts;
 mod audit;
@@ -19,6 +20,7 @@ mod intake;
 mod integrations;
 mod isolation;
 mod keys;
+mod mail;
 mod matter_activity;
 mod matters;
 mod milestones;
