@@ -15,8 +15,8 @@ use secrecy::ExposeSecret;
 
 use crate::config::Config;
 
-/// One message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One message. Serialisable: notices go through the outbox ([`crate::outbox::Announcement`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Email {
     pub to: String,
     pub subject: String,

@@ -74,7 +74,8 @@ impl AppState {
                 .iter()
                 .map(|key| *key.expose_secret()),
         );
-        let (channels, outbox) = Channels::start(pool.clone(), clock.clone(), &config).await?;
+        let (channels, outbox) =
+            Channels::start(pool.clone(), clock.clone(), &config, mailer.clone()).await?;
         let blobs = crate::vault::BlobStore::from_config(&config)?;
         let clamd = config.clamd.as_deref().map(crate::intake::Clamd::new);
         let payments = config

@@ -7,7 +7,34 @@ use time::OffsetDateTime;
 use super::{alerts, token, ClientMeta};
 use crate::audit::{self, AuditRecord};
 use crate::db::Tenant;
+use crate::mail::Email;
+use crate::outbox::Announcement;
 use crate::Result;
+
+/// The notice to an account's owner that their password was used on a new device. It names the
+/// device and address, never a token or a code.
+fn new_device_email(to: &str, firm_name: &str, meta: &ClientMeta, at: OffsetDateTime) -> Email {
+    let when = at
+        .format(time::macros::format_description!(
+            "[day] [month repr:long] [year] at [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default();
+    let address = meta
+        .ip
+        .map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+    Email {
+        to: to.to_owned(),
+        subject: format!("New sign-in to your {firm_name} portal account"),
+        body: format!(
+            "Your password was just used to sign in from a device this account has not used \
+             before:\n\n{}\nfrom {address}, on {when}.\n\n\
+             If this was you, there is nothing to do.\n\n\
+             If it was not, change your password now and tell {firm_name}. Whoever it was still \
+             needs your second factor to get in.",
+            meta.user_agent
+        ),
+    }
+}
 
 /// A device the user is signing in from.
 #[derive(Debug)]
@@ -25,6 +52,7 @@ pub async fn recognise(
     presented: Option<&str>,
     meta: &ClientMeta,
     now: OffsetDateTime,
+    firm_name: &str,
 ) -> Result<Recognised> {
     if let Some(presented) = presented {
         let known = sqlx::query_scalar!(
@@ -70,6 +98,17 @@ pub async fn recognise(
             source_ip: meta.ip.map(|ip| ip.to_string()),
         };
         alerts::raise(tenant, user_id, detail, now).await?;
+        // The alert row is readable by the new device's own session, which may be an intruder's:
+        // the owner is told by e-mail too, which no session can take back.
+        let to = sqlx::query_scalar!(
+            "select email from user_account where user_id = $1",
+            user_id.0
+        )
+        .fetch_one(tenant.conn())
+        .await?;
+        tenant.announce(Announcement::Email {
+            email: new_device_email(&to, firm_name, meta, now),
+        });
     }
     audit::record(
         tenant,

@@ -99,7 +99,15 @@ pub async fn sign_in(
     } else {
         req.device_token.as_deref()
     };
-    let device = devices::recognise(&mut tenant, user_id, presented, &meta, now).await?;
+    let device = devices::recognise(
+        &mut tenant,
+        user_id,
+        presented,
+        &meta,
+        now,
+        &app.config.firm_name,
+    )
+    .await?;
     tenant.set_device(device.device_id);
     let stage = if account.mfa_enrolled {
         SessionStage::MfaRequired

@@ -67,11 +67,12 @@ pub struct Channels {
 
 impl Channels {
     /// Starts the bus (Redis if configured), the hub and the writer shards; returns them with the
-    /// node's outbox, which delivers through the hub.
+    /// node's outbox, which delivers through the hub (and e-mail through `mailer`).
     pub async fn start(
         pool: PgPool,
         clock: Clock,
         config: &Config,
+        mailer: crate::mail::Mailer,
     ) -> anyhow::Result<(Self, Outbox)> {
         let settings = &config.channels;
         let (bus, inbound) = match &config.redis_url {
@@ -104,7 +105,11 @@ impl Channels {
             clock: clock.clone(),
         };
         let hub = hub::Hub::new(pool.clone(), bus, inbound, receipts, caps, watch);
-        let outbox = Outbox::new(pool.clone(), Arc::new(hub.clone()), config.outbox.clone());
+        let deliver = crate::outbox::Routed {
+            live: Arc::new(hub.clone()),
+            mailer,
+        };
+        let outbox = Outbox::new(pool.clone(), Arc::new(deliver), config.outbox.clone());
         let writer = writer::Writer::spawn(
             crate::db::writer_pool(&pool, settings.writer_shards),
             clock,

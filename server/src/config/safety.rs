@@ -20,7 +20,14 @@ impl Config {
         let loopback = match url.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(name)) => name == "localhost",
+            // `smtp:` is not a special scheme, so an address comes back as a name.
+            Some(url::Host::Domain(name)) => {
+                name == "localhost"
+                    || name
+                        .trim_matches(['[', ']'])
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
             None => false,
         };
         (!tls_required && !loopback).then_some(
@@ -94,6 +101,8 @@ mod tests {
             ("smtps://user:pass@relay.example:465", false),
             ("smtp://127.0.0.1:2525", false),
             ("smtp://localhost:25", false),
+            ("smtp://[::1]:25", false),
+            ("smtp://10.0.0.7:25", true),
         ] {
             config.smtp_url = Some(url.to_owned().into());
             assert_eq!(config.smtp_problem().is_some(), refused, "{url}");

@@ -62,6 +62,10 @@ pub enum Announcement {
     /// events of every matter in it), so a batch costs one outbox row however many matters it
     /// touched.
     Several { all: Vec<Announcement> },
+    /// An e-mail to send once the change committed (a security notice). Only a dispatcher sends
+    /// it, holding the row, never the fast path: a slow relay cannot make two nodes send it twice,
+    /// and a node that dies mid-send leaves it for another (at least once).
+    Email { email: crate::mail::Email },
 }
 
 impl Announcement {
@@ -74,7 +78,15 @@ impl Announcement {
                 | AlertDetail::Payment { matter_id, .. } => Some(*matter_id),
                 AlertDetail::NewDevice { .. } | AlertDetail::MfaLocked { .. } => None,
             },
-            Self::Control(_) | Self::Several { .. } => None,
+            Self::Control(_) | Self::Several { .. } | Self::Email { .. } => None,
+        }
+    }
+
+    /// The `outbox.consumer` that delivers it.
+    pub fn consumer(&self) -> &'static str {
+        match self {
+            Self::Email { .. } => "email",
+            _ => "live",
         }
     }
 }
@@ -136,6 +148,31 @@ pub trait Deliver: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, std::result::Result<(), DeliveryError>>;
 }
 
+/// Routes each announcement to its consumer: e-mail to the mailer, the rest to the live layer.
+#[derive(Debug)]
+pub struct Routed {
+    pub live: Arc<dyn Deliver>,
+    pub mailer: crate::mail::Mailer,
+}
+
+impl Deliver for Routed {
+    fn deliver<'a>(
+        &'a self,
+        announcement: &'a Announcement,
+    ) -> BoxFuture<'a, std::result::Result<(), DeliveryError>> {
+        match announcement {
+            Announcement::Email { email } => Box::pin(async move {
+                // The error names the relay's answer, never the message.
+                self.mailer
+                    .send(email.clone())
+                    .await
+                    .map_err(|e| DeliveryError(format!("{e:#}")))
+            }),
+            other => self.live.deliver(other),
+        }
+    }
+}
+
 /// This node's side of the outbox: the fast path after a commit, and the rows it has delivered.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
@@ -174,18 +211,23 @@ impl Outbox {
         }
         let mut ids = Vec::with_capacity(pending.len());
         let mut matters: Vec<Option<Uuid>> = Vec::with_capacity(pending.len());
+        let mut consumers = Vec::with_capacity(pending.len());
         let mut bodies = Vec::with_capacity(pending.len());
         for p in pending {
             ids.push(p.outbox_id);
             matters.push(p.announcement.matter_id().map(|m| m.0));
+            consumers.push(p.announcement.consumer());
             bodies.push(serde_json::to_value(&p.announcement).map_err(anyhow::Error::from)?);
         }
+        // E-mail has no fast path, so its rows are due at once; the rest wait out the grace.
         sqlx::query!(
             "insert into outbox (outbox_id, matter_id, consumer, announcement, next_attempt_at)
-             select i, m, 'live', a, clock_timestamp() + make_interval(secs => $4)
-             from unnest($1::uuid[], $2::uuid[], $3::jsonb[]) as t(i, m, a)",
+             select i, m, c, a,
+                    clock_timestamp() + make_interval(secs => case when c = 'email' then 0 else $5::float8 end)
+             from unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[]) as t(i, m, c, a)",
             &ids,
             &matters as &[Option<Uuid>],
+            &consumers as &[&str],
             &bodies,
             self.0.settings.grace_ms as f64 / 1000.0,
         )
@@ -198,6 +240,10 @@ impl Outbox {
     /// to the dispatchers: the row is still there.
     pub async fn after_commit(&self, pending: Vec<Pending>) {
         for p in pending {
+            if p.announcement.consumer() == "email" {
+                // Left to the dispatchers (see `Announcement::Email`).
+                continue;
+            }
             match dispatcher::deliver_within(&*self.0.deliver, &p.announcement).await {
                 Ok(()) => self.delivered(p.outbox_id),
                 Err(err) => tracing::warn!(

@@ -442,6 +442,8 @@ impl Hub {
                 }
                 Ok(())
             }
+            // E-mail is the mail consumer's (`outbox::Routed`); nothing for sockets.
+            Announcement::Email { .. } => Ok(()),
         }
     }
 
