@@ -192,6 +192,21 @@ async fn a_service_token_works_only_on_its_own_endpoints_and_people_cannot_use_t
         (StatusCode::UNAUTHORIZED, "unauthenticated")
     );
 
+    // A service account has no password: its address signs nobody in.
+    for email in [
+        "payments@service.docket.invalid".to_owned(),
+        format!("service-{dms_id}@service.docket.invalid"),
+    ] {
+        let (status, body) = app
+            .browser()
+            .post(
+                "/api/v1/auth/sign-in",
+                json!({ "email": email, "password": "" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{email}: {body}");
+    }
+
     // Audited under its own name, as the act of its account.
     let actors: Vec<uuid::Uuid> =
         sqlx::query_scalar("select actor_id from audit_event where action = 'document.dms_synced'")

@@ -49,6 +49,16 @@ async fn idle_sockets_are_rechecked_together_not_one_by_one() {
     }
     // Counted over a window: each pooled backend publishes its counts when it has been idle a
     // while (about a second, sometimes longer), so the window's ends are uncertain by a few passes.
+    // The 24 subscriptions' own access checks must be published before the window opens, or a
+    // late publication lands inside it (seen on a loaded machine).
+    let published = async {
+        while calls(&app.owner, "socket_scopes").await < 24 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), published)
+        .await
+        .expect("the subscriptions' checks are counted");
     recheck_passes(&app, 1).await;
     let before = calls(&app.owner, "socket_session_states").await;
     let scopes_before = calls(&app.owner, "socket_scopes").await;
