@@ -49,9 +49,16 @@ pub struct Milestone {
     pub expected_on: Option<String>,
     /// When it was done, `YYYY-MM-DD`.
     pub completed_on: Option<String>,
-    /// What the client must do, if anything: "Please sign and return the contract". Highlighted
-    /// while the milestone is upcoming or in progress.
+    /// What the client must do, if anything: "Please sign and return the contract".
     pub client_action: Option<String>,
+    /// The fee earner marked the client action as needed now, ahead of its step.
+    #[serde(default)]
+    pub client_action_due: bool,
+    /// The client action is needed now (what the client is asked and reminded of): the step is in
+    /// progress, or is the matter's current step, or the fee earner marked it due. Actions of later
+    /// steps are "coming up".
+    #[serde(default)]
+    pub action_needed_now: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub updated_at: OffsetDateTime,
@@ -211,6 +218,10 @@ pub struct UpdateMilestoneRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub client_action: Option<Text>,
+    /// Marks the client action as needed now, ahead of its step (or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub client_action_due: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub expected_on: Option<String>,

@@ -397,10 +397,19 @@ expected_on: string | null,
  */
 completed_on: string | null, 
 /**
- * What the client must do, if anything: "Please sign and return the contract". Highlighted
- * while the milestone is upcoming or in progress.
+ * What the client must do, if anything: "Please sign and return the contract".
  */
-client_action: string | null, updated_at: string, 
+client_action: string | null, 
+/**
+ * The fee earner marked the client action as needed now, ahead of its step.
+ */
+client_action_due: boolean, 
+/**
+ * The client action is needed now (what the client is asked and reminded of): the step is in
+ * progress, or is the matter's current step, or the fee earner marked it due. Actions of later
+ * steps are "coming up".
+ */
+action_needed_now: boolean, updated_at: string, 
 /**
  * Who last changed it; none while it is as copied from the template.
  */
@@ -437,7 +446,11 @@ expected_on?: string | null,
  */
 position?: number | null, };
 
-export type UpdateMilestoneRequest = { status?: MilestoneStatus, title?: Text, note?: Text, client_action?: Text, expected_on?: string, completed_on?: string, };
+export type UpdateMilestoneRequest = { status?: MilestoneStatus, title?: Text, note?: Text, client_action?: Text, 
+/**
+ * Marks the client action as needed now, ahead of its step (or not).
+ */
+client_action_due?: boolean, expected_on?: string, completed_on?: string, };
 
 export type InvoiceId = string;
 

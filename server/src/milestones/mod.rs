@@ -173,6 +173,7 @@ struct Changed {
     expected_on: Option<time::Date>,
     completed_on: Option<time::Date>,
     client_action: Option<String>,
+    client_action_due: bool,
 }
 
 fn apply(row: &MilestoneRow, req: &UpdateMilestoneRequest, today: time::Date) -> Result<Changed> {
@@ -204,6 +205,7 @@ fn apply(row: &MilestoneRow, req: &UpdateMilestoneRequest, today: time::Date) ->
             Some(action) => rows::text(Some(action), "A client action")?,
             None => row.client_action.clone(),
         },
+        client_action_due: req.client_action_due.unwrap_or(row.client_action_due),
     })
 }
 
@@ -227,7 +229,8 @@ pub async fn update_milestone(
     let before = row.status()?;
     sqlx::query!(
         "update matter_milestone set title = $3, note = $4, status = $5, expected_on = $6,
-             completed_on = $7, client_action = $8, updated_at = $9, updated_by = $10
+             completed_on = $7, client_action = $8, updated_at = $9, updated_by = $10,
+             client_action_due = $11
          where matter_id = $1 and milestone_id = $2",
         matter_id.0,
         milestone_id.0,
@@ -239,6 +242,7 @@ pub async fn update_milestone(
         new.client_action,
         at,
         signed.user.user_id.0,
+        new.client_action_due,
     )
     .execute(tenant.conn())
     .await?;
@@ -249,14 +253,17 @@ pub async fn update_milestone(
             .target("milestone", milestone_id)
             .detail(json!({
                 "title": new.title, "status": new.status.as_str(), "previous_status": before.as_str(),
-                "client_action": new.client_action,
+                "client_action": new.client_action, "client_action_due": new.client_action_due,
                 "expected_on": new.expected_on.map(rows::format_date),
                 "completed_on": new.completed_on.map(rows::format_date),
             })),
     )
     .await?;
-    let noticeable =
-        new.status != before || new.title != row.title || new.client_action != row.client_action;
+    // Marking an action due is news to the client: it is now asked of them.
+    let noticeable = new.status != before
+        || new.title != row.title
+        || new.client_action != row.client_action
+        || (new.client_action_due && !row.client_action_due);
     if noticeable {
         let event = NewEvent {
             matter_id,

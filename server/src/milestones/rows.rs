@@ -24,6 +24,7 @@ pub struct MilestoneRow {
     pub expected_on: Option<Date>,
     pub completed_on: Option<Date>,
     pub client_action: Option<String>,
+    pub client_action_due: bool,
     pub updated_at: time::OffsetDateTime,
     pub updated_by: Option<Uuid>,
     pub updated_by_name: Option<String>,
@@ -47,6 +48,9 @@ impl MilestoneRow {
             expected_on: self.expected_on.map(format_date),
             completed_on: self.completed_on.map(format_date),
             client_action: self.client_action.clone(),
+            client_action_due: self.client_action_due,
+            // Settled by `timeline`, which knows the current step.
+            action_needed_now: false,
             updated_at: self.updated_at,
             updated_by: match (self.updated_by, &self.updated_by_name) {
                 (Some(id), Some(name)) => Some(PersonRef {
@@ -90,7 +94,7 @@ pub async fn milestones(tenant: &mut Tenant, matter_id: MatterId) -> Result<Vec<
     Ok(sqlx::query_as!(
         MilestoneRow,
         r#"select mm.milestone_id, mm.position, mm.title, mm.note, mm.status, mm.expected_on,
-                  mm.completed_on, mm.client_action, mm.updated_at, mm.updated_by,
+                  mm.completed_on, mm.client_action, mm.client_action_due, mm.updated_at, mm.updated_by,
                   u.display_name as "updated_by_name?"
            from matter_milestone mm left join person u on u.user_id = mm.updated_by
            where mm.matter_id = $1
@@ -120,17 +124,34 @@ pub async fn detail_level(tenant: &mut Tenant, matter_id: MatterId) -> Result<De
 pub async fn timeline(tenant: &mut Tenant, matter_id: MatterId) -> Result<Timeline> {
     let detail_level = detail_level(tenant, matter_id).await?;
     let rows = milestones(tenant, matter_id).await?;
-    let milestones = rows
+    let mut milestones = rows
         .iter()
         .map(MilestoneRow::to_milestone)
         .collect::<Result<Vec<_>>>()?;
     let current = current(&milestones);
+    for m in &mut milestones {
+        m.action_needed_now = needed_now(m, current);
+    }
     Ok(Timeline {
         matter_id,
         detail_level,
         milestones,
         current,
     })
+}
+
+/// Whether a milestone's client action is needed now: an open step that is in progress, is the
+/// current one, or whose action the fee earner marked due. A later step's action is coming up.
+pub fn needed_now(m: &Milestone, current: Option<MilestoneId>) -> bool {
+    let open = matches!(
+        m.status,
+        MilestoneStatus::Upcoming | MilestoneStatus::InProgress
+    );
+    m.client_action.is_some()
+        && open
+        && (m.status == MilestoneStatus::InProgress
+            || current == Some(m.milestone_id)
+            || m.client_action_due)
 }
 
 /// The milestone a matter is at: the first in progress, else the first upcoming.

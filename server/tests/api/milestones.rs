@@ -417,3 +417,93 @@ async fn done_records_the_day_and_bad_input_is_refused() {
     let actions: Vec<&str> = audited.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(actions, ["milestone.added", "milestone.removed"]);
 }
+
+#[tokio::test]
+async fn only_the_current_steps_action_and_those_marked_due_are_needed_now_the_rest_are_coming_up()
+{
+    let app = spawn_app().await;
+    let firm = &app.firm;
+    let fee = app.bearer(&firm.fee_earner).await;
+    let gc = app.bearer(&firm.gc).await;
+    let (_, t) = timeline(&fee, firm.matter_a1).await;
+    let steps: Vec<String> = t["milestones"]
+        .as_array()
+        .expect("milestones")
+        .iter()
+        .map(|m| m["milestone_id"].as_str().expect("id").to_owned())
+        .collect();
+    assert!(steps.len() >= 3, "{t}");
+    let (first, last) = (&steps[0], steps.last().expect("last"));
+    // The current step (nothing in progress: the first upcoming) asks for something; so does the
+    // last, months away.
+    for (step, action) in [(first, "Send us your ID"), (last, "Arrange the deposit")] {
+        let (status, body) = patch(
+            &fee,
+            firm.matter_a1,
+            step,
+            json!({ "client_action": action }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let needed = |t: &Value| -> Vec<(String, bool)> {
+        t["milestones"]
+            .as_array()
+            .expect("milestones")
+            .iter()
+            .filter(|m| m["client_action"].is_string())
+            .map(|m| {
+                (
+                    m["client_action"].as_str().expect("action").to_owned(),
+                    m["action_needed_now"].as_bool().expect("flag"),
+                )
+            })
+            .collect()
+    };
+    let now_needed = |t: &Value| -> Vec<String> {
+        needed(t)
+            .into_iter()
+            .filter(|(_, now)| *now)
+            .map(|(a, _)| a)
+            .collect()
+    };
+    let (_, t) = timeline(&gc, firm.matter_a1).await;
+    assert_eq!(
+        now_needed(&t),
+        ["Send us your ID"],
+        "later steps' actions are coming up: {:?}",
+        needed(&t)
+    );
+    assert!(
+        needed(&t).len() > 2,
+        "the template's later actions are listed as coming up"
+    );
+    // The fee earner marks the deposit as needed now: the client is asked, and a card says so.
+    let (_, mut channel) = app.sdk(&firm.gc).await;
+    subscribed(&mut channel, firm.matter_a1, None).await;
+    let (status, body) = patch(
+        &fee,
+        firm.matter_a1,
+        last,
+        json!({ "client_action_due": true }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, t) = timeline(&gc, firm.matter_a1).await;
+    assert_eq!(now_needed(&t), ["Send us your ID", "Arrange the deposit"]);
+    next_matching(&mut channel, "the milestone card", |u| {
+        matches!(u, docket_client::Update::Event(e) if matches!(&e.body, EventBody::Milestone { client_action: Some(a), .. } if a == "Arrange the deposit"))
+    })
+    .await;
+    // Once the first step is done, the next one is current and a done step asks nothing.
+    patch(&fee, firm.matter_a1, first, json!({ "status": "done" })).await;
+    let (_, t) = timeline(&gc, firm.matter_a1).await;
+    let second = &t["milestones"][1];
+    let mut expected: Vec<String> = second["client_action"]
+        .as_str()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    expected.push("Arrange the deposit".to_owned());
+    assert_eq!(now_needed(&t), expected);
+}

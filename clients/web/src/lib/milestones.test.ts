@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Milestone, Timeline } from "../protocol";
-import { formatDay, pendingActions, progressSummary } from "./milestones";
+import { comingUp, formatDay, pendingActions, progressSummary } from "./milestones";
 
-const m = (position: number, status: Milestone["status"], client_action: string | null = null): Milestone => ({
+const m = (
+  position: number,
+  status: Milestone["status"],
+  client_action: string | null = null,
+  action_needed_now = status === "in_progress",
+): Milestone => ({
   milestone_id: `m${position}`,
   position,
   title: `Step ${position}`,
@@ -11,6 +16,8 @@ const m = (position: number, status: Milestone["status"], client_action: string 
   expected_on: null,
   completed_on: null,
   client_action,
+  client_action_due: false,
+  action_needed_now,
   updated_at: "2026-11-29T10:00:00Z",
   updated_by: null,
 });
@@ -23,15 +30,17 @@ const timeline = (milestones: Milestone[]): Timeline => ({
 });
 
 describe("milestones", () => {
-  it("lists only the client's open actions, in order", () => {
+  it("asks for what is needed now and shows later steps' actions as coming up", () => {
     const t = timeline([
       m(1, "done", "Send ID"),
       m(2, "in_progress", "Sign the contract"),
       m(3, "upcoming"),
       m(4, "upcoming", "Arrange the deposit"),
-      m(5, "skipped", "Not any more"),
+      m(5, "upcoming", "Send the insurance certificate", true),
+      m(6, "skipped", "Not any more"),
     ]);
-    expect(pendingActions(t).map((x) => x.client_action)).toEqual(["Sign the contract", "Arrange the deposit"]);
+    expect(pendingActions(t).map((x) => x.client_action)).toEqual(["Sign the contract", "Send the insurance certificate"]);
+    expect(comingUp(t).map((x) => x.client_action)).toEqual(["Arrange the deposit"]);
   });
 
   it("summarises progress, counting skipped steps as behind", () => {

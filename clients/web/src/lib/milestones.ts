@@ -19,11 +19,17 @@ export function formatDay(day: string): string {
   return dateFormat.format(new Date(Date.UTC(y, m - 1, d, 12)));
 }
 
-/** What the client still has to do, in timeline order. */
+const open = (m: Milestone) => !!m.client_action && (m.status === "upcoming" || m.status === "in_progress");
+
+/** What the client must do now (the server decides: the current step's action, and any the fee
+ * earner marked due), in timeline order. */
 export function pendingActions(timeline: Timeline): Milestone[] {
-  return timeline.milestones.filter(
-    (m) => !!m.client_action && (m.status === "upcoming" || m.status === "in_progress"),
-  );
+  return timeline.milestones.filter((m) => open(m) && m.action_needed_now);
+}
+
+/** What the client will be asked later: the actions of steps still ahead. */
+export function comingUp(timeline: Timeline): Milestone[] {
+  return timeline.milestones.filter((m) => open(m) && !m.action_needed_now);
 }
 
 /** "3 of 11 steps done" (skipped steps count as behind us). */

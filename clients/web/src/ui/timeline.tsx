@@ -12,7 +12,7 @@ import type {
   UpdateMilestoneRequest,
 } from "../protocol";
 import { api, describe } from "../lib/api";
-import { formatDay, pendingActions, progressSummary, STATUS_LABELS } from "../lib/milestones";
+import { comingUp, formatDay, pendingActions, progressSummary, STATUS_LABELS } from "../lib/milestones";
 import { Notice } from "./page";
 
 const STATUSES: MilestoneStatus[] = ["upcoming", "in_progress", "done", "skipped"];
@@ -50,6 +50,7 @@ export function TimelineTab({ matterId, session, canEdit }: { matterId: MatterId
     );
   }
   const actions = pendingActions(timeline);
+  const later = comingUp(timeline);
   return (
     <section class="timeline" aria-label="Progress">
       <p class="muted">{progressSummary(timeline)}</p>
@@ -60,6 +61,19 @@ export function TimelineTab({ matterId, session, canEdit }: { matterId: MatterId
             {actions.map((m) => (
               <li key={m.milestone_id}>
                 <strong>{m.client_action}</strong>
+                <span class="muted"> — {m.title}</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {later.length > 0 && (
+        <div class="client-actions client-actions-later" role="region" aria-labelledby="later-title">
+          <h2 id="later-title">Coming up</h2>
+          <ul>
+            {later.map((m) => (
+              <li key={m.milestone_id}>
+                {m.client_action}
                 <span class="muted"> — {m.title}</span>
               </li>
             ))}
@@ -125,8 +139,8 @@ function Step({
         ) : null}
         {m.note && <p class="step-note">{m.note}</p>}
         {m.client_action && (m.status === "upcoming" || m.status === "in_progress") && (
-          <p class="step-action">
-            <strong>Your action:</strong> {m.client_action}
+          <p class={m.action_needed_now ? "step-action" : "step-action step-action-later"}>
+            <strong>{m.action_needed_now ? "Your action:" : "Coming up:"}</strong> {m.client_action}
           </p>
         )}
         {canEdit && !editing && (
@@ -168,6 +182,7 @@ function EditStep({
   const [completed, setCompleted] = useState(m.completed_on ?? "");
   const [note, setNote] = useState(m.note ?? "");
   const [action, setAction] = useState(m.client_action ?? "");
+  const [due, setDue] = useState(m.client_action_due);
   const id = (field: string) => `${field}-${m.milestone_id}`;
   return (
     <form
@@ -181,6 +196,7 @@ function EditStep({
           completed_on: completed,
           note: note.trim(),
           client_action: action.trim(),
+          client_action_due: due,
         });
       }}
     >
@@ -208,6 +224,10 @@ function EditStep({
       <textarea id={id("note")} rows={2} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
       <label for={id("action")}>What the client must do (leave empty if nothing)</label>
       <input id={id("action")} value={action} onInput={(e) => setAction(e.currentTarget.value)} />
+      <label class="checkbox">
+        <input type="checkbox" checked={due} onChange={(e) => setDue(e.currentTarget.checked)} />
+        Needed from the client now, ahead of this step
+      </label>
       <div class="step-edit-buttons">
         <button type="submit" class="primary" disabled={!title.trim()}>
           Save
