@@ -33,6 +33,7 @@ use shared_errors::SharedErrors;
         auth::account::list_devices,
         auth::account::revoke_device,
         auth::account::list_alerts,
+        auth::account::mark_alert_read,
         auth::invitations::accept,
         matters::list_matters,
         matters::get_matter,

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use docket_protocol::auth::{Alert, AlertDetail, CurrentSession, DeviceInfo, SessionInfo};
-use docket_protocol::ids::{DeviceId, SessionId};
+use docket_protocol::ids::{AlertId, DeviceId, SessionId};
 
 use super::{cookies, session, Authenticated, Signed};
 use crate::audit::{self, AuditRecord};
@@ -207,4 +207,37 @@ pub async fn list_alerts(State(app): State<AppState>, signed: Signed) -> Result<
         })
         .collect::<Result<_>>()?;
     Ok(Json(alerts))
+}
+
+/// Marks one of the user's alerts read. Audited with its kind, so dismissing a security alert (a
+/// new device's own session, say) is never silent; the e-mail that went with it is out already.
+#[utoipa::path(post, path = "/api/v1/me/alerts/{alert_id}/read", tag = "account",
+    params(("alert_id" = AlertId, Path)),
+    responses((status = 204), (status = 404, body = ErrorResponses)))]
+#[tracing::instrument(skip_all, fields(user_id = %signed.user.user_id, alert_id = %alert_id))]
+pub async fn mark_alert_read(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(alert_id): Path<AlertId>,
+) -> Result<StatusCode> {
+    let mut tenant = signed.tenant(&app).await?;
+    let kind = sqlx::query_scalar!(
+        "update user_alert set read_at = coalesce(read_at, $2) where alert_id = $1 and user_id = $3
+         returning kind",
+        alert_id.0,
+        app.clock.now(),
+        signed.user.user_id.0,
+    )
+    .fetch_optional(tenant.conn())
+    .await?
+    .ok_or(Error::NotFound)?;
+    audit::record(
+        &mut tenant,
+        AuditRecord::new("auth.alert.read")
+            .target("alert", alert_id)
+            .detail(serde_json::json!({ "kind": kind })),
+    )
+    .await?;
+    tenant.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

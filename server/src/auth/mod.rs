@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/devices", get(account::list_devices))
         .route("/me/devices/{device_id}", delete(account::revoke_device))
         .route("/me/alerts", get(account::list_alerts))
+        .route("/me/alerts/{alert_id}/read", post(account::mark_alert_read))
         .route("/invitations/accept", post(invitations::accept))
 }
 

@@ -267,3 +267,58 @@ async fn bearer_clients_work_without_cookies_or_csrf() {
     let (status, body) = sdk.put(&path, json!({ "scopes": ["milestones"] })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn an_alert_is_marked_read_by_its_owner_only_and_dismissing_it_is_audited_not_silent() {
+    let app = crate::helpers::spawn_app().await;
+    let f = &app.firm;
+    app.signed_in(&f.gc).await;
+    let second = app.signed_in(&f.gc).await;
+    let (_, alerts) = second.get("/api/v1/me/alerts").await;
+    let alert = alerts
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["detail"]["kind"] == "new_device")
+        .expect("the new-device alert")
+        .clone();
+    assert_eq!(alert["read"], false);
+    let id = alert["alert_id"].as_str().expect("id");
+    let path = format!("/api/v1/me/alerts/{id}/read");
+    let other = app.bearer(&f.private_client).await;
+    let (status, _) = other.post(&path, serde_json::json!({})).await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::NOT_FOUND,
+        "another user's alert"
+    );
+    let (status, body) = second.post(&path, serde_json::json!({})).await;
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT, "{body}");
+    let (_, alerts) = second.get("/api/v1/me/alerts").await;
+    assert!(alerts
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .any(|a| a["alert_id"] == id && a["read"] == true));
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "select detail::jsonb ->> 'kind' from audit_event where action = 'auth.alert.read'",
+    )
+    .fetch_all(&app.owner)
+    .await
+    .expect("audit");
+    assert_eq!(kinds, ["new_device"]);
+    // The owner was told by e-mail all the same.
+    let told = async {
+        while !app
+            .mailer
+            .sent()
+            .iter()
+            .any(|m| m.to == f.gc.email && m.subject.starts_with("New sign-in"))
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), told)
+        .await
+        .expect("the e-mail went out");
+}

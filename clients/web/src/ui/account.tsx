@@ -1,5 +1,6 @@
 // The account page: the person's sessions and devices, each revocable, and their alerts (new
-// devices, locked codes, client uploads and payments).
+// devices, locked codes, client uploads and payments), unread first marked, each with a link to
+// its matter where it has one.
 
 import { useEffect, useState } from "preact/hooks";
 import type { Alert, CurrentSession, DeviceInfo, SessionInfo } from "../protocol";
@@ -7,6 +8,7 @@ import { api, describe } from "../lib/api";
 import { deviceName, fullWhen } from "../lib/format";
 import { PaymentAlertText } from "./billing-cards";
 import { Notice, PageTitle } from "./page";
+import { follow } from "./router";
 
 export function Account({ session, onSignOut }: { session: CurrentSession; onSignOut: () => void }) {
   const [sessions, setSessions] = useState<SessionInfo[]>();
@@ -30,6 +32,16 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
   useEffect(() => {
     void load();
   }, []);
+
+  const markRead = async (alert: Alert) => {
+    setError(undefined);
+    try {
+      await api("POST", `/me/alerts/${alert.alert_id}/read`, {});
+      setAlerts((list) => list?.map((a) => (a.alert_id === alert.alert_id ? { ...a, read: true } : a)));
+    } catch (e) {
+      setError(describe(e));
+    }
+  };
 
   const revoke = async (what: string, path: string) => {
     setError(undefined);
@@ -125,11 +137,11 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
       </section>
 
       <section aria-labelledby="alerts-title">
-        <h2 id="alerts-title">Security alerts</h2>
+        <h2 id="alerts-title">Alerts</h2>
         {alerts && alerts.length === 0 && <p class="muted">No alerts.</p>}
         <ul class="cards">
           {alerts?.map((a) => (
-            <li key={a.alert_id} class="card">
+            <li key={a.alert_id} class={a.read ? "card alert-read" : "card alert-unread"} data-testid="alert">
               {a.detail.kind === "new_device" ? (
                 <p class="card-title">New device signed in: {deviceName(a.detail.device_label)}</p>
               ) : a.detail.kind === "mfa_locked" ? (
@@ -148,11 +160,24 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
                 </p>
               )}
               <p class="muted">
+                {a.read ? "" : "New · "}
                 {fullWhen(a.created_at)}
                 {(a.detail.kind === "new_device" || a.detail.kind === "mfa_locked") && a.detail.source_ip
                   ? ` · from ${a.detail.source_ip}`
                   : ""}
               </p>
+              <div class="alert-actions">
+                {(a.detail.kind === "client_upload" || a.detail.kind === "payment") && (
+                  <a href={`/matters/${a.detail.matter_id}${a.detail.kind === "payment" ? "/billing" : "/documents"}`} onClick={follow}>
+                    Open the matter
+                  </a>
+                )}
+                {!a.read && (
+                  <button type="button" class="link" onClick={() => void markRead(a)}>
+                    Mark as read<span class="visually-hidden"> ({fullWhen(a.created_at)})</span>
+                  </button>
+                )}
+              </div>
             </li>
           ))}
         </ul>
