@@ -182,6 +182,11 @@ for (const viewport of viewports) {
       await fee.getByLabel("Message", { exact: true }).fill("Received after the restart.");
       await fee.getByRole("button", { name: "Send" }).click();
       await bubble(client, "Received after the restart.").waitFor();
+      // The sender's own copy settles when its acknowledgement arrives, which may be a moment after
+      // the other side has shown it.
+      for (const page of [client, fee]) {
+        for (let i = 0; i < 100 && (await page.getByTestId("pending").count()) > 0; i++) await page.waitForTimeout(100);
+      }
       for (const page of [client, fee]) {
         for (const text of ["ready for signature", "final draft", "break clause", "restarting", "after the restart"]) {
           const shown = page.getByTestId("message-text").filter({ hasText: text });
