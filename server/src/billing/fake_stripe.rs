@@ -331,6 +331,15 @@ impl Inner {
     }
 }
 
+/// Stripe's answer to a request without the right secret key.
+fn unauthorised() -> Response {
+    stripe_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_request_error",
+        "Invalid API Key provided.",
+    )
+}
+
 fn form(body: &[u8]) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
     pairs.sort();
@@ -343,11 +352,7 @@ async fn create_intent(
     body: Bytes,
 ) -> Response {
     if !inner.authorised(&headers) {
-        return stripe_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "Invalid API Key provided.",
-        );
+        return unauthorised();
     }
     let params = form(&body);
     let get = |key: &str| {
@@ -433,11 +438,7 @@ async fn list_balance(
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
     if !inner.authorised(&headers) {
-        return stripe_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "Invalid API Key provided.",
-        );
+        return unauthorised();
     }
     let state = inner.state.lock().expect("state");
     let data: Vec<Value> = state
@@ -459,11 +460,7 @@ async fn list_balance(
 
 async fn list_payouts(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
     if !inner.authorised(&headers) {
-        return stripe_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "Invalid API Key provided.",
-        );
+        return unauthorised();
     }
     let payouts = inner.state.lock().expect("state").payouts.clone();
     axum::Json(
@@ -478,11 +475,7 @@ async fn retrieve_intent(
     Path(id): Path<String>,
 ) -> Response {
     if !inner.authorised(&headers) {
-        return stripe_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "Invalid API Key provided.",
-        );
+        return unauthorised();
     }
     match inner.state.lock().expect("state").intents.get(&id) {
         Some(intent) => axum::Json(intent.clone()).into_response(),

@@ -7,7 +7,7 @@ use docket_protocol::ids::{InvoiceId, MatterId, PaymentId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::rules::{self, InvoiceFacts};
+use super::rules;
 use crate::auth::alerts;
 use crate::channels::store::{self as channel_store, NewEvent};
 use crate::db::Tenant;
@@ -31,19 +31,6 @@ pub struct Locked {
     pub body_hash: Vec<u8>,
     pub revision: i32,
     pub responsible: UserId,
-}
-
-impl Locked {
-    /// The facts the payment rules decide on.
-    pub fn facts(&self, processing: bool) -> InvoiceFacts {
-        InvoiceFacts {
-            kind: self.kind,
-            status: self.status,
-            balance_minor: self.balance_minor,
-            client_money_minor: self.client_money_minor,
-            processing,
-        }
-    }
 }
 
 /// Locks the invoice numbered `number`, if the actor may change it.

@@ -139,7 +139,7 @@ impl Document {
                 )
                 .into_bytes(),
             );
-            let stream = latin1(page);
+            let stream = page.as_bytes();
             let mut object = format!("<< /Length {} >>\nstream\n", stream.len()).into_bytes();
             object.extend(stream);
             object.extend(b"\nendstream");
@@ -188,11 +188,6 @@ fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// The content stream is ASCII already (escape() wrote octal for the rest).
-fn latin1(text: &str) -> Vec<u8> {
-    text.bytes().collect()
 }
 
 pub use docket_protocol::billing::pounds;

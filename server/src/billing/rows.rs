@@ -254,7 +254,7 @@ pub async fn shows_time_entries(
         .collect())
 }
 
-/// Today's date for "overdue".
+/// Whether an invoice is past its due date on `today` with something still owed.
 pub fn overdue(invoice: &Invoice, today: Date) -> bool {
     crate::dates::parse_date(&invoice.due_on, "due_on")
         .ok()

@@ -13,9 +13,10 @@
 //!    it. A failure is retried with back-off and, after `max_attempts`, kept as dead with its
 //!    reason for an operator (`docket admin outbox`, [`admin`]).
 //!
-//! Delivery is at least once. Every consumer is idempotent: channel rooms drop a `seq` they have
-//! delivered, a node drops an alert id it has delivered, and a control message only makes
-//! sockets re-check.
+//! Delivery is at least once. The live consumers are idempotent: channel rooms drop a `seq` they
+//! have delivered, a node drops an alert id it has delivered, and a control message only makes
+//! sockets re-check. E-mail cannot be taken back: it is sent only by a dispatcher holding its row,
+//! so a second send needs a node to die between the relay accepting it and the commit.
 //!
 //! This module knows nothing of sockets or Redis: the real-time layer implements [`Deliver`].
 //! So `auth`, `access` and the domains announce through the transaction without importing the

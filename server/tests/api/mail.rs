@@ -78,7 +78,22 @@ async fn a_sign_in_from_a_new_device_is_told_to_the_owner_by_email_which_no_sess
     let gc = &app.firm.gc;
     // The first device is the account being set up: no notice.
     app.signed_in(gc).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let queued: i64 = sqlx::query_scalar("select count(*) from outbox where consumer = 'email'")
+        .fetch_one(&app.owner)
+        .await
+        .expect("outbox");
+    let sent: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'auth.device.registered'
+         and detail::jsonb ->> 'first_device' = 'true'",
+    )
+    .fetch_one(&app.owner)
+    .await
+    .expect("audit");
+    assert_eq!(
+        (queued, sent),
+        (0, 1),
+        "the first device committed and queued no notice"
+    );
     assert!(sink.received().is_empty(), "{:?}", sink.received());
     // A second browser: its password step alone sends the notice, before any second factor.
     let mut intruder = app.browser();
