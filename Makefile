@@ -21,6 +21,8 @@ test: deps lint
 	./scripts/ensure-deps.sh --clamd --pdf
 	./scripts/ensure-moto.sh
 	./scripts/ensure-pytool.sh aiosmtpd 'aiosmtpd>=1.4,<2' --version
+	# The browser's side of Web Push in the notification tests (decrypting, checking VAPID).
+	./scripts/ensure-pymodule.sh http_ece 'http-ece>=1.2,<2' 'cryptography>=42'
 	# The black-box tests drive docket-cli, a binary of another package: build it first.
 	$(CARGO) build -p docket-client --bin docket-cli
 	$(CARGO) test --workspace --all-targets

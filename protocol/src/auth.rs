@@ -210,6 +210,25 @@ pub enum AlertDetail {
     /// Wrong codes locked the user's second factor or re-authentication: whoever entered them
     /// knew the password (or holds a signed-in session), so the password should be reset.
     MfaLocked { source_ip: Option<String> },
+    /// News on a matter (`count` things of one kind since the last notice). Names the matter,
+    /// never the content; an end-to-end-encrypted matter by its reference only.
+    Notice {
+        notice: crate::notifications::NoticeKind,
+        matter_id: Option<MatterId>,
+        reference: Option<String>,
+        title: Option<String>,
+        count: u32,
+    },
+    /// A client has waited for the firm's answer on a matter past the practice area's working
+    /// hours: level 1 tells the responsible fee earner again, level 2 the supervising partner.
+    Escalation {
+        matter_id: MatterId,
+        reference: String,
+        #[serde(with = "time::serde::rfc3339")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
+        waiting_since: OffsetDateTime,
+        level: u8,
+    },
 }
 
 /// An alert for the user, in `GET /api/v1/me/alerts`.

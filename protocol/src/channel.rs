@@ -111,6 +111,14 @@ pub enum ClientFrame {
     Typing { matter_id: MatterId },
     /// Online or away, for every subscribed matter.
     Presence { state: PresenceState },
+    /// "I am looking at this matter now" (the tab is visible and shows it), or at none. While a
+    /// user looks at a matter, its news reaches them on screen and nowhere else: no toast, push
+    /// or e-mail. Lapses with the connection.
+    Viewing {
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        matter_id: Option<MatterId>,
+    },
 }
 
 /// Why the server stopped a subscription.

@@ -270,6 +270,26 @@ pub struct MatterDetail {
     /// Who takes part in the channel: the responsible fee earner and team, and the client users who
     /// can see its messages. Names only, for every viewer.
     pub participants: Vec<Participant>,
+    /// The client's message the firm has not answered yet, and how far that wait was escalated
+    /// (firm users only; absent when nobody waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub awaiting_reply: Option<AwaitingReply>,
+}
+
+/// A client waiting for the firm's answer on a matter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AwaitingReply {
+    /// When the first unanswered client message came.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub since: OffsetDateTime,
+    /// Its seq in the channel.
+    pub since_seq: u64,
+    /// 0 waiting; 1 the responsible fee earner was reminded; 2 the supervising partner was told.
+    pub escalation_level: u8,
 }
 
 /// Someone who takes part in a matter's channel, as shown beside messages.

@@ -14,6 +14,7 @@
 //! - [`milestones`]: practice-area milestone templates and each matter's client-facing timeline.
 //! - [`billing`]: invoices, payments, time entries, schedules, balances, statements, paying.
 //! - [`integrations`]: service accounts, the firm's systems' credentials.
+//! - [`notifications`]: notification preferences, quiet hours and Web Push subscriptions.
 //! - [`audit`]: the audit trail as exported.
 //! - [`text`]: [`text::Text`], the checked type of every string a person supplies.
 
@@ -27,6 +28,7 @@ pub mod error;
 pub mod ids;
 pub mod integrations;
 pub mod milestones;
+pub mod notifications;
 pub mod text;
 
 /// The version of the REST API, as it appears in paths (`/api/v1/...`).

@@ -4,7 +4,8 @@
 #![cfg(feature = "ts")]
 
 use docket_protocol::{
-    audit, auth, billing, channel, directory, documents, error, ids, integrations, milestones, text,
+    audit, auth, billing, channel, directory, documents, error, ids, integrations, milestones,
+    notifications, text,
 };
 use ts_rs::{Config, TS};
 
@@ -133,6 +134,23 @@ fn generate() -> String {
         integrations::NewServiceAccountRequest,
         integrations::ServiceAccount,
         integrations::NewServiceAccount,
+        directory::AwaitingReply,
+        notifications::NoticeKind,
+        notifications::NoticeChannel,
+        notifications::Frequency,
+        notifications::PreferenceSource,
+        notifications::Preference,
+        notifications::QuietHours,
+        notifications::PushState,
+        notifications::NotificationSettings,
+        notifications::PreferenceChange,
+        notifications::UpdateNotificationSettings,
+        notifications::PushKeys,
+        notifications::PushSubscriptionRequest,
+        notifications::Audience,
+        notifications::NotificationDefault,
+        notifications::PracticeAreaNotifications,
+        notifications::PracticeAreaNotificationsView,
     );
     let mut out = String::from(
         "// Generated from the Rust types in protocol/ by `make protocol-ts`. Do not edit by hand.\n\n",

@@ -498,17 +498,20 @@ async fn import_invoices(
 async fn rotate_keys(app: &AppState, tenant: &mut Tenant) -> anyhow::Result<String> {
     let matter_keys = vault::rewrap_matter_keys(tenant.conn(), &app.keyring).await?;
     let totp_secrets = rekey::reseal_totp_secrets(tenant.conn(), &app.keyring).await?;
+    let server_secrets =
+        crate::notify::push::reseal_server_secrets(tenant.conn(), &app.keyring).await?;
     audit::record(
         tenant,
         AuditRecord::new("keys.rotated").detail(serde_json::json!({
             "matter_keys": matter_keys,
             "totp_secrets": totp_secrets,
+            "server_secrets": server_secrets,
         })),
     )
     .await?;
     Ok(format!(
-        "re-wrapped {matter_keys} matter keys, re-sealed {totp_secrets} TOTP secrets; \
-         the previous keys are no longer needed"
+        "re-wrapped {matter_keys} matter keys, re-sealed {totp_secrets} TOTP secrets and \
+         {server_secrets} server secrets; the previous keys are no longer needed"
     ))
 }
 

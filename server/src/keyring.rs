@@ -40,6 +40,8 @@ pub enum Purpose {
     TotpSecret,
     /// Wrapping a matter's document key; the context is the matter id.
     MatterKey,
+    /// A secret the server generated for itself (the VAPID key); the context is its name.
+    ServerSecret,
 }
 
 impl Purpose {
@@ -47,6 +49,7 @@ impl Purpose {
         match self {
             Self::TotpSecret => b"docket/totp-secret/v1",
             Self::MatterKey => b"docket/matter-key/v1",
+            Self::ServerSecret => b"docket/server-secret/v1",
         }
     }
 }

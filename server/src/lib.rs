@@ -23,6 +23,8 @@
 //! - [`admin`]: what a practice manager does from the command line, including key rotation.
 //! - [`demo`]: the demo firm and the embedded default for `docket demo`.
 //! - [`web`]: the built web client, served from memory, and the browser's security headers.
+//! - [`notify`]: notifications beyond the open tab: preferences, Web Push, e-mail, digests and
+//!   escalation, delivered through the outbox.
 //!
 //! Below the documents domain: [`intake`] (what an uploaded file is, whether it is accepted and
 //! clean) and [`vault`] (envelope encryption and the encrypted blob store).
@@ -58,6 +60,7 @@ pub mod keyring;
 pub mod mail;
 pub mod matters;
 pub mod milestones;
+pub mod notify;
 pub mod openapi;
 pub mod outbox;
 pub mod practice_areas;

@@ -157,11 +157,24 @@ pub async fn matter_detail(
     let stage = milestones::current_stages(tenant, &[matter_id])
         .await?
         .remove(&matter_id);
+    // The database shows the wait to firm users only.
+    let awaiting_reply = sqlx::query!(
+        "select since, since_seq, level from matter_reply_wait where matter_id = $1",
+        matter_id.0
+    )
+    .fetch_optional(tenant.conn())
+    .await?
+    .map(|r| docket_protocol::directory::AwaitingReply {
+        since: r.since,
+        since_seq: r.since_seq as u64,
+        escalation_level: r.level as u8,
+    });
     Ok(MatterDetail {
         summary: row.summary(scopes, activity, stage)?,
         team,
         grants,
         participants,
+        awaiting_reply,
     })
 }
 

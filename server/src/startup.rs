@@ -74,8 +74,14 @@ impl AppState {
                 .iter()
                 .map(|key| *key.expose_secret()),
         );
-        let (channels, outbox) =
-            Channels::start(pool.clone(), clock.clone(), &config, mailer.clone()).await?;
+        let (channels, outbox) = Channels::start(
+            pool.clone(),
+            clock.clone(),
+            &config,
+            mailer.clone(),
+            &keyring,
+        )
+        .await?;
         let blobs = crate::vault::BlobStore::from_config(&config)?;
         let clamd = config.clamd.as_deref().map(crate::intake::Clamd::new);
         let payments = config
@@ -113,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(integrations::router())
         .merge(billing::router())
+        .merge(crate::notify::api::router())
         .route("/openapi.json", get(openapi::serve_spec))
         .fallback(|| async { Error::NotFound });
     let max_body = state.config.max_body_bytes;
@@ -197,6 +204,10 @@ impl Application {
         let state = self.state;
         let hub = state.channels.hub.clone();
         let dispatcher = tokio::spawn(state.outbox.clone().dispatch());
+        let notify_clock = tokio::spawn(crate::notify::schedule::run(
+            state.pool.clone(),
+            state.channels.notifier.clone(),
+        ));
         let maintenance = tokio::spawn(async move {
             loop {
                 if let Err(err) = crate::db::ensure_partitions(&state.pool, state.clock.now()).await
@@ -222,6 +233,7 @@ impl Application {
         hub.drain(std::time::Duration::from_secs(10)).await;
         // What this node leaves in the outbox, another node's dispatcher delivers.
         dispatcher.abort();
+        notify_clock.abort();
         maintenance.abort();
         Ok(())
     }

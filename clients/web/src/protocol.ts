@@ -118,7 +118,12 @@ export type MatterDetail = { team: Array<PersonRef>, grants: Array<Grant>,
  * Who takes part in the channel: the responsible fee earner and team, and the client users who
  * can see its messages. Names only, for every viewer.
  */
-participants: Array<Participant>, matter_id: MatterId, reference: string, title: string, client_id: ClientId, client_name: string, practice_area: string, status: MatterStatus, sensitivity: Sensitivity, responsible_fee_earner: PersonRef, 
+participants: Array<Participant>, 
+/**
+ * The client's message the firm has not answered yet, and how far that wait was escalated
+ * (firm users only; absent when nobody waits).
+ */
+awaiting_reply?: AwaitingReply, matter_id: MatterId, reference: string, title: string, client_id: ClientId, client_name: string, practice_area: string, status: MatterStatus, sensitivity: Sensitivity, responsible_fee_earner: PersonRef, 
 /**
  * What the viewer may see of this matter.
  */
@@ -203,7 +208,7 @@ current: boolean, };
 
 export type DeviceInfo = { device_id: DeviceId, label: string, first_seen_at: string, last_seen_at: string, current: boolean, };
 
-export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, } | { "kind": "client_upload", matter_id: MatterId, document_id: DocumentId, title: string, uploaded_by: string, } | { "kind": "payment", matter_id: MatterId, invoice_id: InvoiceId, invoice_number: string, status: PaymentStatus, amount_minor: number, } | { "kind": "mfa_locked", source_ip: string | null, };
+export type AlertDetail = { "kind": "new_device", device_id: DeviceId, device_label: string, source_ip: string | null, } | { "kind": "client_upload", matter_id: MatterId, document_id: DocumentId, title: string, uploaded_by: string, } | { "kind": "payment", matter_id: MatterId, invoice_id: InvoiceId, invoice_number: string, status: PaymentStatus, amount_minor: number, } | { "kind": "mfa_locked", source_ip: string | null, } | { "kind": "notice", notice: NoticeKind, matter_id: MatterId | null, reference: string | null, title: string | null, count: number, } | { "kind": "escalation", matter_id: MatterId, reference: string, waiting_since: string, level: number, };
 
 export type Alert = { alert_id: AlertId, created_at: string, read: boolean, detail: AlertDetail, };
 
@@ -241,7 +246,7 @@ row_hash: string, };
 
 export type PresenceState = "online" | "away" | "offline";
 
-export type ClientFrame = { "type": "subscribe", matter_id: MatterId, since?: number, } | { "type": "unsubscribe", matter_id: MatterId, } | { "type": "send", matter_id: MatterId, client_msg_id: string, text: Text, reply_to?: number, } | { "type": "edit", matter_id: MatterId, client_msg_id: string, target_seq: number, text: Text, } | { "type": "delete", matter_id: MatterId, client_msg_id: string, target_seq: number, } | { "type": "read", matter_id: MatterId, seq: number, } | { "type": "typing", matter_id: MatterId, } | { "type": "presence", state: PresenceState, };
+export type ClientFrame = { "type": "subscribe", matter_id: MatterId, since?: number, } | { "type": "unsubscribe", matter_id: MatterId, } | { "type": "send", matter_id: MatterId, client_msg_id: string, text: Text, reply_to?: number, } | { "type": "edit", matter_id: MatterId, client_msg_id: string, target_seq: number, text: Text, } | { "type": "delete", matter_id: MatterId, client_msg_id: string, target_seq: number, } | { "type": "read", matter_id: MatterId, seq: number, } | { "type": "typing", matter_id: MatterId, } | { "type": "presence", state: PresenceState, } | { "type": "viewing", matter_id?: MatterId, };
 
 export type UnsubscribeReason = "requested" | "access_revoked";
 
@@ -637,3 +642,91 @@ export type NewServiceAccount = { account: ServiceAccount,
  * `Authorization: Bearer <token>` on the integration endpoints. Stored only as a digest.
  */
 token: string, };
+
+export type AwaitingReply = { 
+/**
+ * When the first unanswered client message came.
+ */
+since: string, 
+/**
+ * Its seq in the channel.
+ */
+since_seq: number, 
+/**
+ * 0 waiting; 1 the responsible fee earner was reminded; 2 the supervising partner was told.
+ */
+escalation_level: number, };
+
+export type NoticeKind = "message" | "document" | "client_upload" | "review" | "client_action" | "invoice" | "payment" | "security";
+
+export type NoticeChannel = "in_app" | "push" | "email";
+
+export type Frequency = "immediate" | "digest" | "off";
+
+export type PreferenceSource = "user" | "firm" | "built_in" | "fixed";
+
+export type Preference = { kind: NoticeKind, channel: NoticeChannel, frequency: Frequency, source: PreferenceSource, };
+
+export type QuietHours = { start: string, end: string, };
+
+export type PushState = { 
+/**
+ * The server's VAPID public key (RFC 8292), base64url: the browser's
+ * `applicationServerKey`. Absent when this server cannot push now.
+ */
+vapid_public_key: string | null, 
+/**
+ * Whether this device has a subscription.
+ */
+subscribed: boolean, };
+
+export type NotificationSettings = { 
+/**
+ * The kinds this user can receive, each with every channel.
+ */
+preferences: Array<Preference>, 
+/**
+ * An IANA time zone name, e.g. `Europe/London`.
+ */
+time_zone: string, 
+/**
+ * Firm users only.
+ */
+quiet_hours: QuietHours | null, 
+/**
+ * Whether this user may set quiet hours (firm users).
+ */
+quiet_hours_allowed: boolean, 
+/**
+ * The hour (0–23, in `time_zone`) at which the daily digest goes.
+ */
+digest_hour: number, 
+/**
+ * Web Push on the device making the request.
+ */
+push: PushState, };
+
+export type PreferenceChange = { kind: NoticeKind, channel: NoticeChannel, frequency?: Frequency, };
+
+export type UpdateNotificationSettings = { preferences?: Array<PreferenceChange>, time_zone?: string, 
+/**
+ * Set quiet hours; see `clear_quiet_hours` to remove them.
+ */
+quiet_hours?: QuietHours, clear_quiet_hours?: boolean, digest_hour?: number, };
+
+export type PushKeys = { p256dh: string, auth: string, };
+
+export type PushSubscriptionRequest = { endpoint: string, keys: PushKeys, };
+
+export type Audience = "firm" | "client";
+
+export type NotificationDefault = { audience: Audience, kind: NoticeKind, channel: NoticeChannel, frequency?: Frequency, };
+
+export type PracticeAreaNotifications = { defaults: Array<NotificationDefault>, 
+/**
+ * Working hours a client message may wait for the firm's answer before the fee earner, then
+ * the supervising partner, is alerted (1–400); absent turns escalation off.
+ */
+escalation_working_hours?: number, };
+
+export type PracticeAreaNotificationsView = { practice_area_id: PracticeAreaId, defaults: Array<NotificationDefault>, escalation_working_hours: number | null, };

@@ -7,6 +7,7 @@ use docket_protocol::ids::{AlertId, UserId};
 use time::OffsetDateTime;
 
 use crate::db::Tenant;
+use crate::notify::{self, Detail};
 use crate::outbox::Announcement;
 use crate::Result;
 
@@ -37,6 +38,31 @@ pub async fn raise(
         user_id: user,
         alert: alert.clone(),
     });
+    // Security alerts reach the account's other channels too: push to every other device (and
+    // e-mail, which the new-device path sends itself), never only the device it is about.
+    match &alert.detail {
+        AlertDetail::NewDevice {
+            device_id,
+            device_label,
+            ..
+        } => {
+            let label: String = device_label.chars().take(80).collect();
+            let detail = Detail {
+                event: Some("new_device".into()),
+                device_label: Some(label),
+                ..Detail::default()
+            };
+            notify::raise_security(tenant.conn(), user, detail, Some(*device_id)).await?;
+        }
+        AlertDetail::MfaLocked { .. } => {
+            let detail = Detail {
+                event: Some("mfa_locked".into()),
+                ..Detail::default()
+            };
+            notify::raise_security(tenant.conn(), user, detail, None).await?;
+        }
+        _ => {}
+    }
     Ok(alert)
 }
 
@@ -47,6 +73,8 @@ fn kind(detail: &AlertDetail) -> &'static str {
         AlertDetail::ClientUpload { .. } => "client_upload",
         AlertDetail::MfaLocked { .. } => "mfa_locked",
         AlertDetail::Payment { .. } => "payment",
+        AlertDetail::Notice { .. } => "notice",
+        AlertDetail::Escalation { .. } => "escalation",
     }
 }
 

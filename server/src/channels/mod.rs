@@ -63,6 +63,8 @@ pub struct Channels {
     pub presence: presence::Presence,
     pub authorizer: authorizer::Authorizer,
     pub rate: SendRate,
+    /// Notifications beyond the open tab: delivers through the outbox, and holds the push key.
+    pub notifier: Arc<crate::notify::send::Notifier>,
 }
 
 impl Channels {
@@ -73,6 +75,7 @@ impl Channels {
         clock: Clock,
         config: &Config,
         mailer: crate::mail::Mailer,
+        keyring: &crate::keyring::Keyring,
     ) -> anyhow::Result<(Self, Outbox)> {
         let settings = &config.channels;
         let (bus, inbound) = match &config.redis_url {
@@ -105,9 +108,35 @@ impl Channels {
             clock: clock.clone(),
         };
         let hub = hub::Hub::new(pool.clone(), bus, inbound, receipts, caps, watch);
+        let vapid = match crate::notify::push::Vapid::load_or_create(
+            &pool,
+            keyring,
+            vapid_subject(config),
+        )
+        .await
+        {
+            Ok(vapid) => Some(vapid),
+            Err(err) => {
+                // Like a matter key under the wrong KEK: the server serves, this one thing
+                // fails until the right key is configured.
+                tracing::error!(error = %err, "the VAPID key cannot be opened; Web Push is off");
+                None
+            }
+        };
+        let notifier = Arc::new(crate::notify::send::Notifier {
+            settings: config.notify.clone(),
+            pusher: crate::notify::push::Pusher::new(vapid, config.notify.push_services.clone())?,
+            mailer: mailer.clone(),
+            presence: presence.clone(),
+            live: Arc::new(hub.clone()),
+            clock: clock.clone(),
+            firm_name: config.firm_name.clone(),
+            public_url: config.public_url.clone(),
+        });
         let deliver = crate::outbox::Routed {
             live: Arc::new(hub.clone()),
             mailer,
+            notifier: notifier.clone(),
         };
         let outbox = Outbox::new(pool.clone(), Arc::new(deliver), config.outbox.clone());
         let writer = writer::Writer::spawn(
@@ -127,8 +156,24 @@ impl Channels {
             presence,
             authorizer: authorizer::Authorizer::spawn(pool.clone()),
             rate: SendRate::new(settings.send_rate_per_second, settings.send_burst),
+            notifier,
         };
         Ok((channels, outbox))
+    }
+}
+
+/// Who push services may contact about this sender (VAPID's `sub`): the address mail comes from.
+fn vapid_subject(config: &Config) -> String {
+    let from = &config.mail_from;
+    let address = from
+        .rsplit_once('<')
+        .and_then(|(_, rest)| rest.strip_suffix('>'))
+        .unwrap_or(from)
+        .trim();
+    if address.contains('@') {
+        format!("mailto:{address}")
+    } else {
+        config.public_url.clone()
     }
 }
 

@@ -13,13 +13,24 @@ use time::OffsetDateTime;
 /// How long an entry lives without a refresh.
 pub const ENTRY_TTL_SECS: i64 = 90;
 
-/// In-memory presence: per matter, per `user/connection` field, the state and its expiry.
-type LocalPresence = Arc<Mutex<HashMap<MatterId, HashMap<String, (PresenceState, i64)>>>>;
+/// How long a "viewing" entry lives: clients say it again at least every minute while it holds.
+pub const VIEWING_TTL_SECS: i64 = 75;
+
+/// In-memory presence: per matter, per `user/connection` field, the state and its expiry; and per
+/// user, per connection, the matter they look at and its expiry.
+#[derive(Debug, Default)]
+pub struct LocalPresence {
+    matters: Mutex<HashMap<MatterId, Entries<PresenceState>>>,
+    viewing: Mutex<HashMap<UserId, Entries<MatterId>>>,
+}
+
+/// Per connection key, a value and its expiry (Unix seconds).
+type Entries<T> = HashMap<String, (T, i64)>;
 
 /// Where presence lives.
 #[derive(Clone)]
 pub enum Presence {
-    Local(LocalPresence),
+    Local(Arc<LocalPresence>),
     Redis {
         conn: ConnectionManager,
         prefix: String,
@@ -54,8 +65,10 @@ impl Presence {
     ) {
         let expires = now() + ENTRY_TTL_SECS;
         match self {
-            Self::Local(map) => {
-                map.lock()
+            Self::Local(local) => {
+                local
+                    .matters
+                    .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .entry(matter_id)
                     .or_default()
@@ -86,8 +99,9 @@ impl Presence {
         connection: &str,
     ) -> PresenceState {
         match self {
-            Self::Local(map) => {
-                if let Some(entries) = map
+            Self::Local(local) => {
+                if let Some(entries) = local
+                    .matters
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .get_mut(&matter_id)
@@ -116,7 +130,8 @@ impl Presence {
     /// Everyone present in a matter: online if any of their connections is, else away.
     pub async fn list(&self, matter_id: MatterId) -> Vec<PresenceEntry> {
         let entries: Vec<(String, String)> = match self {
-            Self::Local(map) => map
+            Self::Local(local) => local
+                .matters
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .get(&matter_id)
@@ -160,6 +175,75 @@ impl Presence {
             .into_iter()
             .map(|(user_id, state)| PresenceEntry { user_id, state })
             .collect()
+    }
+}
+
+impl Presence {
+    /// Records which matter a connection shows on a visible screen (none: it shows none).
+    pub async fn set_viewing(&self, user_id: UserId, connection: &str, matter: Option<MatterId>) {
+        let expires = now() + VIEWING_TTL_SECS;
+        match self {
+            Self::Local(local) => {
+                let mut viewing = local.viewing.lock().unwrap_or_else(|e| e.into_inner());
+                let entries = viewing.entry(user_id).or_default();
+                match matter {
+                    Some(m) => {
+                        entries.insert(connection.to_owned(), (m, expires));
+                    }
+                    None => {
+                        entries.remove(connection);
+                    }
+                }
+            }
+            Self::Redis { conn, prefix } => {
+                let key = format!("{prefix}viewing:{user_id}");
+                let mut pipe = redis::pipe();
+                match matter {
+                    Some(m) => pipe
+                        .hset(&key, connection, format!("{m}:{expires}"))
+                        .ignore(),
+                    None => pipe.hdel(&key, connection).ignore(),
+                };
+                let result: redis::RedisResult<()> = pipe
+                    .expire(&key, VIEWING_TTL_SECS * 2)
+                    .ignore()
+                    .query_async(&mut conn.clone())
+                    .await;
+                if let Err(err) = result {
+                    tracing::debug!(error = %err, "viewing not recorded");
+                }
+            }
+        }
+    }
+
+    /// Whether any of the user's connections shows `matter` on a visible screen now. If Redis
+    /// cannot say, no: a notice too many beats a missed one.
+    pub async fn is_viewing(&self, user_id: UserId, matter: MatterId) -> bool {
+        let now = now();
+        let entries: Vec<(MatterId, i64)> = match self {
+            Self::Local(local) => local
+                .viewing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&user_id)
+                .map(|m| m.values().copied().collect())
+                .unwrap_or_default(),
+            Self::Redis { conn, prefix } => {
+                let values: Vec<String> = redis::cmd("HVALS")
+                    .arg(format!("{prefix}viewing:{user_id}"))
+                    .query_async(&mut conn.clone())
+                    .await
+                    .unwrap_or_default();
+                values
+                    .iter()
+                    .filter_map(|v| {
+                        let (m, exp) = v.split_once(':')?;
+                        Some((m.parse().ok()?, exp.parse().ok()?))
+                    })
+                    .collect()
+            }
+        };
+        entries.iter().any(|(m, exp)| *m == matter && *exp >= now)
     }
 }
 

@@ -345,6 +345,14 @@ pub async fn append(tenant: &mut Tenant, event: &NewEvent, at: OffsetDateTime) -
         last_seq: seq,
         frames,
     });
+    // And for the notifier, which reads it back once committed.
+    tenant.announce(Announcement::Notices {
+        ranges: vec![crate::notify::expand::SeqRange {
+            matter_id: event.matter_id,
+            first_seq: seq,
+            last_seq: seq,
+        }],
+    });
     Ok(seq)
 }
 

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use time::Duration;
 
 use super::channels::ChannelFileConfig;
+use super::notify::NotifyFileConfig;
 use super::outbox::OutboxFileConfig;
 use super::payments::PaymentsFileConfig;
 use super::{
-    ChannelSettings, Config, OutboxSettings, Payments, SecretBox32, DEFAULT_MAX_UPLOAD_MB,
-    DEFAULT_S3_REGION, DEFAULT_WEB_DIR, DEMO_KEY_ENCRYPTION_KEY,
+    ChannelSettings, Config, NotifySettings, OutboxSettings, Payments, SecretBox32,
+    DEFAULT_MAX_UPLOAD_MB, DEFAULT_S3_REGION, DEFAULT_WEB_DIR, DEMO_KEY_ENCRYPTION_KEY,
 };
 
 /// The settings as a file may give them; every field optional.
@@ -51,6 +52,8 @@ struct FileConfig {
     channels: ChannelFileConfig,
     #[serde(default)]
     outbox: OutboxFileConfig,
+    #[serde(default)]
+    notifications: NotifyFileConfig,
     #[serde(default)]
     payments: PaymentsFileConfig,
     smtp_url: Option<SecretString>,
@@ -167,6 +170,7 @@ impl Config {
                 .unwrap_or(false),
             channels: ChannelSettings::resolve(file.channels)?,
             outbox: OutboxSettings::resolve(file.outbox)?,
+            notify: NotifySettings::resolve(file.notifications)?,
             payments: Payments::resolve(file.payments)?,
             smtp_url: secret_env("DOCKET_SMTP_URL").or(file.smtp_url),
             mail_from: env("DOCKET_MAIL_FROM")

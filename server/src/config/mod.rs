@@ -6,6 +6,7 @@
 //! - this file: the typed settings ([`Config`]) and their defaults;
 //! - `channels`: the real-time settings ([`ChannelSettings`]) and how they resolve;
 //! - `outbox`: the outbox dispatcher's settings ([`OutboxSettings`]);
+//! - `notify`: notifications: folding, working hours, push services ([`NotifySettings`]);
 //! - `payments`: card payments through Stripe, or the built-in test mode ([`Payments`]);
 //! - `load`: reading the file and the environment, and decoding the key-encryption keys;
 //! - `safety`: the check that refuses an unsafe configuration off one's own machine.
@@ -18,11 +19,13 @@ use time::Duration;
 
 mod channels;
 mod load;
+mod notify;
 mod outbox;
 mod payments;
 mod safety;
 
 pub use channels::ChannelSettings;
+pub use notify::{NotifySettings, DEFAULT_PUSH_SERVICES};
 pub use outbox::OutboxSettings;
 pub use payments::{Payments, StripeSettings};
 
@@ -100,6 +103,8 @@ pub struct Config {
     pub channels: ChannelSettings,
     /// The outbox dispatcher's settings.
     pub outbox: OutboxSettings,
+    /// Notifications: folding, working hours, push services.
+    pub notify: NotifySettings,
     /// Card payments.
     pub payments: Payments,
     /// The SMTP relay (`DOCKET_SMTP_URL`): `smtp://user:pass@host:587?tls=required` (STARTTLS),
@@ -152,6 +157,7 @@ impl Config {
             s3_allow_http: false,
             channels: ChannelSettings::default(),
             outbox: OutboxSettings::default(),
+            notify: NotifySettings::default(),
             payments: Payments::Off,
             smtp_url: None,
             mail_from: "Docket <portal@localhost>".into(),

@@ -167,6 +167,9 @@ async fn transition(
             "The version changed meanwhile; reload and try again.".into(),
         ));
     }
+    if matches!(transition, Transition::Submit) {
+        notify_reviewer(app, &mut tenant, matter_id, signed.user.user_id, &review).await?;
+    }
     let (action, detail) = match &transition {
         Transition::Submit => ("document.submitted", json!({ "version": number })),
         Transition::Publish => ("document.published", json!({ "version": number })),
@@ -187,6 +190,41 @@ async fn transition(
     let document = wire(signed, &doc, &versions)?;
     tenant.commit().await?;
     Ok(Json(document))
+}
+
+/// Tells whoever may publish a submitted version that it waits: the responsible fee earner, or,
+/// when they submitted it under four-eyes review, the matter's supervising partner.
+async fn notify_reviewer(
+    app: &AppState,
+    tenant: &mut Tenant,
+    matter_id: MatterId,
+    submitter: UserId,
+    review: &lifecycle::ReviewFacts,
+) -> Result<()> {
+    let reviewer = if review.responsible_fee_earner_id != submitter {
+        Some(review.responsible_fee_earner_id)
+    } else if review.four_eyes {
+        sqlx::query_scalar!(
+            "select supervising_partner_id from matter where matter_id = $1",
+            matter_id.0
+        )
+        .fetch_optional(tenant.conn())
+        .await?
+        .flatten()
+        .map(UserId)
+        .filter(|p| *p != submitter)
+    } else {
+        None
+    };
+    if let Some(reviewer) = reviewer {
+        let notice = crate::notify::Notice::on_matter(
+            reviewer,
+            matter_id,
+            docket_protocol::notifications::NoticeKind::Review,
+        );
+        crate::notify::raise(tenant.conn(), &app.config.notify, &notice).await?;
+    }
+    Ok(())
 }
 
 async fn mark_submitted(

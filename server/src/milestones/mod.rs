@@ -280,6 +280,32 @@ pub async fn update_milestone(
         channel_store::append(&mut tenant, &event, at).await?;
     }
     let timeline = rows::timeline(&mut tenant, matter_id).await?;
+    // A change that asks something of the client now tells the client users who follow the
+    // matter's progress.
+    let needed_now = timeline
+        .milestones
+        .iter()
+        .any(|m| m.milestone_id == milestone_id && m.action_needed_now);
+    if noticeable && needed_now {
+        let people = sqlx::query!(
+            r#"select user_id as "user_id!", is_firm as "is_firm!", scopes as "scopes!"
+               from notify_matter_people($1)"#,
+            matter_id.0
+        )
+        .fetch_all(tenant.conn())
+        .await?;
+        for person in people
+            .iter()
+            .filter(|p| !p.is_firm && p.scopes.iter().any(|s| s == "milestones"))
+        {
+            let notice = crate::notify::Notice::on_matter(
+                person.user_id.into(),
+                matter_id,
+                docket_protocol::notifications::NoticeKind::ClientAction,
+            );
+            crate::notify::raise(tenant.conn(), &app.config.notify, &notice).await?;
+        }
+    }
     tenant.commit().await?;
     Ok(Json(timeline))
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::{Announcement, Deliver, DeliveryError};
+use super::{Announcement, Deliver, DeliveryError, Handled};
 use crate::config::OutboxSettings;
 use crate::Result;
 
@@ -41,8 +41,21 @@ pub(super) async fn run(pool: sqlx::PgPool, deliver: Arc<dyn Deliver>, settings:
 /// What became of one claimed row.
 enum Outcome {
     Delivered,
+    Later { delay_ms: u64 },
     Retry { error: String, delay_ms: u64 },
     Dead { error: String },
+}
+
+/// The outcome of a failed attempt: retried with back-off, or dead after the last.
+fn failure(error: String, attempts: i32, settings: &OutboxSettings) -> Outcome {
+    if attempts >= settings.max_attempts {
+        Outcome::Dead { error }
+    } else {
+        Outcome::Retry {
+            error,
+            delay_ms: backoff_ms(settings.retry_base_ms, attempts),
+        }
+    }
 }
 
 /// One round: claims up to a batch of due rows (skipping rows another node holds), delivers each,
@@ -67,22 +80,51 @@ pub async fn dispatch_once(
     let claimed = rows.len();
     let mut delivered = Vec::new();
     let mut failed: Vec<(Uuid, String, Option<u64>)> = Vec::new();
+    let mut later: Vec<(Uuid, i64)> = Vec::new();
     for row in rows {
+        let attempts = row.attempts + 1;
         let outcome = match serde_json::from_value::<Announcement>(row.announcement) {
-            Ok(announcement) => match deliver_within(deliver, &announcement).await {
-                Ok(()) => Outcome::Delivered,
-                Err(DeliveryError(error)) => {
-                    let attempts = row.attempts + 1;
-                    if attempts >= settings.max_attempts {
-                        Outcome::Dead { error }
-                    } else {
-                        Outcome::Retry {
-                            error,
-                            delay_ms: backoff_ms(settings.retry_base_ms, attempts),
+            Ok(announcement) => {
+                // Consumers that work in the database do so in a savepoint of this transaction.
+                if announcement.in_transaction() {
+                    let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
+                    let result = match deliver.deliver_in(&mut savepoint, &announcement) {
+                        Some(work) => Some(tokio::time::timeout(DELIVERY_TIMEOUT, work).await),
+                        None => None,
+                    };
+                    match result {
+                        Some(Ok(Ok(handled))) => {
+                            savepoint.commit().await?;
+                            match handled {
+                                Handled::Done => Outcome::Delivered,
+                                Handled::Later(wait) => Outcome::Later {
+                                    delay_ms: wait.as_millis() as u64,
+                                },
+                                Handled::Partial(error) => failure(error, attempts, settings),
+                            }
+                        }
+                        Some(Ok(Err(err))) => {
+                            savepoint.rollback().await?;
+                            failure(format!("{err:#}"), attempts, settings)
+                        }
+                        Some(Err(_)) => {
+                            savepoint.rollback().await?;
+                            failure("delivery timed out".into(), attempts, settings)
+                        }
+                        None => {
+                            savepoint.rollback().await?;
+                            Outcome::Dead {
+                                error: "no consumer on this node takes it".into(),
+                            }
                         }
                     }
+                } else {
+                    match deliver_within(deliver, &announcement).await {
+                        Ok(()) => Outcome::Delivered,
+                        Err(DeliveryError(error)) => failure(error, attempts, settings),
+                    }
                 }
-            },
+            }
             // No retry can help: another version wrote it. Keep it for an operator.
             Err(err) => Outcome::Dead {
                 error: format!(
@@ -93,6 +135,7 @@ pub async fn dispatch_once(
         };
         match outcome {
             Outcome::Delivered => delivered.push(row.outbox_id),
+            Outcome::Later { delay_ms } => later.push((row.outbox_id, delay_ms as i64)),
             Outcome::Retry { error, delay_ms } => {
                 tracing::warn!(outbox_id = %row.outbox_id, %error, delay_ms, "outbox delivery failed; will retry");
                 failed.push((row.outbox_id, error, Some(delay_ms)));
@@ -107,6 +150,18 @@ pub async fn dispatch_once(
         sqlx::query!("delete from outbox where outbox_id = any($1)", &delivered)
             .execute(&mut *tx)
             .await?;
+    }
+    if !later.is_empty() {
+        let (ids, delays): (Vec<Uuid>, Vec<i64>) = later.into_iter().unzip();
+        sqlx::query!(
+            "update outbox o set next_attempt_at = clock_timestamp() + make_interval(secs => f.d / 1000.0)
+             from unnest($1::uuid[], $2::bigint[]) as f(i, d)
+             where o.outbox_id = f.i",
+            &ids,
+            &delays,
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     if !failed.is_empty() {
         let ids: Vec<Uuid> = failed.iter().map(|f| f.0).collect();

@@ -67,6 +67,14 @@ pub enum Announcement {
     /// it, holding the row, never the fast path: a slow relay cannot make two nodes send it twice,
     /// and a node that dies mid-send leaves it for another (at least once).
     Email { email: crate::mail::Email },
+    /// Channel events committed, for the notifier to read back and turn into notices
+    /// ([`crate::notify::expand`]). Dispatchers only, in the claiming transaction.
+    Notices {
+        ranges: Vec<crate::notify::expand::SeqRange>,
+    },
+    /// One notification falls due ([`crate::notify::send`]). Dispatchers only, in the claiming
+    /// transaction; written by `notification_enqueue`.
+    Notification { notification_id: Uuid },
 }
 
 impl Announcement {
@@ -78,8 +86,14 @@ impl Announcement {
                 AlertDetail::ClientUpload { matter_id, .. }
                 | AlertDetail::Payment { matter_id, .. } => Some(*matter_id),
                 AlertDetail::NewDevice { .. } | AlertDetail::MfaLocked { .. } => None,
+                AlertDetail::Notice { matter_id, .. } => *matter_id,
+                AlertDetail::Escalation { matter_id, .. } => Some(*matter_id),
             },
-            Self::Control(_) | Self::Several { .. } | Self::Email { .. } => None,
+            Self::Control(_)
+            | Self::Several { .. }
+            | Self::Email { .. }
+            | Self::Notices { .. }
+            | Self::Notification { .. } => None,
         }
     }
 
@@ -87,9 +101,32 @@ impl Announcement {
     pub fn consumer(&self) -> &'static str {
         match self {
             Self::Email { .. } => "email",
+            Self::Notices { .. } => "notify",
+            Self::Notification { .. } => "notification",
             _ => "live",
         }
     }
+
+    /// Whether its consumer works in the database, in the dispatcher's transaction.
+    pub fn in_transaction(&self) -> bool {
+        matches!(self, Self::Notices { .. } | Self::Notification { .. })
+    }
+
+    /// Whether only a dispatcher delivers it, never the fast path after a commit.
+    pub fn dispatched_only(&self) -> bool {
+        self.consumer() != "live"
+    }
+}
+
+/// What became of an announcement delivered inside the claiming transaction.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Delivered: the row goes.
+    Done,
+    /// Not yet (quiet hours): try again after this long, with no attempt counted.
+    Later(std::time::Duration),
+    /// Some of it was delivered (and recorded); the rest failed for this reason and is retried.
+    Partial(String),
 }
 
 /// One committed channel event, serialised once as the socket frame every node and socket sends.
@@ -147,16 +184,46 @@ pub trait Deliver: Send + Sync + std::fmt::Debug {
         &'a self,
         announcement: &'a Announcement,
     ) -> BoxFuture<'a, std::result::Result<(), DeliveryError>>;
+
+    /// Delivers an announcement whose consumer works in the database, within the dispatcher's
+    /// transaction (a savepoint: an error undoes its writes, and the row stays). `None` for the
+    /// announcements [`Self::deliver`] takes.
+    fn deliver_in<'a>(
+        &'a self,
+        _conn: &'a mut PgConnection,
+        _announcement: &'a Announcement,
+    ) -> Option<BoxFuture<'a, Result<Handled>>> {
+        None
+    }
 }
 
-/// Routes each announcement to its consumer: e-mail to the mailer, the rest to the live layer.
+/// Routes each announcement to its consumer: e-mail to the mailer, notices to the notifier, the
+/// rest to the live layer.
 #[derive(Debug)]
 pub struct Routed {
     pub live: Arc<dyn Deliver>,
     pub mailer: crate::mail::Mailer,
+    pub notifier: Arc<crate::notify::send::Notifier>,
 }
 
 impl Deliver for Routed {
+    fn deliver_in<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        announcement: &'a Announcement,
+    ) -> Option<BoxFuture<'a, Result<Handled>>> {
+        match announcement {
+            Announcement::Notices { ranges } => Some(Box::pin(async move {
+                crate::notify::expand::expand(conn, &self.notifier.settings, ranges).await?;
+                Ok(Handled::Done)
+            })),
+            Announcement::Notification { notification_id } => {
+                Some(Box::pin(self.notifier.send(conn, *notification_id)))
+            }
+            _ => None,
+        }
+    }
+
     fn deliver<'a>(
         &'a self,
         announcement: &'a Announcement,
@@ -220,11 +287,11 @@ impl Outbox {
             consumers.push(p.announcement.consumer());
             bodies.push(serde_json::to_value(&p.announcement).map_err(anyhow::Error::from)?);
         }
-        // E-mail has no fast path, so its rows are due at once; the rest wait out the grace.
+        // Rows with no fast path are due at once; the rest wait out the grace.
         sqlx::query!(
             "insert into outbox (outbox_id, matter_id, consumer, announcement, next_attempt_at)
              select i, m, c, a,
-                    clock_timestamp() + make_interval(secs => case when c = 'email' then 0 else $5::float8 end)
+                    clock_timestamp() + make_interval(secs => case when c = 'live' then $5::float8 else 0 end)
              from unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[]) as t(i, m, c, a)",
             &ids,
             &matters as &[Option<Uuid>],
@@ -241,7 +308,7 @@ impl Outbox {
     /// to the dispatchers: the row is still there.
     pub async fn after_commit(&self, pending: Vec<Pending>) {
         for p in pending {
-            if p.announcement.consumer() == "email" {
+            if p.announcement.dispatched_only() {
                 // Left to the dispatchers (see `Announcement::Email`).
                 continue;
             }

@@ -54,6 +54,7 @@ async fn sealed_rows(app: &TestApp) -> Vec<(String, Option<String>, Option<Vec<u
         "select matter_id::text, key_id, wrapped from matter_key
          union all select user_id::text, null, totp_secret_sealed from user_credential
          union all select session_id::text, null, pending_totp_sealed from session
+         union all select name, key_id, sealed from server_secret
          order by 1",
     )
     .fetch_all(&app.owner)
@@ -95,11 +96,13 @@ async fn a_rotated_key_keeps_documents_and_second_factors_and_the_old_key_can_th
     let (status, body) = upload_pdf(&fee, firm.matter_b1, "contracts").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    // The rotation re-wraps A-1's key and the eight users' secrets; the tombstone stays.
+    // The rotation re-wraps A-1's key, the eight users' secrets and the VAPID key; the tombstone
+    // stays.
     let output = app_b.admin(AdminCommand::RotateKeys).await.expect("rotate");
     assert_eq!(
         output,
-        "re-wrapped 1 matter keys, re-sealed 8 TOTP secrets; the previous keys are no longer needed"
+        "re-wrapped 1 matter keys, re-sealed 8 TOTP secrets and 1 server secrets; \
+         the previous keys are no longer needed"
     );
     let stored: Vec<(String, Option<Vec<u8>>)> =
         sqlx::query_as("select key_id, wrapped from matter_key order by matter_id = $1 desc")
@@ -121,7 +124,7 @@ async fn a_rotated_key_keeps_documents_and_second_factors_and_the_old_key_can_th
     let detail: serde_json::Value = serde_json::from_str(&audited[0]).expect("json");
     assert_eq!(
         detail,
-        serde_json::json!({ "matter_keys": 1, "totp_secrets": 8 })
+        serde_json::json!({ "matter_keys": 1, "totp_secrets": 8, "server_secrets": 1 })
     );
 
     // A second run finds nothing to do and changes nothing.

@@ -4,6 +4,7 @@
 mod clamd_fixture;
 mod helpers;
 mod nodes;
+mod push_fixture;
 mod smtp_fixture;
 
 mod attempts;
@@ -24,6 +25,7 @@ mod mail;
 mod matter_activity;
 mod matters;
 mod milestones;
+mod notify;
 mod openapi;
 mod outbox;
 mod payments;

@@ -291,6 +291,15 @@ impl ChannelHandle {
             .send(Command::Ephemeral(ClientFrame::Presence { state }));
     }
 
+    /// Says which matter is on screen now (none: none is). While it is, the server sends its news
+    /// to this user nowhere else (no push, no e-mail). Kept across reconnections and repeated
+    /// while it holds.
+    pub fn viewing(&self, matter_id: Option<MatterId>) {
+        let _ = self
+            .commands
+            .send(Command::Ephemeral(ClientFrame::Viewing { matter_id }));
+    }
+
     /// Closes the connection and stops the task.
     pub fn close(&self) {
         let _ = self.commands.send(Command::Close);

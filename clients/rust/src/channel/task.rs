@@ -40,6 +40,9 @@ enum Ended {
     Closed,
 }
 
+/// How often "viewing" is said again: the server forgets it after 75 seconds.
+const VIEWING_REFRESH: Duration = Duration::from_secs(30);
+
 pub(super) struct Task {
     options: ChannelOptions,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -49,6 +52,8 @@ pub(super) struct Task {
     pending: Vec<PendingSend>,
     /// Ephemeral frames made while disconnected are dropped, except presence which is kept.
     presence: Option<PresenceState>,
+    /// The matter shown on screen, said again on reconnection and every [`VIEWING_REFRESH`].
+    viewing: Option<MatterId>,
     /// The server currently connected to; gaps are fetched from it.
     current: String,
 }
@@ -69,6 +74,7 @@ impl Task {
             subs: HashMap::new(),
             pending: Vec::new(),
             presence: None,
+            viewing: None,
             current: String::new(),
         }
     }
@@ -149,6 +155,7 @@ impl Task {
                 reply,
             }),
             Command::Ephemeral(ClientFrame::Presence { state }) => self.presence = Some(state),
+            Command::Ephemeral(ClientFrame::Viewing { matter_id }) => self.viewing = matter_id,
             Command::Ephemeral(_) | Command::Close => {}
         }
     }
@@ -180,6 +187,11 @@ impl Task {
         if let Some(state) = self.presence {
             opening.push(ClientFrame::Presence { state });
         }
+        if let Some(matter_id) = self.viewing {
+            opening.push(ClientFrame::Viewing {
+                matter_id: Some(matter_id),
+            });
+        }
         for (matter_id, sub) in &mut self.subs {
             sub.live = false;
             opening.push(ClientFrame::Subscribe {
@@ -194,8 +206,18 @@ impl Task {
             }
         }
         let silence = heartbeat * 3;
+        let mut refresh = tokio::time::interval(VIEWING_REFRESH);
+        refresh.tick().await;
         loop {
             tokio::select! {
+                _ = refresh.tick() => {
+                    if let Some(matter_id) = self.viewing {
+                        let frame = ClientFrame::Viewing { matter_id: Some(matter_id) };
+                        if send(&mut sink, &frame).await.is_err() {
+                            return Ended::Lost("write failed".into());
+                        }
+                    }
+                }
                 message = tokio::time::timeout(silence, stream.next()) => {
                     let message = match message {
                         Err(_) => return Ended::Lost("server went silent".into()),

@@ -443,7 +443,10 @@ impl Hub {
                 Ok(())
             }
             // E-mail is the mail consumer's (`outbox::Routed`); nothing for sockets.
-            Announcement::Email { .. } => Ok(()),
+            // Not the live layer's: the mailer and the notifier deliver these.
+            Announcement::Email { .. }
+            | Announcement::Notices { .. }
+            | Announcement::Notification { .. } => Ok(()),
         }
     }
 

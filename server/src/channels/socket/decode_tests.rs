@@ -71,6 +71,7 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
             .prop_map(|(matter_id, seq)| ClientFrame::Read { matter_id, seq }),
         matter_id().prop_map(|matter_id| ClientFrame::Typing { matter_id }),
         presence().prop_map(|state| ClientFrame::Presence { state }),
+        proptest::option::of(matter_id()).prop_map(|matter_id| ClientFrame::Viewing { matter_id }),
     ]
 }
 
@@ -124,6 +125,7 @@ fn tagged_object() -> impl Strategy<Value = Value> {
         "read",
         "typing",
         "presence",
+        "viewing",
         "hello",
         "",
     ]);

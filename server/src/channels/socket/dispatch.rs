@@ -198,6 +198,16 @@ impl Connection {
                 self.pass_typing(matter_id).await
             }
             ClientFrame::Presence { state } => self.set_presence(state).await,
+            ClientFrame::Viewing { matter_id } => {
+                // Saying so about a matter one cannot see only quiets notices one would not get.
+                let key = self.connection_key();
+                self.app
+                    .channels
+                    .presence
+                    .set_viewing(self.auth.user.user_id, &key, matter_id)
+                    .await;
+                Ok(())
+            }
         }
     }
 

@@ -256,6 +256,11 @@ impl Connection {
 
     async fn leave_all(&mut self) {
         let key = self.connection_key();
+        self.app
+            .channels
+            .presence
+            .set_viewing(self.auth.user.user_id, &key, None)
+            .await;
         let followed: Vec<MatterId> = {
             let mut held = self.admission.watched.held();
             let followed = held

@@ -22,6 +22,9 @@ const WITHOUT_RLS: &[&str] = &[
     // Firm configuration, like practice_area: no client or matter data.
     "milestone_template_item",
     "practice_area",
+    "practice_area_notification_default",
+    // The server's own secrets (the VAPID key), sealed under the key-encryption key.
+    "server_secret",
     "sign_in_throttle",
 ];
 
@@ -45,10 +48,16 @@ const WITH_RLS: &[&str] = &[
     "matter_grant",
     "matter_key",
     "matter_milestone",
+    "matter_reply_wait",
     "matter_team",
+    "notification",
+    "notification_delivery",
+    "notification_preference",
+    "notification_schedule",
     "outbox",
     "payment",
     "payment_attempt",
+    "push_subscription",
     "recovery_code",
     "service_credential",
     "session",
@@ -194,6 +203,33 @@ async fn populate(app: &TestApp) {
             .await
             .expect("ack");
     }
+    // Notification settings and a push subscription for a user of each client (the messages
+    // above raised notifications and started the firm's reply clocks).
+    for user in [&f.gc, &f.private_client] {
+        sqlx::query(
+            "insert into notification_preference (user_id, kind, channel, frequency)
+             values ($1, 'message', 'email', 'digest')",
+        )
+        .bind(user.user_id.0)
+        .execute(&app.owner)
+        .await
+        .expect("preference");
+        sqlx::query("insert into notification_schedule (user_id, digest_hour) values ($1, 7)")
+            .bind(user.user_id.0)
+            .execute(&app.owner)
+            .await
+            .expect("schedule");
+        sqlx::query(
+            "insert into push_subscription (device_id, user_id, endpoint, p256dh, auth)
+             select device_id, user_id, 'https://fcm.googleapis.com/fcm/send/isolation',
+                    '\\x04'::bytea || decode(repeat('11', 64), 'hex'), decode(repeat('22', 16), 'hex')
+             from device where user_id = $1 limit 1",
+        )
+        .bind(user.user_id.0)
+        .execute(&app.owner)
+        .await
+        .expect("subscription");
+    }
 }
 
 fn field<'a>(row: &'a Value, name: &str) -> Option<&'a str> {
@@ -249,6 +285,11 @@ async fn unfiltered_selects_as_a_client_user_return_no_foreign_row() {
                     "outbox" => true,      // no request reads the queue
                     "service_credential" => true, // the firm's systems' credentials
                     "stripe_event" => true, // Stripe's account alone
+                    "notification_preference" | "notification_schedule" | "push_subscription" => {
+                        field(row, "user_id") != Some(&me)
+                    }
+                    // The notifier's alone; a client never sees a matter's wait for the firm.
+                    "notification" | "notification_delivery" | "matter_reply_wait" => true,
                     other => panic!("no isolation rule for {other}"),
                 };
                 assert!(
