@@ -21,7 +21,7 @@ BIN=${CARGO_TARGET_DIR:-target}/release
 
 server_pid=""
 cleanup() {
-    [ -n "$server_pid" ] && kill -INT "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -28,7 +28,7 @@ fi
 
 server_pid=""
 stop_server() {
-    [ -n "$server_pid" ] && kill -INT "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
     server_pid=""
 }
 trap stop_server EXIT

@@ -66,8 +66,7 @@ create table push_subscription (
     -- The browser's P-256 public key (uncompressed point) and its 16-byte authentication secret.
     p256dh          bytea not null constraint push_subscription_p256dh_check check (length(p256dh) = 65),
     auth            bytea not null constraint push_subscription_auth_check check (length(auth) = 16),
-    created_at      timestamptz not null default now(),
-    last_success_at timestamptz
+    created_at      timestamptz not null default now()
 );
 comment on table push_subscription is 'Where to push to one device; removed when the push service answers 404 or 410.';
 create index push_subscription_user_idx on push_subscription (user_id);

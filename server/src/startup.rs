@@ -203,7 +203,7 @@ impl Application {
         let app = router(self.state.clone());
         let state = self.state;
         let hub = state.channels.hub.clone();
-        let dispatcher = tokio::spawn(state.outbox.clone().dispatch());
+        let dispatcher = tokio::spawn(state.outbox.clone().dispatch(state.config.notify.workers));
         let notify_clock = tokio::spawn(crate::notify::schedule::run(
             state.pool.clone(),
             state.channels.notifier.clone(),

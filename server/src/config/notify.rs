@@ -13,6 +13,7 @@ pub(super) struct NotifyFileConfig {
     hold_ms: Option<u64>,
     interval_ms: Option<u64>,
     tick_ms: Option<u64>,
+    workers: Option<usize>,
     push_services: Option<Vec<String>>,
     firm_time_zone: Option<String>,
     working_day_start: Option<String>,
@@ -42,6 +43,10 @@ pub struct NotifySettings {
     /// How often each node looks for digests, escalations and overdue invoices that are due
     /// (`DOCKET_NOTIFY_TICK_MS`, default 30000).
     pub tick_ms: u64,
+    /// Dispatcher workers per node for notifications (`DOCKET_NOTIFY_WORKERS`, default 12), with a
+    /// database connection each, beyond the request pool: each holds it while it waits on a push
+    /// service or the mail relay (an SMTP message costs a relay round trip or several).
+    pub workers: usize,
     /// Push services endpoints may point at (`DOCKET_PUSH_SERVICES`, comma-separated): a host
     /// name, matching it and its subdomains over HTTPS, or an `http://host:port` origin matched
     /// exactly (a test's or a private deployment's own push service).
@@ -59,6 +64,7 @@ impl Default for NotifySettings {
             hold_ms: 5_000,
             interval_ms: 60_000,
             tick_ms: 30_000,
+            workers: 12,
             push_services: DEFAULT_PUSH_SERVICES
                 .iter()
                 .map(|s| (*s).to_owned())
@@ -95,6 +101,9 @@ impl NotifySettings {
             tick_ms: parsed_env("DOCKET_NOTIFY_TICK_MS")?
                 .or(file.tick_ms)
                 .unwrap_or(d.tick_ms),
+            workers: parsed_env("DOCKET_NOTIFY_WORKERS")?
+                .or(file.workers)
+                .unwrap_or(d.workers),
             push_services: env("DOCKET_PUSH_SERVICES")
                 .map(|v| {
                     v.split(',')
@@ -116,6 +125,10 @@ impl NotifySettings {
                 "the working day's times are HH:MM, not {t}"
             );
         }
+        anyhow::ensure!(
+            (1..=32).contains(&settings.workers),
+            "DOCKET_NOTIFY_WORKERS must be 1 to 32"
+        );
         anyhow::ensure!(
             settings.tick_ms >= 100,
             "DOCKET_NOTIFY_TICK_MS must be at least 100"

@@ -57,6 +57,16 @@ pub fn writer_pool(pool: &PgPool, shards: usize) -> PgPool {
         .connect_lazy_with((*pool.connect_options()).clone())
 }
 
+/// A pool of `size` connections to the same database as `pool`, for work that holds a connection
+/// while it waits on something else (the notification workers wait on push services and the mail
+/// relay): it never takes connections requests need.
+pub fn pool_beside(pool: &PgPool, size: usize) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(u32::try_from(size.max(1)).unwrap_or(u32::MAX))
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
 /// A transaction as the narrow `docket_channel` role, for the two code paths that act for no single
 /// user: the channel's batch writer (many authors' messages in one commit, each checked by the
 /// database against its own author) and node-level delivery (relaying a matter's events to

@@ -297,7 +297,7 @@ pub async fn subscribe(
         "insert into push_subscription (device_id, user_id, endpoint, p256dh, auth)
          values ($1, $2, $3, $4, $5)
          on conflict (device_id) do update set endpoint = excluded.endpoint, p256dh = excluded.p256dh,
-             auth = excluded.auth, created_at = now(), last_success_at = null",
+             auth = excluded.auth, created_at = now()",
         signed.device_id.0,
         signed.user.user_id.0,
         req.endpoint,

@@ -49,10 +49,8 @@ fn audience(
             Some((NoticeKind::Message, Side::Client, "messages"))
         }
         ("message", _, _) => Some((NoticeKind::Message, Side::Firm, "messages")),
-        ("document_published", Some("published"), _) => {
-            Some((NoticeKind::Document, Side::Client, "documents"))
-        }
-        ("document_published", Some("uploaded"), _) if !author_is_firm => {
+        ("document_published", _, _) => Some((NoticeKind::Document, Side::Client, "documents")),
+        ("document_uploaded", _, _) if !author_is_firm => {
             Some((NoticeKind::ClientUpload, Side::Firm, "documents"))
         }
         ("invoice", _, _) => Some((NoticeKind::Invoice, Side::Client, "invoices")),
@@ -176,11 +174,11 @@ mod tests {
             Some((NoticeKind::Message, Side::Client, "messages"))
         ));
         assert!(matches!(
-            audience("document_published", Some("published"), None, true),
+            audience("document_published", None, None, true),
             Some((NoticeKind::Document, Side::Client, "documents"))
         ));
         assert!(matches!(
-            audience("document_published", Some("uploaded"), None, false),
+            audience("document_uploaded", None, None, false),
             Some((NoticeKind::ClientUpload, Side::Firm, _))
         ));
         assert!(matches!(

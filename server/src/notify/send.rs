@@ -68,9 +68,11 @@ fn scope(kind: NoticeKind) -> Option<&'static str> {
 impl Notifier {
     /// Delivers notification `id`; see the module documentation.
     pub async fn send(&self, conn: &mut PgConnection, id: Uuid) -> Result<Handled> {
+        // Not locked: news folding in while it is sent must not wait on a push service. What
+        // folds in meanwhile is counted when it settles (see `settle_sent`).
         let Some(n) = sqlx::query!(
-            "select kind, count, detail, state, exclude_device, coalesce_key from notification
-             where notification_id = $1 for update",
+            "select kind, count, detail, state, exclude_device, coalesce_key
+             from notification where notification_id = $1",
             id
         )
         .fetch_optional(&mut *conn)
@@ -273,13 +275,8 @@ impl Notifier {
                     .await;
                 match outcome {
                     Ok(push::Sent::Accepted) => {
-                        sqlx::query!(
-                            "update push_subscription set last_success_at = $2 where device_id = $1",
-                            sub.device_id,
-                            self.clock.now()
-                        )
-                        .execute(&mut *conn)
-                        .await?;
+                        // Recorded as a delivery, not on the subscription: workers pushing to one
+                        // device side by side must not queue on its row.
                         self.record(conn, id, ctx.user_id, "push", &target, true)
                             .await?;
                         took.push("push");
@@ -341,7 +338,28 @@ impl Notifier {
         } else {
             took.join(",")
         };
-        self.settle(conn, id, "sent", &outcome).await
+        let settled = sqlx::query_scalar!(
+            "update notification set state = 'sent', outcome = $2, settled_at = clock_timestamp()
+             where notification_id = $1 returning count",
+            id,
+            outcome,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        // News that folded in after this notice was written goes in the next one.
+        let later = settled - n.count;
+        if later > 0 {
+            let notice = super::Notice {
+                user_id,
+                matter_id,
+                kind,
+                count: later as u32,
+                detail,
+                exclude_device: n.exclude_device.map(docket_protocol::ids::DeviceId),
+            };
+            super::raise(&mut *conn, &self.settings, &notice).await?;
+        }
+        Ok(Handled::Done)
     }
 
     async fn record(

@@ -19,15 +19,52 @@ pub(super) const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest wait between two attempts.
 const MAX_BACKOFF_MS: u64 = 5 * 60 * 1000;
 
-/// Claims and delivers due rows until the process ends: every `poll_ms`, and at once again while
-/// full batches keep coming.
-pub(super) async fn run(pool: sqlx::PgPool, deliver: Arc<dyn Deliver>, settings: OutboxSettings) {
+/// Rows a notices lane claims per transaction: few, so that its workers share a burst.
+const NOTICES_BATCH: i64 = 8;
+
+/// Which rows a dispatcher takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// Every consumer (one dispatcher doing everything, as the tests drive it).
+    All,
+    /// The live layer and security e-mail.
+    Live,
+    /// The notifier's consumers, whose deliveries wait on push services and mail relays: several
+    /// workers per node take them side by side (`skip locked` keeps them apart).
+    Notices,
+}
+
+impl Lane {
+    fn consumers(self) -> &'static [&'static str] {
+        match self {
+            Self::All => &["live", "email", "notify", "notification"],
+            Self::Live => &["live", "email"],
+            Self::Notices => &["notify", "notification"],
+        }
+    }
+
+    fn batch(self) -> i64 {
+        match self {
+            Self::Notices => NOTICES_BATCH,
+            Self::All | Self::Live => BATCH,
+        }
+    }
+}
+
+/// Claims and delivers due rows of `lane` until the process ends: every `poll_ms`, and at once
+/// again while full batches keep coming.
+pub(super) async fn run(
+    pool: sqlx::PgPool,
+    deliver: Arc<dyn Deliver>,
+    settings: OutboxSettings,
+    lane: Lane,
+) {
     let poll = Duration::from_millis(settings.poll_ms);
     loop {
         tokio::time::sleep(poll).await;
         loop {
-            match dispatch_once(&pool, &*deliver, &settings).await {
-                Ok(claimed) if claimed as i64 == BATCH => continue,
+            match dispatch_lane(&pool, &*deliver, &settings, lane).await {
+                Ok(claimed) if claimed as i64 == lane.batch() => continue,
                 Ok(_) => break,
                 Err(err) => {
                     tracing::warn!(error = %err, "outbox dispatch failed; retrying");
@@ -66,14 +103,25 @@ pub async fn dispatch_once(
     deliver: &dyn Deliver,
     settings: &OutboxSettings,
 ) -> Result<usize> {
+    dispatch_lane(pool, deliver, settings, Lane::All).await
+}
+
+/// [`dispatch_once`] for the rows of one lane.
+pub async fn dispatch_lane(
+    pool: &sqlx::PgPool,
+    deliver: &dyn Deliver,
+    settings: &OutboxSettings,
+    lane: Lane,
+) -> Result<usize> {
     let mut tx = crate::db::channel_transaction(pool).await?;
     let rows = sqlx::query!(
         "select outbox_id, announcement, attempts from outbox
-         where dead_at is null and next_attempt_at <= clock_timestamp()
+         where dead_at is null and next_attempt_at <= clock_timestamp() and consumer = any($2)
          order by next_attempt_at
          limit $1
          for update skip locked",
-        BATCH
+        lane.batch(),
+        lane.consumers() as &[&str],
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -333,14 +333,35 @@ impl Outbox {
         let _ = self.0.delivered.send(outbox_id);
     }
 
-    /// Runs this node's dispatcher until the process ends.
-    pub async fn dispatch(self) {
-        dispatcher::run(
-            self.0.pool.clone(),
-            self.0.deliver.clone(),
-            self.0.settings.clone(),
-        )
-        .await
+    /// Runs this node's dispatchers until the process ends: one for the live layer and e-mail,
+    /// and `notice_workers` for the notifier's consumers, with a connection each of their own.
+    pub async fn dispatch(self, notice_workers: usize) {
+        let notice_workers = notice_workers.max(1);
+        let notices_pool = crate::db::pool_beside(&self.0.pool, notice_workers);
+        let lanes = std::iter::once((dispatcher::Lane::Live, self.0.pool.clone())).chain(
+            std::iter::repeat_n((dispatcher::Lane::Notices, notices_pool), notice_workers),
+        );
+        let runs: Vec<_> = lanes
+            .map(|(lane, pool)| {
+                tokio::spawn(dispatcher::run(
+                    pool,
+                    self.0.deliver.clone(),
+                    self.0.settings.clone(),
+                    lane,
+                ))
+            })
+            .collect();
+        // Aborting this future (shutdown) must stop them all.
+        struct AbortAll(Vec<tokio::task::JoinHandle<()>>);
+        impl Drop for AbortAll {
+            fn drop(&mut self) {
+                for run in &self.0 {
+                    run.abort();
+                }
+            }
+        }
+        let _all = AbortAll(runs);
+        std::future::pending().await
     }
 }
 

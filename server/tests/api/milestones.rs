@@ -31,13 +31,13 @@ fn titles(list: &Value) -> Vec<&str> {
         .collect()
 }
 
-async fn timeline(client: &Client, matter: MatterId) -> (StatusCode, Value) {
+pub async fn timeline(client: &Client, matter: MatterId) -> (StatusCode, Value) {
     client
         .get(&format!("/api/v1/matters/{matter}/milestones"))
         .await
 }
 
-async fn patch(
+pub async fn patch(
     client: &Client,
     matter: MatterId,
     milestone: &str,

@@ -788,3 +788,118 @@ async fn a_dispatcher_killed_mid_batch_loses_nothing() {
         seen.len()
     );
 }
+
+/// The in-app notices each of `users` has, as `(kind of notice, reference)`.
+async fn notices_of(app: &TestApp, user: Uuid) -> Vec<String> {
+    sqlx::query_scalar::<_, String>(
+        "select body ->> 'notice' from user_alert where user_id = $1 and kind = 'notice' order by created_at",
+    )
+    .bind(user)
+    .fetch_all(&app.owner)
+    .await
+    .expect("alerts")
+}
+
+#[tokio::test]
+async fn reviews_published_documents_needed_actions_and_invoices_tell_exactly_who_must_act() {
+    let app = spawn_app_with(|c| {
+        c.notify.hold_ms = 100;
+        c.outbox.poll_ms = 50;
+    })
+    .await;
+    let f = app.firm.clone();
+    // A partner submits a version: the responsible fee earner must review it.
+    let partner = app.bearer(&f.partner).await;
+    let (status, doc) = crate::helpers::upload_pdf(&partner, f.matter_a1, "contracts").await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    let id = doc["document_id"].as_str().expect("id").to_owned();
+    let (status, _) = partner
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/submit"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The fee earner publishes it: the client's users who see documents on A-1 are told.
+    let fee = app.bearer(&f.fee_earner).await;
+    let (status, _) = fee
+        .post(
+            &format!("/api/v1/documents/{id}/versions/1/publish"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The current step asks something of the client; a step months away does not notify.
+    let (_, t) = crate::milestones::timeline(&fee, f.matter_a1).await;
+    let steps: Vec<String> = t["milestones"]
+        .as_array()
+        .expect("milestones")
+        .iter()
+        .map(|m| m["milestone_id"].as_str().expect("id").to_owned())
+        .collect();
+    let (status, body) = crate::milestones::patch(
+        &fee,
+        f.matter_a1,
+        steps.last().expect("last"),
+        json!({ "client_action": "Arrange the deposit" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    settled(&app).await;
+    assert!(notices_of(&app, f.gc.user_id.0)
+        .await
+        .iter()
+        .all(|n| n != "client_action"));
+    let (status, body) = crate::milestones::patch(
+        &fee,
+        f.matter_a1,
+        &steps[0],
+        json!({ "client_action": "Send us your ID" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The billing system issues an invoice: those who see invoices are told.
+    let (_, token) = app
+        .service_account(
+            "Billing system",
+            &[docket_protocol::integrations::ServiceScope::Billing],
+        )
+        .await;
+    let (status, body) = crate::billing::issue(
+        &app.service(&token),
+        "INV-N-1",
+        crate::billing::bill(f.matter_a1, 50_000),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    settled(&app).await;
+
+    let fee_notices = notices_of(&app, f.fee_earner.user_id.0).await;
+    assert_eq!(
+        fee_notices,
+        vec!["review"],
+        "the reviewer, and nothing of their own doing"
+    );
+    assert!(
+        notices_of(&app, f.partner.user_id.0).await.is_empty(),
+        "never the author"
+    );
+    let mut gc = notices_of(&app, f.gc.user_id.0).await;
+    gc.sort();
+
+    assert_eq!(gc, vec!["client_action", "document", "invoice"]);
+    let mut dept = notices_of(&app, f.dept_head.user_id.0).await;
+    dept.sort();
+    assert_eq!(
+        dept,
+        vec!["document"],
+        "no milestones or invoices scope on A-1: {dept:?}"
+    );
+    assert_eq!(notices_of(&app, f.finance.user_id.0).await, vec!["invoice"]);
+    assert!(
+        notices_of(&app, f.private_client.user_id.0)
+            .await
+            .is_empty(),
+        "another client"
+    );
+}

@@ -140,3 +140,106 @@ describe("Channel", () => {
     expect(channel.alerts.map((a) => a.alert_id)).toEqual(["a1"]);
   });
 });
+
+/** A channel on a fake clock: `advance(ms)` runs the timers that fall due, cancelled ones never. */
+function clocked() {
+  const sockets: FakeSocket[] = [];
+  let now = 0;
+  let nextId = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  const channel = new Channel({
+    url: "ws://portal/api/v1/ws",
+    me: "me",
+    openSocket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    fetchHistory: async () => ({ events: [], head_seq: 0, more: false }),
+    newId: () => "id",
+    setTimeout: (fn, ms) => {
+      timers.set(++nextId, { at: now + ms, fn });
+      return nextId;
+    },
+    clearTimeout: (handle) => void timers.delete(handle as number),
+    now: () => now,
+  });
+  const advance = (ms: number) => {
+    const until = now + ms;
+    for (;;) {
+      const due = [...timers.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      timers.delete(due[0]);
+      now = due[1].at;
+      due[1].fn();
+    }
+    now = until;
+  };
+  const viewing = (s: FakeSocket) => s.sent.filter((f) => f.type === "viewing");
+  return { channel, sockets, advance, viewing };
+}
+
+describe("Channel: viewing a matter", () => {
+  it("says so while the matter shows, every 30 s, and says none on leaving", () => {
+    const { channel, sockets, advance, viewing } = clocked();
+    channel.connect();
+    sockets[0].hello();
+    channel.setViewing("m");
+    channel.setViewing("m");
+    expect(viewing(sockets[0])).toEqual([{ type: "viewing", matter_id: "m" }]);
+    advance(29_999);
+    expect(viewing(sockets[0])).toHaveLength(1);
+    advance(1);
+    advance(30_000);
+    expect(viewing(sockets[0])).toHaveLength(3);
+
+    channel.setViewing(undefined);
+    expect(viewing(sockets[0]).at(-1)).toEqual({ type: "viewing" });
+    advance(120_000);
+    expect(viewing(sockets[0])).toHaveLength(4);
+  });
+
+  it("moves to another matter at once and restarts the renewal from then", () => {
+    const { channel, sockets, advance, viewing } = clocked();
+    channel.connect();
+    sockets[0].hello();
+    channel.setViewing("a");
+    advance(20_000);
+    channel.setViewing("b");
+    advance(29_000);
+    expect(viewing(sockets[0])).toEqual([
+      { type: "viewing", matter_id: "a" },
+      { type: "viewing", matter_id: "b" },
+    ]);
+    advance(1_000);
+    expect(viewing(sockets[0]).at(-1)).toEqual({ type: "viewing", matter_id: "b" });
+  });
+
+  it("says it again on a new connection, and nothing when nothing is viewed", () => {
+    const { channel, sockets, advance, viewing } = clocked();
+    channel.connect();
+    channel.setViewing("m"); // Before the socket is up: said on hello.
+    sockets[0].hello();
+    expect(viewing(sockets[0])).toEqual([{ type: "viewing", matter_id: "m" }]);
+    sockets[0].drop();
+    advance(10_000); // The reconnect's back-off.
+    sockets[1].hello();
+    expect(viewing(sockets[1])).toEqual([{ type: "viewing", matter_id: "m" }]);
+
+    channel.setViewing(undefined);
+    sockets[1].drop();
+    advance(10_000);
+    sockets[2].hello();
+    expect(viewing(sockets[2])).toEqual([]);
+  });
+
+  it("stops renewing once signed out", () => {
+    const { channel, sockets, advance, viewing } = clocked();
+    channel.connect();
+    sockets[0].hello();
+    channel.setViewing("m");
+    channel.close();
+    advance(120_000);
+    expect(viewing(sockets[0])).toHaveLength(1);
+  });
+});

@@ -49,6 +49,9 @@ export interface WebSocketLike {
 
 const OPEN = 1;
 
+/** How often "I am looking at this matter" is said again: the server forgets it after 75 s. */
+export const VIEWING_RENEW_MS = 30_000;
+
 type Outgoing = Extract<ClientFrame, { client_msg_id: string }>;
 
 /** Words for a refused frame. */
@@ -84,6 +87,9 @@ export class Channel {
   private readonly listeners = new Set<() => void>();
   private lastTyping = new Map<MatterId, number>();
   private presence: PresenceState = "online";
+  /** The matter on screen now (page visible and showing it), if any. */
+  private viewing?: MatterId;
+  private viewingTimer?: unknown;
 
   constructor(private readonly env: ChannelEnv) {}
 
@@ -224,6 +230,30 @@ export class Channel {
     this.transmit({ type: "presence", state });
   }
 
+  /**
+   * The matter on screen now (the page visible and showing it), or none. While one is, the server
+   * tells the person of its news nowhere else; said again every 30 s and after every reconnect.
+   */
+  setViewing(matterId: MatterId | undefined): void {
+    if (this.viewing === matterId) return;
+    this.viewing = matterId;
+    this.sayViewing();
+  }
+
+  private sayViewing(): void {
+    if (this.viewingTimer !== undefined) this.env.clearTimeout(this.viewingTimer);
+    this.viewingTimer = undefined;
+    if (this.closed) return;
+    const matterId = this.viewing;
+    this.transmit(matterId ? { type: "viewing", matter_id: matterId } : { type: "viewing" });
+    if (matterId) {
+      this.viewingTimer = this.env.setTimeout(() => {
+        this.viewingTimer = undefined;
+        this.sayViewing();
+      }, VIEWING_RENEW_MS);
+    }
+  }
+
   /** Forgets an alert the person has seen. */
   dismissAlert(alertId: string): void {
     this.alerts = this.alerts.filter((a) => a.alert_id !== alertId);
@@ -253,6 +283,8 @@ export class Channel {
   close(): void {
     this.closed = true;
     if (this.timer !== undefined) this.env.clearTimeout(this.timer);
+    if (this.viewingTimer !== undefined) this.env.clearTimeout(this.viewingTimer);
+    this.viewingTimer = undefined;
     const socket = this.socket;
     this.socket = undefined;
     if (socket) {
@@ -308,7 +340,7 @@ export class Channel {
     if (this.socket?.readyState === OPEN && this.state === "online") {
       this.socket.send(JSON.stringify(frame));
     }
-    // Otherwise: subscriptions, unacknowledged messages and presence are re-sent on `hello`.
+    // Otherwise: subscriptions, unacknowledged messages, presence and viewing are re-sent on `hello`.
   }
 
   private subscribe(matterId: MatterId): void {
@@ -323,6 +355,8 @@ export class Channel {
         this.attempt = 0;
         for (const matterId of this.watched) this.subscribe(matterId);
         if (this.presence !== "online") this.transmit({ type: "presence", state: this.presence });
+        // A new connection views nothing until told (and restarts the renewal from now).
+        if (this.viewing) this.sayViewing();
         for (const pending of this.outbox.values()) this.transmit(pending);
         break;
       case "event":

@@ -1,11 +1,13 @@
 // The account page: the person's sessions and devices, each revocable, and their alerts (new
-// devices, locked codes, client uploads and payments), unread first marked, each with a link to
-// its matter where it has one.
+// devices, locked codes, client uploads and payments, news on a matter, a client waiting for an
+// answer), unread first marked, each with a link to its matter where it has one.
 
 import { useEffect, useState } from "preact/hooks";
 import type { Alert, CurrentSession, DeviceInfo, SessionInfo } from "../protocol";
 import { api, describe } from "../lib/api";
 import { deviceName, fullWhen } from "../lib/format";
+import { alertPath } from "../lib/notifications";
+import { EscalationAlertText, NoticeAlertText } from "./alerts";
 import { PaymentAlertText } from "./billing-cards";
 import { Notice, PageTitle } from "./page";
 import { follow } from "./router";
@@ -138,6 +140,13 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
 
       <section aria-labelledby="alerts-title">
         <h2 id="alerts-title">Alerts</h2>
+        <p class="muted">
+          Choose which notices reach you, and how, in{" "}
+          <a href="/settings/notifications" onClick={follow}>
+            notification settings
+          </a>
+          .
+        </p>
         {alerts && alerts.length === 0 && <p class="muted">No alerts.</p>}
         <ul class="cards">
           {alerts?.map((a) => (
@@ -154,6 +163,14 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
                 <p class="card-title">
                   <PaymentAlertText detail={a.detail} />
                 </p>
+              ) : a.detail.kind === "notice" ? (
+                <p class="card-title">
+                  <NoticeAlertText detail={a.detail} plain />
+                </p>
+              ) : a.detail.kind === "escalation" ? (
+                <p class="card-title">
+                  <EscalationAlertText detail={a.detail} plain />
+                </p>
               ) : (
                 <p class="card-title">
                   {a.detail.uploaded_by} uploaded “{a.detail.title}”
@@ -167,8 +184,8 @@ export function Account({ session, onSignOut }: { session: CurrentSession; onSig
                   : ""}
               </p>
               <div class="alert-actions">
-                {(a.detail.kind === "client_upload" || a.detail.kind === "payment") && (
-                  <a href={`/matters/${a.detail.matter_id}${a.detail.kind === "payment" ? "/billing" : "/documents"}`} onClick={follow}>
+                {alertPath(a.detail) && (
+                  <a href={alertPath(a.detail)} onClick={follow}>
                     Open the matter
                   </a>
                 )}

@@ -13,6 +13,7 @@ import { MatterList } from "./matters";
 import { ReviewQueue } from "./documents";
 import { AccountBilling } from "./billing";
 import { MatterView, type MatterTab } from "./matter";
+import { NotificationSettingsPage } from "./notifications";
 import { navigate, usePath } from "./router";
 import { IdleWarning, Shell } from "./shell";
 
@@ -177,6 +178,16 @@ function SignedIn({
     (session.user.client_role !== "member" || !!matters?.some((m) => m.scopes.includes("invoices")));
   const [, , pathMatter, pathTab] = path.split("/");
   const matterId = path.startsWith("/matters/") && pathMatter ? (pathMatter as MatterId) : undefined;
+
+  // "I am looking at this matter": while its page shows in a visible tab, its news is not sent
+  // elsewhere (no toast, push or e-mail). A hidden tab, or another page, views no matter.
+  useEffect(() => {
+    const update = () => channel.setViewing(document.visibilityState === "visible" ? matterId : undefined);
+    update();
+    document.addEventListener("visibilitychange", update);
+    return () => document.removeEventListener("visibilitychange", update);
+  }, [channel, matterId]);
+
   let page;
   if (matterId) {
     page = (
@@ -194,6 +205,8 @@ function SignedIn({
     page = <ReviewQueue />;
   } else if (path === "/billing" && session.user.kind === "client") {
     page = <AccountBilling session={session} channel={channel} matters={matters} />;
+  } else if (path === "/settings" || path === "/settings/notifications") {
+    page = <NotificationSettingsPage />;
   } else if (path === "/account") {
     page = <Account session={session} onSignOut={signOut} />;
   } else {

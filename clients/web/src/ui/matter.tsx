@@ -1,13 +1,14 @@
 // One matter's page: its heading, who is on the matter and who is here now, and the tabs
 // (Conversation, Progress, Documents, Billing), each only for those with its scope. Firm users also
-// see which client users are on the matter. Without the messages scope (finance users) the
-// matter opens on Billing.
+// see which client users are on the matter, and whether the client waits for the firm's answer.
+// Without the messages scope (finance users) the matter opens on Billing.
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import type { CurrentSession, MatterDetail, MatterId, MatterSummary, UserId } from "../protocol";
+import type { AwaitingReply, CurrentSession, MatterDetail, MatterId, MatterSummary, UserId } from "../protocol";
 import { api, ApiError, describe } from "../lib/api";
 import type { Channel } from "../lib/channel";
-import { initials } from "../lib/format";
+import { fullWhen, initials } from "../lib/format";
+import { escalationStep } from "../lib/notifications";
 import { Conversation } from "./conversation";
 import { BillingTab } from "./billing";
 import { DocumentsTab } from "./documents";
@@ -109,6 +110,9 @@ export function MatterView({
           </p>
         )}
         {detail && <People detail={detail} channel={channel} me={me} firm={session.user.kind === "firm"} />}
+        {detail?.awaiting_reply && session.user.kind === "firm" && (
+          <AwaitingBanner detail={detail} awaiting={detail.awaiting_reply} channel={channel} onConversation={tab !== "conversation"} />
+        )}
       </div>
       <nav class="tabs" aria-label="Matter" ref={tabs}>
         {may("messages") && (
@@ -157,6 +161,49 @@ export function MatterView({
         <Conversation matterId={matterId} channel={channel} me={me} name={name} canWrite={canWrite} canPay={canPay} />
       )}
     </main>
+  );
+}
+
+/**
+ * The client has waited for the firm's answer since their first unanswered message (firm users
+ * only). Gone once someone at the firm answers on this page.
+ */
+function AwaitingBanner({
+  detail,
+  awaiting,
+  channel,
+  onConversation,
+}: {
+  detail: MatterDetail;
+  awaiting: AwaitingReply;
+  channel: Channel;
+  /** Whether to offer a link to the conversation (another tab is showing). */
+  onConversation: boolean;
+}) {
+  const firm = new Set<UserId>(detail.participants.filter((p) => p.kind === "firm").map((p) => p.user_id));
+  for (const p of detail.team) firm.add(p.user_id);
+  const answered = channel
+    .conversation(detail.matter_id)
+    .messages()
+    .some((m) => m.kind === "message" && m.seq > awaiting.since_seq && m.authorId !== null && firm.has(m.authorId));
+  if (answered) return null;
+  const step = escalationStep(awaiting.escalation_level);
+  return (
+    <div class={`awaiting awaiting-${Math.min(awaiting.escalation_level, 2)}`} data-testid="awaiting-reply">
+      <p>
+        <strong>
+          The client has waited for an answer since <time dateTime={awaiting.since}>{fullWhen(awaiting.since)}</time>.
+        </strong>
+        {step ? ` ${step}` : ""}
+      </p>
+      {onConversation && (
+        <p>
+          <a href={`/matters/${detail.matter_id}`} onClick={follow}>
+            Go to the conversation
+          </a>
+        </p>
+      )}
+    </div>
   );
 }
 

@@ -8,6 +8,7 @@ import type { ConnectionState } from "../lib/channel";
 import { onServerActivity } from "../lib/api";
 import { duration } from "../lib/format";
 import type { IdleWatch } from "../lib/idle";
+import { EscalationAlertText, NoticeAlertText } from "./alerts";
 import { PaymentAlertText } from "./billing-cards";
 import { follow } from "./router";
 
@@ -40,7 +41,9 @@ export function Shell({
   children: ComponentChildren;
 }) {
   const current = (href: string) =>
-    (href === "/" ? path === "/" || path.startsWith("/matters") : path === href) ? "page" : undefined;
+    (href === "/" ? path === "/" || path.startsWith("/matters") : path === href || path.startsWith(`${href}/`))
+      ? "page"
+      : undefined;
   return (
     <>
       <a class="skip" href="#main">
@@ -64,6 +67,9 @@ export function Shell({
               Review
             </a>
           )}
+          <a href="/settings/notifications" onClick={follow} aria-current={current("/settings")}>
+            Settings
+          </a>
           <a href="/account" onClick={follow} aria-current={current("/account")}>
             Account
           </a>
@@ -155,12 +161,23 @@ function IdleDialog({ secondsLeft, onStay }: { secondsLeft: number; onStay: () =
   );
 }
 
-/** One alert as it arrives (e.g. a client uploaded a document, or paid, on a matter of this fee earner). */
+/**
+ * One alert as it arrives: news on a matter (a message, a document, something to do), a client
+ * waiting for an answer, a client's upload or payment, or a sign-in from a new device.
+ */
 function AlertToast({ alert, onDismiss }: { alert: Alert; onDismiss: () => void }) {
   const detail = alert.detail;
   return (
     <div class="toast" data-testid="alert-toast">
-      {detail.kind === "client_upload" ? (
+      {detail.kind === "notice" ? (
+        <p>
+          <NoticeAlertText detail={detail} onFollow={onDismiss} />
+        </p>
+      ) : detail.kind === "escalation" ? (
+        <p>
+          <EscalationAlertText detail={detail} onFollow={onDismiss} />
+        </p>
+      ) : detail.kind === "client_upload" ? (
         <p>
           {detail.uploaded_by} uploaded{" "}
           <a href={`/matters/${detail.matter_id}/documents`} onClick={(e) => (follow(e), onDismiss())}>
@@ -170,6 +187,13 @@ function AlertToast({ alert, onDismiss }: { alert: Alert; onDismiss: () => void 
       ) : detail.kind === "payment" ? (
         <p>
           <PaymentAlertText detail={detail} onFollow={onDismiss} />
+        </p>
+      ) : detail.kind === "mfa_locked" ? (
+        <p>
+          Security codes on your account were locked after several wrong attempts.{" "}
+          <a href="/account" onClick={(e) => (follow(e), onDismiss())}>
+            Review your sessions
+          </a>
         </p>
       ) : (
         <p>A new device signed in to your account.</p>
