@@ -341,6 +341,8 @@ async fn preferences_are_validated_audited_and_honoured_with_a_digest_and_quiet_
             "digest push",
         ),
         (json!({ "time_zone": "Mars/Olympus_Mons" }), "time zone"),
+        (json!({ "time_zone": "Europe/London\u{0}" }), "a NUL in the time zone"),
+        (json!({ "time_zone": "" }), "no time zone"),
         (json!({ "digest_hour": 24 }), "hour"),
         (
             json!({ "quiet_hours": { "start": "25:00", "end": "07:00" } }),
@@ -691,20 +693,33 @@ fn topics(requests: &[Recorded]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn two_dispatchers_never_push_one_notification_twice() {
-    let push = PushService::start().await;
+/// An app whose own dispatchers look only after an hour (the test's do the work), the gc pushed to
+/// at `path`, and `count` security notices for the gc waiting.
+async fn notices_waiting(push: &PushService, path: &str, count: usize) -> (TestApp, Arc<Routed>) {
     let allowed = push.allowed();
-    // The app's own dispatcher looks only after an hour: the two below do the work.
     let app = spawn_app_with(move |c| {
         c.notify.push_services = vec![allowed];
         c.outbox.poll_ms = 3_600_000;
     })
     .await;
     let gc = app.bearer(&app.firm.gc).await;
-    enable_push(&gc, &push, "/gc").await;
-    security_notices(&app, 60).await;
+    enable_push(&gc, push, path).await;
+    security_notices(&app, count).await;
     let deliver = routed(&app);
+    (app, deliver)
+}
+
+async fn pending_notifications(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from notification where state = 'pending'")
+        .fetch_one(&app.owner)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn two_dispatchers_never_push_one_notification_twice() {
+    let push = PushService::start().await;
+    let (app, deliver) = notices_waiting(&push, "/gc", 60).await;
     let runs: Vec<_> = (0..2)
         .map(|_| {
             let (pool, settings, deliver) = (
@@ -735,17 +750,8 @@ async fn two_dispatchers_never_push_one_notification_twice() {
 #[tokio::test]
 async fn a_dispatcher_killed_mid_batch_loses_nothing() {
     let push = PushService::start().await;
-    let allowed = push.allowed();
-    let app = spawn_app_with(move |c| {
-        c.notify.push_services = vec![allowed];
-        c.outbox.poll_ms = 3_600_000;
-    })
-    .await;
-    let gc = app.bearer(&app.firm.gc).await;
-    // The first push service answers slowly: the dispatcher is killed while it waits.
-    enable_push(&gc, &push, "/slow/gc").await;
-    security_notices(&app, 20).await;
-    let deliver = routed(&app);
+    // The push service answers slowly at first: the dispatcher is killed while it waits.
+    let (app, deliver) = notices_waiting(&push, "/slow/gc", 20).await;
     let (pool, settings) = (app.runtime.clone(), app.config.outbox.clone());
     let doomed = {
         let (pool, settings, deliver) = (pool.clone(), settings.clone(), deliver.clone());
@@ -755,11 +761,7 @@ async fn a_dispatcher_killed_mid_batch_loses_nothing() {
     doomed.abort();
     let _ = doomed.await;
     // Nothing it did counts: every notification is still pending.
-    let pending: i64 =
-        sqlx::query_scalar("select count(*) from notification where state = 'pending'")
-            .fetch_one(&app.owner)
-            .await
-            .expect("count");
+    let pending = pending_notifications(&app).await;
     assert!(pending >= 20, "{pending}");
     // Another node's dispatcher delivers them all (the push service is quick again).
     push.set_slow(false);
@@ -768,10 +770,7 @@ async fn a_dispatcher_killed_mid_batch_loses_nothing() {
         dispatcher::dispatch_once(&pool, &*deliver, &settings)
             .await
             .expect("dispatch");
-        pending = sqlx::query_scalar("select count(*) from notification where state = 'pending'")
-            .fetch_one(&app.owner)
-            .await
-            .expect("count");
+        pending = pending_notifications(&app).await;
         if pending == 0 {
             break;
         }
@@ -789,7 +788,7 @@ async fn a_dispatcher_killed_mid_batch_loses_nothing() {
     );
 }
 
-/// The in-app notices each of `users` has, as `(kind of notice, reference)`.
+/// The kinds of the in-app notices `user` has, oldest first.
 async fn notices_of(app: &TestApp, user: Uuid) -> Vec<String> {
     sqlx::query_scalar::<_, String>(
         "select body ->> 'notice' from user_alert where user_id = $1 and kind = 'notice' order by created_at",
@@ -902,4 +901,70 @@ async fn reviews_published_documents_needed_actions_and_invoices_tell_exactly_wh
             .is_empty(),
         "another client"
     );
+}
+
+#[tokio::test]
+async fn an_invoice_past_its_due_date_tells_those_who_see_invoices_once() {
+    let app = spawn_app_with(|c| {
+        c.notify.hold_ms = 100;
+        c.notify.interval_ms = 100;
+        c.notify.tick_ms = 100;
+        c.outbox.poll_ms = 50;
+    })
+    .await;
+    let f = app.firm.clone();
+    let (_, token) = app
+        .service_account(
+            "Billing system",
+            &[docket_protocol::integrations::ServiceScope::Billing],
+        )
+        .await;
+    let mut bill = crate::billing::bill(f.matter_a1, 50_000);
+    let due = app.clock.now().date() + time::Duration::days(3);
+    bill["issued_on"] = json!((due - time::Duration::days(30)).to_string());
+    bill["due_on"] = json!(due.to_string());
+    let (status, body) = crate::billing::issue(&app.service(&token), "INV-O-1", bill).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    settled(&app).await;
+    let invoice_notices = |user: Uuid| {
+        let pool = app.owner.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from notification where user_id = $1 and kind = 'invoice'
+                   and detail ->> 'overdue' = 'true'",
+            )
+            .bind(user)
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(invoice_notices(f.gc.user_id.0).await, 0, "not due yet");
+
+    app.clock.advance(time::Duration::days(5));
+    for _ in 0..100 {
+        if invoice_notices(f.finance.user_id.0).await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A few more ticks change nothing: once.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(invoice_notices(f.gc.user_id.0).await, 1);
+    assert_eq!(invoice_notices(f.finance.user_id.0).await, 1);
+    assert_eq!(
+        invoice_notices(f.dept_head.user_id.0).await,
+        0,
+        "no invoices scope"
+    );
+    settled(&app).await;
+    let text: String = sqlx::query_scalar(
+        "select body ->> 'notice' from user_alert where user_id = $1 and kind = 'notice' order by created_at desc limit 1",
+    )
+    .bind(f.finance.user_id.0)
+    .fetch_one(&app.owner)
+    .await
+    .expect("alert");
+    assert_eq!(text, "invoice");
 }
