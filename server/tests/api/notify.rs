@@ -87,16 +87,32 @@ async fn settled(app: &TestApp) {
     panic!("notifications stayed pending");
 }
 
+/// The client's department head, on an open channel following matter A-1.
+async fn client_on_a1(app: &TestApp) -> docket_client::Channel {
+    let (_, mut client) = app.sdk(&app.firm.dept_head).await;
+    subscribed(&mut client, app.firm.matter_a1, None).await;
+    client
+}
+
+/// The fee earner and the department head each with push on at `/fee` and `/dept`, and the
+/// department head's channel on A-1.
+async fn both_sides_pushed(
+    app: &TestApp,
+    push: &PushService,
+) -> (Client, BrowserKeys, BrowserKeys, docket_client::Channel) {
+    let fee = app.bearer(&app.firm.fee_earner).await;
+    let fee_keys = enable_push(&fee, push, "/fee").await;
+    let client = client_on_a1(app).await;
+    let dept = app.bearer(&app.firm.dept_head).await;
+    let dept_keys = enable_push(&dept, push, "/dept").await;
+    (fee, fee_keys, dept_keys, client)
+}
+
 #[tokio::test]
 async fn a_client_message_reaches_the_fee_earner_by_push_encrypted_and_naming_only_the_matter() {
     let push = PushService::start().await;
     let app = app_pushing_to(&push, 200).await;
-    let fee = app.bearer(&app.firm.fee_earner).await;
-    let fee_keys = enable_push(&fee, &push, "/fee").await;
-    let (_, mut client) = app.sdk(&app.firm.dept_head).await;
-    let dept = app.bearer(&app.firm.dept_head).await;
-    let dept_keys = enable_push(&dept, &push, "/dept").await;
-    subscribed(&mut client, app.firm.matter_a1, None).await;
+    let (fee, fee_keys, dept_keys, client) = both_sides_pushed(&app, &push).await;
     client
         .send(
             app.firm.matter_a1,
@@ -166,12 +182,7 @@ async fn a_client_message_reaches_the_fee_earner_by_push_encrypted_and_naming_on
 async fn ten_quick_messages_give_one_coalesced_push_and_a_firm_reply_reaches_the_client() {
     let push = PushService::start().await;
     let app = app_pushing_to(&push, 1_500).await;
-    let fee = app.bearer(&app.firm.fee_earner).await;
-    let fee_keys = enable_push(&fee, &push, "/fee").await;
-    let (_, mut client) = app.sdk(&app.firm.dept_head).await;
-    let dept = app.bearer(&app.firm.dept_head).await;
-    let dept_keys = enable_push(&dept, &push, "/dept").await;
-    subscribed(&mut client, app.firm.matter_a1, None).await;
+    let (_fee, fee_keys, dept_keys, client) = both_sides_pushed(&app, &push).await;
     for i in 0..10 {
         client
             .send(app.firm.matter_a1, &format!("quick message {i}"))
@@ -211,8 +222,7 @@ async fn someone_looking_at_the_matter_gets_no_notice_until_they_look_away() {
     let (_, fee_channel) = app.sdk(&app.firm.fee_earner).await;
     let fee = app.bearer(&app.firm.fee_earner).await;
     let fee_keys = enable_push(&fee, &push, "/fee").await;
-    let (_, mut client) = app.sdk(&app.firm.dept_head).await;
-    subscribed(&mut client, app.firm.matter_a1, None).await;
+    let client = client_on_a1(&app).await;
 
     fee_channel.viewing(Some(app.firm.matter_a1));
     // The frame is on its way before the client writes; give the socket a moment to record it.
@@ -286,8 +296,7 @@ async fn a_push_service_that_says_gone_removes_the_subscription_and_refuses_fore
     enable_push(&fee, &push, "/gone/fee").await;
     let (_, settings) = fee.get("/api/v1/me/notifications").await;
     assert_eq!(settings["push"]["subscribed"], true);
-    let (_, mut client) = app.sdk(&app.firm.dept_head).await;
-    subscribed(&mut client, app.firm.matter_a1, None).await;
+    let client = client_on_a1(&app).await;
     client
         .send(app.firm.matter_a1, "hello")
         .await
@@ -341,7 +350,10 @@ async fn preferences_are_validated_audited_and_honoured_with_a_digest_and_quiet_
             "digest push",
         ),
         (json!({ "time_zone": "Mars/Olympus_Mons" }), "time zone"),
-        (json!({ "time_zone": "Europe/London\u{0}" }), "a NUL in the time zone"),
+        (
+            json!({ "time_zone": "Europe/London\u{0}" }),
+            "a NUL in the time zone",
+        ),
         (json!({ "time_zone": "" }), "no time zone"),
         (json!({ "digest_hour": 24 }), "hour"),
         (
@@ -395,8 +407,7 @@ async fn preferences_are_validated_audited_and_honoured_with_a_digest_and_quiet_
     .expect("audit");
     assert_eq!(audited, 1, "only the accepted change is audited");
 
-    let (_, mut client) = app.sdk(&app.firm.dept_head).await;
-    subscribed(&mut client, app.firm.matter_a1, None).await;
+    let client = client_on_a1(&app).await;
     client
         .send(app.firm.matter_a1, "first")
         .await
@@ -443,8 +454,7 @@ async fn preferences_are_validated_audited_and_honoured_with_a_digest_and_quiet_
     assert_eq!(mails.len(), 1, "one digest: {mails:?}");
     // An hour passed: sessions timed out.
     let fee = app.bearer(&app.firm.fee_earner).await;
-    let (_, mut client) = app.sdk(&app.firm.dept_head).await;
-    subscribed(&mut client, app.firm.matter_a1, None).await;
+    let client = client_on_a1(&app).await;
     let text = mails[0]["text"].as_str().expect("text");
     assert!(mails[0]["subject"]
         .as_str()
@@ -566,8 +576,7 @@ async fn an_unanswered_client_escalates_to_the_fee_earner_then_the_supervising_p
         .await
         .expect("supervisor");
 
-    let (_, mut client) = app.sdk(&app.firm.dept_head).await;
-    subscribed(&mut client, app.firm.matter_a1, None).await;
+    let client = client_on_a1(&app).await;
     client
         .send(app.firm.matter_a1, "Any news?")
         .await
