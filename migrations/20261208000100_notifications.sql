@@ -99,6 +99,8 @@ create unique index notification_pending_key on notification (user_id, coalesce_
     where state = 'pending' and coalesce_key is not null;
 create index notification_recent_idx on notification (user_id, coalesce_key, settled_at desc)
     where state = 'sent';
+-- Settled notifications are forgotten after a month (notify::schedule).
+create index notification_settled_idx on notification (settled_at) where state <> 'pending';
 
 -- What has been delivered, per channel and target (a device for push): a retry skips these. A
 -- digest entry waits with delivered_at null until the user's digest goes.

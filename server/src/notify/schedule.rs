@@ -34,7 +34,8 @@ pub async fn run(pool: PgPool, notifier: Arc<Notifier>) {
     }
 }
 
-/// One tick: escalations, overdue invoices, digests. Returns whether this node did the work.
+/// One tick: escalations, overdue invoices and old notifications under the lock, then the
+/// digests that are due. Returns whether this node did the locked work.
 pub async fn tick_once(pool: &PgPool, notifier: &Notifier) -> Result<bool> {
     let now = notifier.clock.now();
     let mut tx = crate::db::channel_transaction(pool).await?;
@@ -42,14 +43,63 @@ pub async fn tick_once(pool: &PgPool, notifier: &Notifier) -> Result<bool> {
         .fetch_one(&mut *tx)
         .await?
         .unwrap_or(false);
-    if !locked {
-        return Ok(false);
+    if locked {
+        escalate(&mut tx, notifier, now).await?;
+        overdue(&mut tx, notifier, now).await?;
+        forget_settled(&mut tx, now).await?;
     }
-    escalate(&mut tx, notifier, now).await?;
-    overdue(&mut tx, notifier, now).await?;
-    digests(&mut tx, notifier, now).await?;
     tx.commit().await?;
-    Ok(true)
+    // Each user's digest in a transaction of its own: one relay failure must not resend the
+    // digests already sent. Nodes never send one twice: the entries are claimed `skip locked`
+    // and marked in the transaction that sends them.
+    let due = {
+        let mut tx = crate::db::channel_transaction(pool).await?;
+        let due = sqlx::query!(
+            r#"select user_id as "user_id!", email as "email!", cutoff as "cutoff!"
+               from notify_digests_due($1, $2)"#,
+            now,
+            DIGESTS_PER_TICK
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        due
+    };
+    for user in due {
+        let mut tx = crate::db::channel_transaction(pool).await?;
+        digest(
+            &mut tx,
+            notifier,
+            now,
+            user.user_id,
+            user.email,
+            user.cutoff,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(locked)
+}
+
+/// How long settled notifications (and their delivery records) are kept: the alerts list and
+/// the audit trail are the record, these only steer delivery.
+const KEEP_SETTLED_DAYS: i64 = 30;
+
+/// Deletes settled notifications older than [`KEEP_SETTLED_DAYS`], a batch per tick, except
+/// those whose digest entry still waits.
+async fn forget_settled(conn: &mut sqlx::PgConnection, now: OffsetDateTime) -> Result<()> {
+    sqlx::query!(
+        "delete from notification where notification_id in (
+             select n.notification_id from notification n
+             where n.state <> 'pending' and n.settled_at < $1
+               and not exists (select 1 from notification_delivery d
+                               where d.notification_id = n.notification_id and d.delivered_at is null)
+             limit 5000)",
+        now - time::Duration::days(KEEP_SETTLED_DAYS),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// A client waiting past the practice area's working hours: the responsible fee earner is told
@@ -159,91 +209,84 @@ async fn overdue(
     Ok(())
 }
 
-/// Each user whose digest hour has come gets one e-mail listing what waited for it.
-async fn digests(
+/// One user whose digest hour has come gets one e-mail listing what waited for it.
+async fn digest(
     conn: &mut sqlx::PgConnection,
     notifier: &Notifier,
     now: OffsetDateTime,
+    user_id: uuid::Uuid,
+    email: String,
+    cutoff: OffsetDateTime,
 ) -> Result<()> {
-    let due = sqlx::query!(
-        r#"select user_id as "user_id!", email as "email!", cutoff as "cutoff!"
-           from notify_digests_due($1, $2)"#,
-        now,
-        DIGESTS_PER_TICK
+    let items = sqlx::query!(
+        "select n.notification_id, n.kind, n.count, n.detail, n.matter_id
+         from notification_delivery d join notification n using (notification_id)
+         where d.user_id = $1 and d.channel = 'digest' and d.delivered_at is null
+           and n.settled_at < $2
+         order by n.settled_at
+         for update of d skip locked",
+        user_id,
+        cutoff
     )
     .fetch_all(&mut *conn)
     .await?;
-    for user in due {
-        let items = sqlx::query!(
-            "select n.notification_id, n.kind, n.count, n.detail, n.matter_id
-             from notification_delivery d join notification n using (notification_id)
-             where d.user_id = $1 and d.channel = 'digest' and d.delivered_at is null
-               and n.settled_at < $2
-             order by n.settled_at
-             for update of d skip locked",
-            user.user_id,
-            user.cutoff
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        if items.is_empty() {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut lines = String::new();
+    for item in &items {
+        let Some(kind) = NoticeKind::parse(&item.kind) else {
             continue;
-        }
-        let mut lines = String::new();
-        for item in &items {
-            let Some(kind) = NoticeKind::parse(&item.kind) else {
-                continue;
-            };
-            let ctx = sqlx::query!(
-                "select reference, title, e2ee from notification_context($1)",
-                item.notification_id
-            )
-            .fetch_one(&mut *conn)
-            .await?;
-            let matter = ctx.reference.map(|reference| MatterName {
-                reference,
-                title: if ctx.e2ee.unwrap_or(true) {
-                    None
-                } else {
-                    ctx.title
-                },
-            });
-            let detail: Detail = serde_json::from_value(item.detail.clone()).unwrap_or_default();
-            let sentence = text::sentence(kind, item.count.max(1) as u32, matter.as_ref(), &detail);
-            let link = item
-                .matter_id
-                .map(|m| format!("{}/matters/{m}", notifier.public_url.trim_end_matches('/')))
-                .unwrap_or_default();
-            let _ = writeln!(lines, "- {sentence}. {link}");
-        }
-        let count = items.len();
-        let body = format!(
+        };
+        let ctx = sqlx::query!(
+            "select reference, title, e2ee from notification_context($1)",
+            item.notification_id
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let matter = ctx.reference.map(|reference| MatterName {
+            reference,
+            title: if ctx.e2ee.unwrap_or(true) {
+                None
+            } else {
+                ctx.title
+            },
+        });
+        let detail: Detail = serde_json::from_value(item.detail.clone()).unwrap_or_default();
+        let sentence = text::sentence(kind, item.count.max(1) as u32, matter.as_ref(), &detail);
+        let link = item
+            .matter_id
+            .map(|m| format!("{}/matters/{m}", notifier.public_url.trim_end_matches('/')))
+            .unwrap_or_default();
+        let _ = writeln!(lines, "- {sentence}. {link}");
+    }
+    let count = items.len();
+    let body = format!(
             "Your daily summary from Docket: {count} {} since the last one.\n\n{lines}\n\
              You can choose which notices reach you, and how, under Settings \u{2192} Notifications.",
             if count == 1 { "notice" } else { "notices" }
         );
-        notifier
-            .mailer
-            .send(Email {
-                to: user.email,
-                subject: format!(
-                    "Your Docket summary: {count} {}",
-                    if count == 1 { "notice" } else { "notices" }
-                ),
-                body,
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("sending a digest failed: {e:#}"))?;
-        let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.notification_id).collect();
-        sqlx::query!(
-            "update notification_delivery set delivered_at = $3
-             where user_id = $1 and channel = 'digest' and notification_id = any($2)",
-            user.user_id,
-            &ids,
-            now
-        )
-        .execute(&mut *conn)
-        .await?;
-    }
+    notifier
+        .mailer
+        .send(Email {
+            to: email,
+            subject: format!(
+                "Your Docket summary: {count} {}",
+                if count == 1 { "notice" } else { "notices" }
+            ),
+            body,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("sending a digest failed: {e:#}"))?;
+    let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.notification_id).collect();
+    sqlx::query!(
+        "update notification_delivery set delivered_at = $3
+         where user_id = $1 and channel = 'digest' and notification_id = any($2)",
+        user_id,
+        &ids,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

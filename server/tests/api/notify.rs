@@ -976,4 +976,28 @@ async fn an_invoice_past_its_due_date_tells_those_who_see_invoices_once() {
     .await
     .expect("alert");
     assert_eq!(text, "invoice");
+
+    // A month on, the notifications themselves are forgotten; the alerts stay the record.
+    let alerts_before: i64 = sqlx::query_scalar("select count(*) from user_alert")
+        .fetch_one(&app.owner)
+        .await
+        .expect("count");
+    app.clock.advance(time::Duration::days(31));
+    let mut left = i64::MAX;
+    for _ in 0..100 {
+        left = sqlx::query_scalar("select count(*) from notification")
+            .fetch_one(&app.owner)
+            .await
+            .expect("count");
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "settled notifications are forgotten after a month");
+    let alerts_after: i64 = sqlx::query_scalar("select count(*) from user_alert")
+        .fetch_one(&app.owner)
+        .await
+        .expect("count");
+    assert_eq!(alerts_after, alerts_before);
 }
