@@ -261,12 +261,12 @@ begin
         union select u.user_id from user_account u join matter m on m.client_id = u.client_id
             where m.matter_id = p_matter and u.kind = 'client' and u.status = 'active'
     )
-    select p.uid, u.kind = 'firm', m.responsible_fee_earner_id = p.uid,
-           docket_user_matter_scopes(p.uid, p_matter)
+    select p.uid, u.kind = 'firm', m.responsible_fee_earner_id = p.uid, s.scopes
     from people p
     join user_account u on u.user_id = p.uid
     join matter m on m.matter_id = p_matter
-    where u.status = 'active' and cardinality(docket_user_matter_scopes(p.uid, p_matter)) > 0;
+    cross join lateral (select docket_user_matter_scopes(p.uid, p_matter) as scopes) s
+    where u.status = 'active' and cardinality(s.scopes) > 0;
 end
 $$;
 

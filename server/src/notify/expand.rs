@@ -75,17 +75,29 @@ pub async fn expand(
     settings: &NotifySettings,
     ranges: &[SeqRange],
 ) -> Result<()> {
+    // A matter's ranges together: its people are read, and its notices raised, once.
+    let mut by_matter: BTreeMap<MatterId, Vec<&SeqRange>> = BTreeMap::new();
     for range in ranges {
-        let events = sqlx::query!(
-            r#"select seq as "seq!", kind as "kind!", author_id, author_is_firm as "author_is_firm!",
-                      action, status, created_at as "created_at!"
-               from notify_events($1, $2, $3)"#,
-            range.matter_id.0,
-            range.first_seq as i64,
-            range.last_seq as i64,
-        )
-        .fetch_all(&mut *conn)
-        .await?;
+        by_matter.entry(range.matter_id).or_default().push(range);
+    }
+    for (matter_id, ranges) in by_matter {
+        let mut events = Vec::new();
+        for range in ranges {
+            events.extend(
+                sqlx::query!(
+                    r#"select seq as "seq!", kind as "kind!", author_id,
+                              author_is_firm as "author_is_firm!", action, status,
+                              created_at as "created_at!"
+                       from notify_events($1, $2, $3)"#,
+                    matter_id.0,
+                    range.first_seq as i64,
+                    range.last_seq as i64,
+                )
+                .fetch_all(&mut *conn)
+                .await?,
+            );
+        }
+        events.sort_by_key(|e| e.seq);
         let noticeable: Vec<_> = events
             .iter()
             .filter_map(|e| {
@@ -104,7 +116,7 @@ pub async fn expand(
         let people: Vec<Person> = sqlx::query!(
             r#"select user_id as "user_id!", is_firm as "is_firm!", responsible as "responsible!",
                       scopes as "scopes!" from notify_matter_people($1)"#,
-            range.matter_id.0
+            matter_id.0
         )
         .fetch_all(&mut *conn)
         .await?
@@ -132,7 +144,7 @@ pub async fn expand(
             }
         }
         for ((user_id, kind), count) in tally {
-            let mut notice = Notice::on_matter(user_id, range.matter_id, kind);
+            let mut notice = Notice::on_matter(user_id, matter_id, kind);
             notice.count = count;
             raise(&mut *conn, settings, &notice).await?;
         }
@@ -147,7 +159,7 @@ pub async fn expand(
         if last_firm.is_some() || first_waiting.is_some() {
             sqlx::query!(
                 "select notify_reply_wait($1, $2, $3, $4)",
-                range.matter_id.0,
+                matter_id.0,
                 first_waiting.map(|e| e.created_at),
                 first_waiting.map(|e| e.seq),
                 last_firm.is_some(),

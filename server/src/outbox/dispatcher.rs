@@ -19,8 +19,11 @@ pub(super) const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest wait between two attempts.
 const MAX_BACKOFF_MS: u64 = 5 * 60 * 1000;
 
-/// Rows a notices lane claims per transaction: few, so that its workers share a burst.
-const NOTICES_BATCH: i64 = 8;
+/// Rows a deliveries lane claims per transaction: few, so that its workers share a burst.
+const DELIVERIES_BATCH: i64 = 8;
+
+/// Rows the expand lane claims per transaction: many, read back together (see [`merged`]).
+const EXPAND_BATCH: i64 = 512;
 
 /// Which rows a dispatcher takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,9 +32,12 @@ pub enum Lane {
     All,
     /// The live layer and security e-mail.
     Live,
-    /// The notifier's consumers, whose deliveries wait on push services and mail relays: several
-    /// workers per node take them side by side (`skip locked` keeps them apart).
-    Notices,
+    /// Channel events to turn into notices: one worker per node, taking every waiting row at
+    /// once, so a busy matter's many small batches are read back as one range.
+    Expand,
+    /// Notifications to deliver, which wait on push services and mail relays: several workers per
+    /// node take them side by side (`skip locked` keeps them apart).
+    Deliveries,
 }
 
 impl Lane {
@@ -39,13 +45,15 @@ impl Lane {
         match self {
             Self::All => &["live", "email", "notify", "notification"],
             Self::Live => &["live", "email"],
-            Self::Notices => &["notify", "notification"],
+            Self::Expand => &["notify"],
+            Self::Deliveries => &["notification"],
         }
     }
 
     fn batch(self) -> i64 {
         match self {
-            Self::Notices => NOTICES_BATCH,
+            Self::Deliveries => DELIVERIES_BATCH,
+            Self::Expand => EXPAND_BATCH,
             Self::All | Self::Live => BATCH,
         }
     }
@@ -129,68 +137,79 @@ pub async fn dispatch_lane(
     let mut delivered = Vec::new();
     let mut failed: Vec<(Uuid, String, Option<u64>)> = Vec::new();
     let mut later: Vec<(Uuid, i64)> = Vec::new();
+    let mut outcomes: Vec<(Uuid, Outcome)> = Vec::with_capacity(claimed);
+    // Channel events to read back are merged: a busy matter's many small batches become one
+    // range, read and counted once (see `merged`).
+    let mut to_expand: Vec<(Uuid, i32, Vec<crate::notify::expand::SeqRange>)> = Vec::new();
     for row in rows {
         let attempts = row.attempts + 1;
-        let outcome = match serde_json::from_value::<Announcement>(row.announcement) {
+        match serde_json::from_value::<Announcement>(row.announcement) {
+            Ok(Announcement::Notices { ranges }) => {
+                to_expand.push((row.outbox_id, attempts, ranges))
+            }
             Ok(announcement) => {
-                // Consumers that work in the database do so in a savepoint of this transaction.
-                if announcement.in_transaction() {
-                    let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
-                    let result = match deliver.deliver_in(&mut savepoint, &announcement) {
-                        Some(work) => Some(tokio::time::timeout(DELIVERY_TIMEOUT, work).await),
-                        None => None,
-                    };
-                    match result {
-                        Some(Ok(Ok(handled))) => {
-                            savepoint.commit().await?;
-                            match handled {
-                                Handled::Done => Outcome::Delivered,
-                                Handled::Later(wait) => Outcome::Later {
-                                    delay_ms: wait.as_millis() as u64,
-                                },
-                                Handled::Partial(error) => failure(error, attempts, settings),
-                            }
-                        }
-                        Some(Ok(Err(err))) => {
-                            savepoint.rollback().await?;
-                            failure(format!("{err:#}"), attempts, settings)
-                        }
-                        Some(Err(_)) => {
-                            savepoint.rollback().await?;
-                            failure("delivery timed out".into(), attempts, settings)
-                        }
-                        None => {
-                            savepoint.rollback().await?;
-                            Outcome::Dead {
-                                error: "no consumer on this node takes it".into(),
-                            }
-                        }
-                    }
+                let outcome = if announcement.in_transaction() {
+                    in_savepoint(&mut tx, deliver, &announcement, attempts, settings).await?
                 } else {
                     match deliver_within(deliver, &announcement).await {
                         Ok(()) => Outcome::Delivered,
                         Err(DeliveryError(error)) => failure(error, attempts, settings),
                     }
-                }
+                };
+                outcomes.push((row.outbox_id, outcome));
             }
             // No retry can help: another version wrote it. Keep it for an operator.
-            Err(err) => Outcome::Dead {
-                error: format!(
-                    "this version cannot read the announcement ({:?} error)",
-                    err.classify()
-                ),
-            },
-        };
+            Err(err) => outcomes.push((
+                row.outbox_id,
+                Outcome::Dead {
+                    error: format!(
+                        "this version cannot read the announcement ({:?} error)",
+                        err.classify()
+                    ),
+                },
+            )),
+        }
+    }
+    if !to_expand.is_empty() {
+        let ranges = merged(
+            to_expand
+                .iter()
+                .flat_map(|(_, _, r)| r.iter().cloned())
+                .collect(),
+        );
+        let most = to_expand.iter().map(|(_, a, _)| *a).max().unwrap_or(1);
+        let outcome = in_savepoint(
+            &mut tx,
+            deliver,
+            &Announcement::Notices { ranges },
+            most,
+            settings,
+        )
+        .await?;
+        for (outbox_id, attempts, _) in to_expand {
+            let each = match &outcome {
+                Outcome::Delivered => Outcome::Delivered,
+                Outcome::Later { delay_ms } => Outcome::Later {
+                    delay_ms: *delay_ms,
+                },
+                Outcome::Retry { error, .. } | Outcome::Dead { error } => {
+                    failure(error.clone(), attempts, settings)
+                }
+            };
+            outcomes.push((outbox_id, each));
+        }
+    }
+    for (outbox_id, outcome) in outcomes {
         match outcome {
-            Outcome::Delivered => delivered.push(row.outbox_id),
-            Outcome::Later { delay_ms } => later.push((row.outbox_id, delay_ms as i64)),
+            Outcome::Delivered => delivered.push(outbox_id),
+            Outcome::Later { delay_ms } => later.push((outbox_id, delay_ms as i64)),
             Outcome::Retry { error, delay_ms } => {
-                tracing::warn!(outbox_id = %row.outbox_id, %error, delay_ms, "outbox delivery failed; will retry");
-                failed.push((row.outbox_id, error, Some(delay_ms)));
+                tracing::warn!(%outbox_id, %error, delay_ms, "outbox delivery failed; will retry");
+                failed.push((outbox_id, error, Some(delay_ms)));
             }
             Outcome::Dead { error } => {
-                tracing::error!(outbox_id = %row.outbox_id, %error, "outbox delivery dead-lettered; see `docket admin outbox list`");
-                failed.push((row.outbox_id, error, None));
+                tracing::error!(%outbox_id, %error, "outbox delivery dead-lettered; see `docket admin outbox list`");
+                failed.push((outbox_id, error, None));
             }
         }
     }
@@ -234,6 +253,69 @@ pub async fn dispatch_lane(
     Ok(claimed)
 }
 
+/// Delivers an announcement whose consumer works in the database, in a savepoint of the claiming
+/// transaction: its writes stay if it succeeded (wholly or in part), and go if it failed.
+async fn in_savepoint(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    deliver: &dyn Deliver,
+    announcement: &Announcement,
+    attempts: i32,
+    settings: &OutboxSettings,
+) -> Result<Outcome> {
+    let mut savepoint = sqlx::Acquire::begin(&mut **tx).await?;
+    let result = match deliver.deliver_in(&mut savepoint, announcement) {
+        Some(work) => Some(tokio::time::timeout(DELIVERY_TIMEOUT, work).await),
+        None => None,
+    };
+    Ok(match result {
+        Some(Ok(Ok(handled))) => {
+            savepoint.commit().await?;
+            match handled {
+                Handled::Done => Outcome::Delivered,
+                Handled::Later(wait) => Outcome::Later {
+                    delay_ms: wait.as_millis() as u64,
+                },
+                Handled::Partial(error) => failure(error, attempts, settings),
+            }
+        }
+        Some(Ok(Err(err))) => {
+            savepoint.rollback().await?;
+            failure(format!("{err:#}"), attempts, settings)
+        }
+        Some(Err(_)) => {
+            savepoint.rollback().await?;
+            failure("delivery timed out".into(), attempts, settings)
+        }
+        None => {
+            savepoint.rollback().await?;
+            Outcome::Dead {
+                error: "no consumer on this node takes it".into(),
+            }
+        }
+    })
+}
+
+/// Ranges of channel events with those that continue one another joined: `[1, 3]` and `[4, 9]`
+/// of one matter become `[1, 9]`. Ranges with a gap between them stay apart (the gap's row may
+/// be another dispatcher's), so no event is read back twice.
+fn merged(
+    mut ranges: Vec<crate::notify::expand::SeqRange>,
+) -> Vec<crate::notify::expand::SeqRange> {
+    ranges.sort_by_key(|r| (r.matter_id, r.first_seq));
+    let mut out: Vec<crate::notify::expand::SeqRange> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match out.last_mut() {
+            Some(last)
+                if last.matter_id == range.matter_id && range.first_seq == last.last_seq + 1 =>
+            {
+                last.last_seq = range.last_seq;
+            }
+            _ => out.push(range),
+        }
+    }
+    out
+}
+
 /// Delivers, failing after [`DELIVERY_TIMEOUT`].
 pub(super) async fn deliver_within(
     deliver: &dyn Deliver,
@@ -255,6 +337,31 @@ fn backoff_ms(base_ms: u64, attempts: i32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::backoff_ms;
+
+    #[test]
+    fn contiguous_ranges_of_a_matter_merge_and_gaps_stay() {
+        use crate::notify::expand::SeqRange;
+        use docket_protocol::ids::MatterId;
+        let (a, b) = (
+            MatterId(uuid::Uuid::from_u128(1)),
+            MatterId(uuid::Uuid::from_u128(2)),
+        );
+        let r = |matter_id, first_seq, last_seq| SeqRange {
+            matter_id,
+            first_seq,
+            last_seq,
+        };
+        assert_eq!(
+            super::merged(vec![
+                r(a, 4, 9),
+                r(b, 1, 1),
+                r(a, 1, 3),
+                r(a, 11, 12),
+                r(b, 2, 5)
+            ]),
+            vec![r(a, 1, 9), r(a, 11, 12), r(b, 1, 5)]
+        );
+    }
 
     #[test]
     fn the_back_off_doubles_then_caps() {

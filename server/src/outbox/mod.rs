@@ -337,10 +337,16 @@ impl Outbox {
     /// and `notice_workers` for the notifier's consumers, with a connection each of their own.
     pub async fn dispatch(self, notice_workers: usize) {
         let notice_workers = notice_workers.max(1);
-        let notices_pool = crate::db::pool_beside(&self.0.pool, notice_workers);
-        let lanes = std::iter::once((dispatcher::Lane::Live, self.0.pool.clone())).chain(
-            std::iter::repeat_n((dispatcher::Lane::Notices, notices_pool), notice_workers),
-        );
+        let notices_pool = crate::db::pool_beside(&self.0.pool, notice_workers + 1);
+        let lanes = [
+            (dispatcher::Lane::Live, self.0.pool.clone()),
+            (dispatcher::Lane::Expand, notices_pool.clone()),
+        ]
+        .into_iter()
+        .chain(std::iter::repeat_n(
+            (dispatcher::Lane::Deliveries, notices_pool),
+            notice_workers,
+        ));
         let runs: Vec<_> = lanes
             .map(|(lane, pool)| {
                 tokio::spawn(dispatcher::run(
