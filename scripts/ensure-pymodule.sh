@@ -13,16 +13,7 @@ venv="${HOME}/.cache/docket-venv"
 works() { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $module" >/dev/null 2>&1; }
 
 works && exit 0
-python="$(command -v python3 || true)"
-if [ -z "$python" ]; then
-    echo "ensure-pymodule: python3 is needed to install $module (apt-get install python3 python3-venv)" >&2
-    exit 1
-fi
-if [ ! -x "$venv/bin/python" ]; then
-    "$python" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "$@"
+"$(dirname "$0")/venv-install.sh" "ensure-pymodule: $module" "$@"
 works && exit 0
 echo "ensure-pymodule: $module did not install into $venv" >&2
 exit 1

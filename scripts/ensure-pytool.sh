@@ -15,16 +15,7 @@ tool="$venv/bin/$command_name"
 works() { [ -x "$tool" ] && "$tool" "$check" >/dev/null 2>&1; }
 
 works && exit 0
-python="$(command -v python3 || true)"
-if [ -z "$python" ]; then
-    echo "ensure-pytool: python3 is needed to install $command_name (apt-get install python3 python3-venv)" >&2
-    exit 1
-fi
-if [ ! -x "$venv/bin/python" ]; then
-    "$python" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "$spec"
+"$(dirname "$0")/venv-install.sh" "ensure-pytool: $command_name" "$spec"
 works && exit 0
 echo "ensure-pytool: $command_name did not install into $venv" >&2
 exit 1

@@ -114,6 +114,18 @@ pub async fn set_amounts(
 }
 
 /// Posts an invoice card: the invoice as it now stands, with Pay while something is owed.
+/// Supersedes the invoice's open payment attempt, if any: the next Pay press makes a new
+/// PaymentIntent for what is owed then, and never finds this one again.
+pub async fn supersede_open_attempts(tenant: &mut Tenant, invoice_id: InvoiceId) -> Result<()> {
+    sqlx::query!(
+        "update payment_attempt set state = 'superseded' where invoice_id = $1 and state = 'open'",
+        invoice_id.0
+    )
+    .execute(tenant.conn())
+    .await?;
+    Ok(())
+}
+
 pub async fn invoice_card(tenant: &mut Tenant, invoice: &Locked, at: OffsetDateTime) -> Result<()> {
     let card = Body::Invoice(InvoiceCard {
         invoice_id: invoice.invoice_id,

@@ -306,12 +306,7 @@ pub async fn void_invoice(
     )
     .execute(tenant.conn())
     .await?;
-    sqlx::query!(
-        "update payment_attempt set state = 'superseded' where invoice_id = $1 and state = 'open'",
-        invoice.invoice_id.0
-    )
-    .execute(tenant.conn())
-    .await?;
+    ledger::supersede_open_attempts(tenant, invoice.invoice_id).await?;
     audit::record(
         tenant,
         AuditRecord::new("invoice.voided")

@@ -400,13 +400,7 @@ async fn intent_event(
         overpaid = amount - applied;
         let (credited, paid) = (invoice.credited_minor, invoice.paid_minor + applied);
         ledger::set_amounts(tenant, &mut invoice, credited, paid).await?;
-        // A later Pay press must make a new PaymentIntent, never find this one again.
-        sqlx::query!(
-            "update payment_attempt set state = 'superseded' where invoice_id = $1 and state = 'open'",
-            invoice.invoice_id.0
-        )
-        .execute(tenant.conn())
-        .await?;
+        ledger::supersede_open_attempts(tenant, invoice.invoice_id).await?;
     }
     audit::record(
         tenant,

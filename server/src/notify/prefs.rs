@@ -17,7 +17,8 @@ pub fn applies(kind: NoticeKind, is_firm: bool) -> bool {
 }
 
 /// Cells the user cannot change: security notices go everywhere, and the in-app side of a client
-/// upload or a payment is the alert raised where it happens.
+/// upload or a payment is the alert raised where it happens, for the responsible fee earner only
+/// (the rest of the team gets push and e-mail as chosen, and nothing in the app).
 pub fn fixed(kind: NoticeKind, channel: NoticeChannel) -> Option<Frequency> {
     match (kind, channel) {
         (NoticeKind::Security, _) => Some(Frequency::Immediate),

@@ -215,6 +215,23 @@ async fn ten_quick_messages_give_one_coalesced_push_and_a_firm_reply_reaches_the
     );
 }
 
+/// Waits until the server records the fee earner as looking at A-1 (`looking`) or not.
+async fn fee_earner_viewing_a1(app: &TestApp, looking: bool) {
+    for _ in 0..100 {
+        let now = app
+            .state
+            .channels
+            .presence
+            .is_viewing(app.firm.fee_earner.user_id, app.firm.matter_a1)
+            .await;
+        if now == looking {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server never saw the fee earner's viewing become {looking}");
+}
+
 #[tokio::test]
 async fn someone_looking_at_the_matter_gets_no_notice_until_they_look_away() {
     let push = PushService::start().await;
@@ -225,22 +242,8 @@ async fn someone_looking_at_the_matter_gets_no_notice_until_they_look_away() {
     let client = client_on_a1(&app).await;
 
     fee_channel.viewing(Some(app.firm.matter_a1));
-    // The frame is on its way before the client writes; give the socket a moment to record it.
-    let mut viewing_recorded = false;
-    for _ in 0..100 {
-        if app
-            .state
-            .channels
-            .presence
-            .is_viewing(app.firm.fee_earner.user_id, app.firm.matter_a1)
-            .await
-        {
-            viewing_recorded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(viewing_recorded);
+    // The frame is on its way before the client writes: wait until the server has it.
+    fee_earner_viewing_a1(&app, true).await;
     client
         .send(app.firm.matter_a1, "while you look")
         .await
@@ -255,7 +258,7 @@ async fn someone_looking_at_the_matter_gets_no_notice_until_they_look_away() {
     assert!(opened_of_kind(&fee_keys, &push.to("/fee"), "message").is_empty());
 
     fee_channel.viewing(None);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    fee_earner_viewing_a1(&app, false).await;
     client
         .send(app.firm.matter_a1, "now you looked away")
         .await

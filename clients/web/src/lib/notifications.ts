@@ -63,7 +63,7 @@ export function cellLabel(kind: NoticeKind, channel: NoticeChannel): string {
 export function fixedReason(kind: NoticeKind): string {
   return kind === "security"
     ? "Always on, everywhere: it may be the first sign that someone else is using your account."
-    : "Always shown in the app as it happens.";
+    : "Shown in the app to the responsible fee earner as it happens, whatever is chosen here.";
 }
 
 /** One row of the preference grid: a kind and its cell on each channel. */
