@@ -336,7 +336,10 @@ impl Pusher {
         if let Some(topic) = &push.topic {
             request = request.header("Topic", topic);
         }
-        let response = request.send().await?;
+        // The endpoint URL is the subscription's capability: never in an error or a log line.
+        let response = request.send().await.map_err(|e| {
+            anyhow::anyhow!("the push service could not be reached: {}", e.without_url())
+        })?;
         match response.status().as_u16() {
             200..=299 => Ok(Sent::Accepted),
             404 | 410 => Ok(Sent::Gone),
